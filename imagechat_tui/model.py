@@ -1,0 +1,293 @@
+"""The chat state of one room and the rules of every event. Pure: no I/O, no clocks.
+
+``decide`` turns a client op into the event it causes (or a ``Rejection`` saying why
+not), and ``apply`` folds an event into a new ``RoomState``. The server decides and
+applies authoritatively; the terminal app uses the very same functions to apply its own
+ops optimistically and to fold in broadcasts, so the rules live here and nowhere else.
+
+States are immutable: ``apply`` returns a new state and shares every unchanged chat with
+the old one, so keeping the previous state around (for rollback, or for an optimistic
+view) costs nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import msgspec
+from msgspec import Struct
+
+from imagechat_tui.protocol import (
+    AddComment,
+    Chat,
+    ClientOp,
+    Comment,
+    CommentAdded,
+    CommentEdited,
+    CreateOp,
+    DeleteComment,
+    DeletedImageChat,
+    DeleteOp,
+    EditComment,
+    ErrorCode,
+    Event,
+    ImageChatUpdated,
+    Move,
+    NewImageChat,
+    Reopen,
+    Resolve,
+    Snapshot,
+    UpdateOp,
+    User,
+)
+
+_FIRST_COMMENT_NS = uuid.UUID("6f0c2a4e-6b1f-4f5e-9a57-2d2f0d6c1e10")
+
+#: Roles in increasing power; a role may do everything the roles before it may.
+ROLE_RANK = {"viewer": 0, "member": 1, "moderator": 2, "admin": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: the identity from a verified token."""
+
+    user: User
+    role: str = "member"
+
+    @property
+    def can_write(self) -> bool:
+        return ROLE_RANK.get(self.role, 0) >= ROLE_RANK["member"]
+
+    @property
+    def can_moderate(self) -> bool:
+        return ROLE_RANK.get(self.role, 0) >= ROLE_RANK["moderator"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-room content limits, checked by ``decide``; the server makes them configurable."""
+
+    max_text: int = 2000
+    max_markers: int = 500
+    max_comments: int = 200
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: str
+    message: str
+
+
+class RoomState(Struct, frozen=True):
+    """A room's chats in marker-number order, and the ``seq`` of the last event applied.
+
+    ``chats`` is never mutated after construction; ``apply`` copies on write.
+    """
+
+    room: str
+    seq: int = 0
+    next_number: int = 1
+    chats: dict[str, Chat] = msgspec.field(default_factory=dict)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot) -> RoomState:
+        chats = {chat.id: chat for chat in sorted(snapshot.chats, key=lambda c: c.number)}
+        next_number = max((c.number for c in snapshot.chats), default=0) + 1
+        return cls(room=snapshot.room, seq=snapshot.seq, next_number=next_number, chats=chats)
+
+    def to_snapshot(self) -> Snapshot:
+        return Snapshot(room=self.room, seq=self.seq, chats=tuple(self.chats.values()))
+
+    def by_number(self, number: int) -> Chat | None:
+        return next((c for c in self.chats.values() if c.number == number), None)
+
+
+def first_comment_id(chat_id: str) -> str:
+    """The opening comment's id, derived from the chat's so both sides agree offline."""
+    return str(uuid.uuid5(_FIRST_COMMENT_NS, chat_id))
+
+
+def _label(chat: Chat) -> str:
+    return f"Marker #{chat.number}"
+
+
+def _check_text(text: str, limits: Limits) -> Rejection | None:
+    if not text.strip():
+        return Rejection(ErrorCode.INVALID, "The text is empty.")
+    if len(text) > limits.max_text:
+        return Rejection(
+            ErrorCode.TOO_LARGE,
+            f"The text is {len(text)} characters; the limit is {limits.max_text}.",
+        )
+    return None
+
+
+def _find_comment(chat: Chat, comment_id: str) -> Comment | None:
+    return next((c for c in chat.comments if c.id == comment_id), None)
+
+
+def decide(
+    state: RoomState,
+    op: ClientOp,
+    actor: Actor,
+    now: int,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Event | Rejection:
+    """The event ``op`` causes in ``state``, or why it may not happen. ``now`` is epoch ms."""
+    if not actor.can_write:
+        return Rejection(
+            ErrorCode.FORBIDDEN, "Your role is read-only: you can view but not change."
+        )
+    seq = state.seq + 1
+    if isinstance(op, CreateOp):
+        return _decide_create(state, op, actor, now, limits, seq)
+    chat = state.chats.get(op.chatId)
+    if chat is None:
+        return Rejection(
+            ErrorCode.UNKNOWN_CHAT, "That marker does not exist (it may have been deleted)."
+        )
+    own_chat = chat.createdBy.id == actor.user.id
+    if isinstance(op, DeleteOp):
+        if not (own_chat or actor.can_moderate):
+            return Rejection(
+                ErrorCode.FORBIDDEN, f"Only its author or a moderator may delete {_label(chat)}."
+            )
+        return DeletedImageChat(
+            room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id
+        )
+    assert isinstance(op, UpdateOp)
+    change = op.change
+    event_change: CommentAdded | CommentEdited | DeleteComment | Resolve | Reopen | Move
+    if isinstance(change, AddComment):
+        if (rejected := _check_text(change.comment.text, limits)) is not None:
+            return rejected
+        if len(chat.comments) >= limits.max_comments:
+            return Rejection(
+                ErrorCode.LIMIT_REACHED,
+                f"{_label(chat)} has reached its limit of {limits.max_comments} comments.",
+            )
+        if _find_comment(chat, change.comment.id) is not None:
+            return Rejection(ErrorCode.DUPLICATE_ID, "A comment with that id already exists.")
+        comment = Comment(
+            id=change.comment.id, author=actor.user, text=change.comment.text, createdAt=now
+        )
+        event_change = CommentAdded(comment=comment)
+    elif isinstance(change, EditComment | DeleteComment):
+        comment = _find_comment(chat, change.commentId)
+        if comment is None:
+            return Rejection(
+                ErrorCode.UNKNOWN_COMMENT, "That comment does not exist (it may have been deleted)."
+            )
+        if comment.author.id != actor.user.id and not actor.can_moderate:
+            return Rejection(
+                ErrorCode.FORBIDDEN, "Only its author or a moderator may change a comment."
+            )
+        if isinstance(change, EditComment):
+            if (rejected := _check_text(change.text, limits)) is not None:
+                return rejected
+            event_change = CommentEdited(commentId=comment.id, text=change.text, editedAt=now)
+        else:
+            if comment.id == chat.comments[0].id:
+                return Rejection(
+                    ErrorCode.INVALID,
+                    f"The first comment opens the thread; delete {_label(chat)} instead.",
+                )
+            event_change = change
+    elif isinstance(change, Resolve):
+        if chat.resolved:
+            return Rejection(ErrorCode.INVALID, f"{_label(chat)} is already resolved.")
+        event_change = change
+    elif isinstance(change, Reopen):
+        if not chat.resolved:
+            return Rejection(ErrorCode.INVALID, f"{_label(chat)} is already open.")
+        event_change = change
+    else:
+        assert isinstance(change, Move)
+        if not (own_chat or actor.can_moderate):
+            return Rejection(
+                ErrorCode.FORBIDDEN, f"Only its author or a moderator may move {_label(chat)}."
+            )
+        event_change = change
+    return ImageChatUpdated(
+        room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id, change=event_change
+    )
+
+
+def _decide_create(
+    state: RoomState, op: CreateOp, actor: Actor, now: int, limits: Limits, seq: int
+) -> Event | Rejection:
+    new = op.chat
+    if (rejected := _check_text(new.text, limits)) is not None:
+        return rejected
+    if new.id in state.chats:
+        return Rejection(ErrorCode.DUPLICATE_ID, "A marker with that id already exists.")
+    if len(state.chats) >= limits.max_markers:
+        return Rejection(
+            ErrorCode.LIMIT_REACHED,
+            f"This image has reached its limit of {limits.max_markers} markers.",
+        )
+    opening = Comment(id=first_comment_id(new.id), author=actor.user, text=new.text, createdAt=now)
+    chat = Chat(
+        id=new.id,
+        number=state.next_number,
+        x=new.x,
+        y=new.y,
+        createdBy=actor.user,
+        createdAt=now,
+        comments=(opening,),
+    )
+    return NewImageChat(room=state.room, seq=seq, broadcastId=op.broadcastId, chat=chat)
+
+
+class SequenceError(Exception):
+    """An event that does not directly follow the state's ``seq``."""
+
+
+def apply(state: RoomState, event: Event, *, check_seq: bool = True) -> RoomState:
+    """The state after ``event``. Events come from ``decide``, so they are known valid.
+
+    ``check_seq=False`` is for optimistic views, whose predicted ``seq`` may be stale.
+    """
+    if check_seq and event.seq != state.seq + 1:
+        raise SequenceError(f"event seq {event.seq} does not follow state seq {state.seq}")
+    chats = dict(state.chats)
+    next_number = state.next_number
+    if isinstance(event, NewImageChat):
+        chats[event.chat.id] = event.chat
+        next_number = max(next_number, event.chat.number + 1)
+    elif isinstance(event, DeletedImageChat):
+        chats.pop(event.chatId, None)
+    else:
+        chat = chats.get(event.chatId)
+        if chat is not None:
+            chats[event.chatId] = apply_change(chat, event.change)
+    return RoomState(room=state.room, seq=event.seq, next_number=next_number, chats=chats)
+
+
+def apply_change(
+    chat: Chat, change: CommentAdded | CommentEdited | DeleteComment | Resolve | Reopen | Move
+) -> Chat:
+    replace = msgspec.structs.replace
+    if isinstance(change, CommentAdded):
+        return replace(chat, comments=(*chat.comments, change.comment))
+    if isinstance(change, CommentEdited):
+        return replace(
+            chat,
+            comments=tuple(
+                replace(c, text=change.text, editedAt=change.editedAt)
+                if c.id == change.commentId
+                else c
+                for c in chat.comments
+            ),
+        )
+    if isinstance(change, DeleteComment):
+        return replace(chat, comments=tuple(c for c in chat.comments if c.id != change.commentId))
+    if isinstance(change, Resolve):
+        return replace(chat, resolved=True)
+    if isinstance(change, Reopen):
+        return replace(chat, resolved=False)
+    return replace(chat, x=change.x, y=change.y)

@@ -1,0 +1,354 @@
+"""The wire contract: every frame a client or server may send, as msgspec schemas.
+
+Pure data and codecs, no I/O. ``docs/PROTOCOL.md`` describes the same contract in
+prose; the server, the terminal app, the benchmarks and the tests all use these
+types, so a frame that decodes here is a frame the whole system agrees on.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+# --- scalar shapes --------------------------------------------------------------------
+
+#: A client-made identifier. UUIDs are expected; anything 1-64 printable chars is
+#: accepted so that clients in other languages need no UUID library to interoperate.
+Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+#: A room name: tenant-scoped, chosen by the client (the app derives it from the image).
+RoomName = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-/]+$")]
+#: Percent of the image's width or height from its top-left corner.
+Percent = Annotated[float, Meta(ge=0.0, le=100.0)]
+#: Comment text. The hard cap guards the decoder; the configurable limit is in Limits.
+Text = Annotated[str, Meta(min_length=1, max_length=10_000)]
+Seq = Annotated[int, Meta(ge=0, le=2**53)]
+#: Milliseconds since the Unix epoch (UTC).
+Millis = int
+
+# --- the chat model as it travels ------------------------------------------------------
+
+
+class User(Struct, frozen=True, forbid_unknown_fields=False):
+    id: str
+    name: str
+
+
+class Comment(Struct, frozen=True, omit_defaults=True):
+    id: str
+    author: User
+    text: str
+    createdAt: Millis
+    editedAt: Millis | None = None
+
+
+class Chat(Struct, frozen=True, omit_defaults=True):
+    """A numbered marker and its thread. ``comments[0]`` opens the thread."""
+
+    id: str
+    number: int
+    x: float
+    y: float
+    createdBy: User
+    createdAt: Millis
+    comments: tuple[Comment, ...]
+    resolved: bool = False
+
+
+# --- client ops ------------------------------------------------------------------------
+
+
+class Base(Struct, frozen=True, forbid_unknown_fields=True):
+    """Unknown fields are refused so that a typo never silently does nothing."""
+
+
+class NewChat(Base):
+    id: Ident
+    x: Percent
+    y: Percent
+    text: Text
+
+
+class NewComment(Base):
+    id: Ident
+    text: Text
+
+
+class AddComment(Base, tag="comment", tag_field="kind"):
+    comment: NewComment
+
+
+class EditComment(Base, tag="edit-comment", tag_field="kind"):
+    commentId: Ident
+    text: Text
+
+
+class DeleteComment(Base, tag="delete-comment", tag_field="kind"):
+    commentId: Ident
+
+
+class Resolve(Base, tag="resolve", tag_field="kind"):
+    pass
+
+
+class Reopen(Base, tag="reopen", tag_field="kind"):
+    pass
+
+
+class Move(Base, tag="move", tag_field="kind"):
+    x: Percent
+    y: Percent
+
+
+ChangeRequest = AddComment | EditComment | DeleteComment | Resolve | Reopen | Move
+
+
+class Join(Base, tag="join", tag_field="op"):
+    room: RoomName
+    token: Annotated[str, Meta(max_length=4096)]
+    since: Seq | None = None
+
+
+class CreateOp(Base, tag="create", tag_field="op"):
+    broadcastId: Ident
+    chat: NewChat
+
+
+class UpdateOp(Base, tag="update", tag_field="op"):
+    broadcastId: Ident
+    chatId: Ident
+    change: ChangeRequest
+
+
+class DeleteOp(Base, tag="delete", tag_field="op"):
+    broadcastId: Ident
+    chatId: Ident
+
+
+class Ping(Base, tag="ping", tag_field="op"):
+    """Application-level keepalive for clients whose WebSocket library hides pings."""
+
+
+ClientOp = CreateOp | UpdateOp | DeleteOp
+ClientFrame = Join | CreateOp | UpdateOp | DeleteOp | Ping
+CLIENT_OPS: Final = frozenset({"join", "create", "update", "delete", "ping"})
+
+# --- changes as the server broadcasts them (server-filled fields included) -------------
+
+
+class CommentAdded(Struct, frozen=True, tag="comment", tag_field="kind"):
+    comment: Comment
+
+
+class CommentEdited(Struct, frozen=True, tag="edit-comment", tag_field="kind"):
+    commentId: str
+    text: str
+    editedAt: Millis
+
+
+ChangeEvent = CommentAdded | CommentEdited | DeleteComment | Resolve | Reopen | Move
+
+# --- server frames ---------------------------------------------------------------------
+
+
+class NewImageChat(Struct, frozen=True, tag="new-image-chat", tag_field="type"):
+    room: str
+    seq: int
+    broadcastId: str
+    chat: Chat
+
+
+class ImageChatUpdated(Struct, frozen=True, tag="image-chat-updated", tag_field="type"):
+    room: str
+    seq: int
+    broadcastId: str
+    chatId: str
+    change: ChangeEvent
+
+
+class DeletedImageChat(Struct, frozen=True, tag="deleted-image-chat", tag_field="type"):
+    room: str
+    seq: int
+    broadcastId: str
+    chatId: str
+
+
+Event = NewImageChat | ImageChatUpdated | DeletedImageChat
+EVENT_TYPES: Final = ("new-image-chat", "image-chat-updated", "deleted-image-chat")
+
+
+class Joined(Struct, frozen=True, tag="joined", tag_field="type"):
+    room: str
+    seq: int
+    recovered: bool
+    user: User
+    role: str = "member"
+
+
+class Snapshot(Struct, frozen=True, tag="snapshot", tag_field="type"):
+    room: str
+    seq: int
+    chats: tuple[Chat, ...]
+
+
+class Batch(Struct, frozen=True, tag="batch", tag_field="type"):
+    events: tuple[Event, ...]
+
+
+class Error(Struct, frozen=True, tag="error", tag_field="type"):
+    broadcastId: str | None
+    code: str
+    message: str
+
+
+class Ack(Struct, frozen=True, tag="ack", tag_field="type"):
+    """Answer to an op whose ``broadcastId`` was already applied: nothing new happened."""
+
+    broadcastId: str
+    seq: int
+
+
+class Presence(Struct, frozen=True, tag="presence", tag_field="type"):
+    room: str
+    viewers: tuple[User, ...]
+
+
+class Pong(Struct, frozen=True, tag="pong", tag_field="type"):
+    pass
+
+
+ServerFrame = (
+    NewImageChat
+    | ImageChatUpdated
+    | DeletedImageChat
+    | Joined
+    | Snapshot
+    | Batch
+    | Error
+    | Ack
+    | Presence
+    | Pong
+)
+
+# --- error codes and close codes -------------------------------------------------------
+
+
+class ErrorCode:
+    """Stable ``code`` values of ``error`` frames. Clients switch on these, never on text."""
+
+    BAD_JSON: Final = "bad-json"
+    BAD_FRAME: Final = "bad-frame"
+    UNKNOWN_OP: Final = "unknown-op"
+    INVALID: Final = "invalid"
+    NOT_JOINED: Final = "not-joined"
+    ALREADY_JOINED: Final = "already-joined"
+    UNAUTHORIZED: Final = "unauthorized"
+    FORBIDDEN: Final = "forbidden"
+    UNKNOWN_CHAT: Final = "unknown-chat"
+    UNKNOWN_COMMENT: Final = "unknown-comment"
+    DUPLICATE_ID: Final = "duplicate-id"
+    LIMIT_REACHED: Final = "limit-reached"
+    RATE_LIMITED: Final = "rate-limited"
+    TOO_LARGE: Final = "too-large"
+    UNAVAILABLE: Final = "unavailable"
+    INTERNAL: Final = "internal"
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes the server uses; 4000-4999 are ours."""
+
+    GOING_AWAY = 1001  # server shutting down: reconnect (to another node)
+    POLICY = 1008
+    TOO_BIG = 1009
+    UNAUTHORIZED = 4001  # bad or missing token: do not retry with the same token
+    TOKEN_EXPIRED = 4002  # get a new token, then reconnect
+    FORBIDDEN = 4003  # token not valid for this room or tenant
+    JOIN_TIMEOUT = 4008  # no join within the allowed time
+    TOO_SLOW = 4009  # fell too far behind; reconnect with `since` to resync
+    TOO_MANY_CONNECTIONS = 4029
+
+
+# --- codecs ----------------------------------------------------------------------------
+
+_encoder = msgspec.json.Encoder()
+_client_decoder = msgspec.json.Decoder(ClientFrame)
+_server_decoder = msgspec.json.Decoder(ServerFrame)
+_event_decoder = msgspec.json.Decoder(Event)
+
+
+class _Envelope(Struct):
+    """Just enough of a frame to answer errors with the right ``broadcastId``."""
+
+    op: Any = None
+    broadcastId: Any = None
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+
+
+class FrameError(Exception):
+    """A client frame that cannot be accepted; carries the error frame to answer with."""
+
+    def __init__(self, code: str, message: str, broadcast_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.broadcast_id = broadcast_id
+
+    def to_frame(self) -> Error:
+        return Error(broadcastId=self.broadcast_id, code=self.code, message=self.message)
+
+
+def encode(frame: Struct) -> bytes:
+    return _encoder.encode(frame)
+
+
+def encode_batch(encoded_events: list[bytes]) -> bytes:
+    """A ``batch`` frame from already-encoded events, without decoding them again."""
+    return b'{"type":"batch","events":[' + b",".join(encoded_events) + b"]}"
+
+
+def decode_client_frame(data: str | bytes) -> ClientFrame:
+    """Decode one client frame or raise FrameError with a code and a readable message."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    try:
+        envelope = _envelope_decoder.decode(data)
+    except msgspec.ValidationError:
+        raise FrameError(ErrorCode.BAD_FRAME, "A frame must be a JSON object.") from None
+    except msgspec.DecodeError as exc:
+        raise FrameError(ErrorCode.BAD_JSON, f"The frame is not valid JSON: {exc}.") from None
+    broadcast_id = envelope.broadcastId if isinstance(envelope.broadcastId, str) else None
+    if broadcast_id is not None and len(broadcast_id) > 64:
+        broadcast_id = None
+    if envelope.op is None:
+        raise FrameError(ErrorCode.BAD_FRAME, 'The frame has no "op" field.', broadcast_id)
+    if envelope.op not in CLIENT_OPS:
+        shown = str(envelope.op)[:40] if isinstance(envelope.op, str) else repr(envelope.op)[:40]
+        raise FrameError(
+            ErrorCode.UNKNOWN_OP,
+            f"Unknown op {shown!r}; expected one of {', '.join(sorted(CLIENT_OPS))}.",
+            broadcast_id,
+        )
+    try:
+        return _client_decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise FrameError(
+            ErrorCode.INVALID, f"Invalid {envelope.op}: {exc}.", broadcast_id
+        ) from None
+    except msgspec.DecodeError as exc:  # pragma: no cover - the envelope decoded, so rare
+        raise FrameError(ErrorCode.BAD_JSON, f"The frame is not valid JSON: {exc}.") from None
+
+
+def decode_server_frame(data: str | bytes) -> ServerFrame:
+    return _server_decoder.decode(data)
+
+
+def decode_event(data: str | bytes) -> Event:
+    return _event_decoder.decode(data)
+
+
+Role = Literal["viewer", "member", "moderator", "admin"]
+ROLES: Final = ("viewer", "member", "moderator", "admin")

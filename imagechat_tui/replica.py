@@ -1,0 +1,142 @@
+"""A client's copy of one room: what the server confirmed, plus its own ops in flight.
+
+Sans-I/O like the model: feed it server frames with ``receive`` and your own ops with
+``propose``; read ``view`` to draw. Own ops show at once (optimistically); their echo,
+recognised by ``broadcastId``, confirms them without applying anything twice; an
+``error`` for one of them drops it from the view. A gap in ``seq`` asks for a resync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imagechat_tui.model import DEFAULT_LIMITS, Actor, Limits, Rejection, RoomState, apply, decide
+from imagechat_tui.protocol import (
+    Ack,
+    Batch,
+    ClientOp,
+    DeletedImageChat,
+    Error,
+    Event,
+    ImageChatUpdated,
+    Joined,
+    NewImageChat,
+    ServerFrame,
+    Snapshot,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    op: ClientOp
+    now: int
+
+
+@dataclass(slots=True)
+class Received:
+    """What one server frame did to the replica, for the UI to react to."""
+
+    events: list[Event] = field(default_factory=list)  # applied, remote and own
+    remote: list[Event] = field(default_factory=list)  # applied, caused by others
+    confirmed: list[str] = field(default_factory=list)  # own broadcastIds now confirmed
+    failed: list[tuple[ClientOp, Error]] = field(default_factory=list)  # own ops refused
+    needs_resync: bool = False  # a gap in seq: reconnect with `since`
+    joined: Joined | None = None
+    snapshot: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events or self.failed or self.snapshot)
+
+
+class Replica:
+    def __init__(self, room: str, actor: Actor, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.actor = actor
+        self.limits = limits
+        self.confirmed = RoomState(room=room)
+        self.pending: dict[str, Pending] = {}
+        self.view = self.confirmed
+        self.synced = False
+
+    @property
+    def room(self) -> str:
+        return self.confirmed.room
+
+    @property
+    def seq(self) -> int | None:
+        """The ``since`` to send when (re)joining, or None before the first sync."""
+        return self.confirmed.seq if self.synced else None
+
+    def propose(self, op: ClientOp, now: int) -> Event | Rejection:
+        """Apply an own op to the view at once; the caller sends it if this is an Event."""
+        outcome = decide(self.view, op, self.actor, now, self.limits)
+        if isinstance(outcome, Rejection):
+            return outcome
+        self.pending[op.broadcastId] = Pending(op, now)
+        self.view = apply(self.view, outcome, check_seq=False)
+        return outcome
+
+    def in_flight(self) -> list[ClientOp]:
+        """Own ops not yet confirmed, in order: re-send them after a reconnect (idempotent)."""
+        return [p.op for p in self.pending.values()]
+
+    def abandon(self, broadcast_id: str) -> None:
+        """Forget an own op that could not be sent at all."""
+        if self.pending.pop(broadcast_id, None) is not None:
+            self._rebuild_view()
+
+    def receive(self, frame: ServerFrame) -> Received:
+        result = Received()
+        self._receive(frame, result)
+        if result.changed or result.confirmed:
+            self._rebuild_view()
+        return result
+
+    def _receive(self, frame: ServerFrame, result: Received) -> None:
+        if isinstance(frame, Batch):
+            for event in frame.events:
+                self._receive(event, result)
+        elif isinstance(frame, Joined):
+            result.joined = frame
+        elif isinstance(frame, Snapshot):
+            self.confirmed = RoomState.from_snapshot(frame)
+            self.synced = True
+            result.snapshot = True
+            # An own op whose effect is already in the snapshot is confirmed by it.
+            for bid, pending in list(self.pending.items()):
+                op_chat = getattr(pending.op, "chat", None)
+                if op_chat is not None and op_chat.id in self.confirmed.chats:
+                    del self.pending[bid]
+                    result.confirmed.append(bid)
+        elif isinstance(frame, Error):
+            pending = self.pending.pop(frame.broadcastId, None) if frame.broadcastId else None
+            if pending is not None:
+                result.failed.append((pending.op, frame))
+        elif isinstance(frame, Ack):
+            if self.pending.pop(frame.broadcastId, None) is not None:
+                result.confirmed.append(frame.broadcastId)
+        elif isinstance(frame, NewImageChat | ImageChatUpdated | DeletedImageChat):
+            self._receive_event(frame, result)
+
+    def _receive_event(self, event: Event, result: Received) -> None:
+        if event.seq <= self.confirmed.seq:
+            return  # already have it (a replay overlapping what we saw)
+        if event.seq != self.confirmed.seq + 1:
+            result.needs_resync = True
+            return
+        self.confirmed = apply(self.confirmed, event)
+        result.events.append(event)
+        if self.pending.pop(event.broadcastId, None) is not None:
+            result.confirmed.append(event.broadcastId)
+        else:
+            result.remote.append(event)
+
+    def _rebuild_view(self) -> None:
+        """Confirmed state plus own pending ops, re-decided: a pending op that no longer
+        makes sense (its marker was deleted meanwhile) stays pending but is not shown."""
+        view = self.confirmed
+        for pending in self.pending.values():
+            outcome = decide(view, pending.op, self.actor, pending.now, self.limits)
+            if not isinstance(outcome, Rejection):
+                view = apply(view, outcome, check_seq=False)
+        self.view = view
