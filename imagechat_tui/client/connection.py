@@ -1,0 +1,316 @@
+"""The app's link to the sync server: join, receive, send, and reconnect on loss.
+
+``Connection.run`` is one long-lived coroutine (the app runs it in a worker). It joins
+the room with the replica's last ``seq``, folds every server frame into the
+``Replica`` and reports what changed through callbacks; when the link drops it retries
+with exponential backoff and jitter, re-sends own ops still in flight after each
+rejoin, and reports its ``ConnState`` at every step. Ops are only ever sent while
+connected: ``submit`` refuses at once when not, nothing is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import msgspec
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from imagechat_tui.model import Actor, Rejection
+from imagechat_tui.protocol import (
+    ClientOp,
+    CloseCode,
+    Error,
+    ErrorCode,
+    Event,
+    Join,
+    Joined,
+    Presence,
+    User,
+    decode_server_frame,
+    encode,
+)
+from imagechat_tui.replica import Received, Replica
+
+StateKind = Literal["connecting", "connected", "reconnecting", "offline", "auth-failed"]
+
+#: Close codes after which retrying with the same token is pointless.
+_AUTH_CLOSE_CODES = {CloseCode.UNAUTHORIZED, CloseCode.TOKEN_EXPIRED, CloseCode.FORBIDDEN}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnState:
+    kind: StateKind
+    attempt: int = 0  # failed attempts in a row (reconnecting)
+    retry_at: float | None = None  # time.monotonic() of the next try (reconnecting)
+    reason: str = ""  # why the last link ended, for people
+    close_code: int | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.kind == "connected"
+
+    @property
+    def token_expired(self) -> bool:
+        return self.close_code == CloseCode.TOKEN_EXPIRED
+
+    def seconds_to_retry(self, now: float | None = None) -> float | None:
+        if self.retry_at is None:
+            return None
+        return max(0.0, self.retry_at - (time.monotonic() if now is None else now))
+
+
+class NotConnected(Exception):
+    """An op was submitted while the app is not connected; nothing was sent or queued."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    base: float = 0.5
+    cap: float = 20.0
+    jitter: float = 0.5  # the delay is scaled by a random factor in [1 - jitter, 1]
+    give_up_after: int = 0  # attempts before going "offline" (0: never give up)
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        raw = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        return raw * (1 - self.jitter * rng.random())
+
+
+StateListener = Callable[[ConnState], None]
+ReceivedListener = Callable[[Received], None]
+PresenceListener = Callable[[tuple[User, ...]], None]
+
+
+class Connection:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        replica: Replica,
+        *,
+        on_state: StateListener,
+        on_received: ReceivedListener,
+        on_presence: PresenceListener | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        backoff: Backoff | None = None,
+        open_timeout: float = 5.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.replica = replica
+        self._on_state = on_state
+        self._on_received = on_received
+        self._on_presence = on_presence
+        self._ssl = ssl_context if url.startswith("wss://") else None
+        self.backoff = backoff or Backoff()
+        self._open_timeout = open_timeout
+        self._rng = rng or random.Random()
+        self.state = ConnState("connecting")
+        self.user: User | None = None
+        self._ws: ClientConnection | None = None
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._send_tasks: set[asyncio.Task[None]] = set()
+
+    # --- control -------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.state.connected and self._ws is not None
+
+    def retry_now(self) -> None:
+        """Skip the rest of the backoff wait (also leaves offline / auth-failed)."""
+        self._wake.set()
+
+    def set_token(self, token: str) -> None:
+        """Use a new token from the next attempt on (after an expired or refused one)."""
+        self.token = token
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._ws is not None:
+            await self._ws.close()
+
+    def submit(self, op: ClientOp, now_ms: int | None = None) -> Event | Rejection:
+        """Apply an own op optimistically and send it; refuse at once when offline.
+
+        Returns the predicted event, or the model's Rejection (nothing sent). Raises
+        NotConnected when there is no live link: the op is neither applied nor queued.
+        """
+        if not self.connected:
+            raise NotConnected(self._offline_message())
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        outcome = self.replica.propose(op, now)
+        if isinstance(outcome, Rejection):
+            return outcome
+        task = asyncio.get_running_loop().create_task(self._send(op))
+        self._send_tasks.add(task)
+        task.add_done_callback(self._send_tasks.discard)
+        return outcome
+
+    def _offline_message(self) -> str:
+        if self.state.kind == "auth-failed":
+            return f"Offline: {self.state.reason} Nothing was sent."
+        return "Offline: not connected to the sync server, so nothing can be created or changed."
+
+    async def _send(self, op: ClientOp) -> None:
+        ws = self._ws
+        if ws is None:
+            return  # stays in flight; re-sent after the next rejoin
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(_text(op))
+
+    # --- the loop ------------------------------------------------------------------
+
+    def _set_state(self, state: ConnState) -> None:
+        self.state = state
+        self._on_state(state)
+
+    async def run(self) -> None:
+        """Connect, stay connected, reconnect; returns only after ``close()``."""
+        attempt = 0
+        while not self._closing:
+            if attempt == 0:
+                self._set_state(ConnState("connecting", reason=self.state.reason))
+            outcome = await self._session()
+            if self._closing:
+                break
+            if outcome.resync:
+                attempt = 0
+                continue
+            if outcome.was_connected:
+                attempt = 0
+            attempt += 1
+            if outcome.close_code in _AUTH_CLOSE_CODES:
+                self._set_state(
+                    ConnState("auth-failed", reason=outcome.reason, close_code=outcome.close_code)
+                )
+                await self._wait(None)
+                attempt = 0
+                continue
+            give_up = self.backoff.give_up_after
+            if give_up and attempt > give_up:
+                self._set_state(ConnState("offline", attempt=attempt - 1, reason=outcome.reason))
+                await self._wait(None)
+                attempt = 0
+                continue
+            delay = self.backoff.delay(attempt, self._rng)
+            self._set_state(
+                ConnState(
+                    "reconnecting",
+                    attempt=attempt,
+                    retry_at=time.monotonic() + delay,
+                    reason=outcome.reason,
+                    close_code=outcome.close_code,
+                )
+            )
+            if await self._wait(delay):
+                attempt = 0  # retry asked for: start counting again
+        self._set_state(ConnState("offline", reason="Closed."))
+
+    async def _wait(self, delay: float | None) -> bool:
+        """Wait for ``retry_now``/``close`` (True) or ``delay`` seconds (False)."""
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _session(self) -> _SessionEnd:
+        end = _SessionEnd()
+        try:
+            async with websockets.connect(
+                self.url,
+                ssl=self._ssl,
+                open_timeout=self._open_timeout,
+                max_size=8 * 2**20,
+                ping_interval=15,
+                ping_timeout=15,
+            ) as ws:
+                join = Join(room=self.replica.room, token=self.token, since=self.replica.seq)
+                await ws.send(_text(join))
+                await self._serve(ws, end)
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None:
+                end.close_code = exc.rcvd.code
+                end.reason = _close_reason(exc.rcvd.code, exc.rcvd.reason)
+            else:
+                end.reason = "The connection was lost."
+        except (OSError, TimeoutError) as exc:
+            end.reason = f"Cannot reach {self.url}: {exc.strerror or exc.__class__.__name__}."
+        except (InvalidHandshake, InvalidURI) as exc:
+            end.reason = f"The server at {self.url} refused the connection: {exc}."
+        finally:
+            self._ws = None
+        return end
+
+    async def _serve(self, ws: ClientConnection, end: _SessionEnd) -> None:
+        async for message in ws:
+            try:
+                frame = decode_server_frame(message)
+            except msgspec.DecodeError:
+                continue  # a frame from a newer server; skip rather than die
+            if isinstance(frame, Presence):
+                if self._on_presence is not None:
+                    self._on_presence(frame.viewers)
+                continue
+            if isinstance(frame, Error) and frame.broadcastId is None and not self.connected:
+                if frame.code in (ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN):
+                    end.close_code = CloseCode.UNAUTHORIZED
+                end.reason = frame.message
+                continue
+            received = self.replica.receive(frame)
+            if isinstance(frame, Joined):
+                self.user = frame.user
+                self.replica.actor = Actor(user=frame.user, role=frame.role)
+            self._on_received(received)
+            caught_up = (isinstance(frame, Joined) and frame.recovered) or received.snapshot
+            if caught_up and self._ws is None:
+                self._ws = ws
+                end.was_connected = True
+                self._set_state(ConnState("connected"))
+                for op in self.replica.in_flight():  # idempotent on the server
+                    await ws.send(_text(op))
+            if received.needs_resync:
+                end.resync = True
+                await ws.close()
+                return
+
+
+@dataclass(slots=True)
+class _SessionEnd:
+    was_connected: bool = False
+    resync: bool = False
+    close_code: int | None = None
+    reason: str = "The connection was lost."
+
+
+def _text(frame: msgspec.Struct) -> str:
+    """Frames go as WebSocket text frames (the server refuses binary ones)."""
+    return encode(frame).decode("utf-8")
+
+
+def _close_reason(code: int, reason: str) -> str:
+    if code == CloseCode.TOKEN_EXPIRED:
+        return "Your token has expired; enter a new one."
+    if code == CloseCode.UNAUTHORIZED:
+        return f"The server refused the token{': ' + reason if reason else ''}."
+    if code == CloseCode.FORBIDDEN:
+        return "The token is not valid for this room."
+    if code == CloseCode.GOING_AWAY:
+        return "The server went away."
+    if code == CloseCode.TOO_SLOW:
+        return "Fell behind the server; catching up."
+    return f"The connection closed ({code}{': ' + reason if reason else ''})."
