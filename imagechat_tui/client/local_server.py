@@ -1,0 +1,97 @@
+"""The embedded default: find the local sync server, or start one in the background.
+
+With no server named, the app talks to ``ws://127.0.0.1:8765/ws``. When nothing
+answers there, ``ensure_local_server`` starts ``imagechat-tui serve`` as a detached
+process (its own session, logs in the data directory, exits by itself when idle) and
+waits until its ``/health`` answers. ``local_token`` mints a token for the OS user
+with the local tenant's secret, which that server reads from the same data directory.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from imagechat_tui.auth import LOCAL_TENANT, TenantStore, local_user_id
+from imagechat_tui.paths import data_home
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}/ws"
+IDLE_EXIT_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class LocalServer:
+    url: str
+    started_pid: int | None  # the process we started, or None if one was already running
+
+
+class LocalServerError(Exception):
+    """The local server could not be started; the message says where its log is."""
+
+
+def health_url(ws_url: str) -> str:
+    base = ws_url.removesuffix("/ws")
+    return base.replace("wss://", "https://", 1).replace("ws://", "http://", 1) + "/health"
+
+
+def is_healthy(ws_url: str, timeout: float = 1.0) -> bool:
+    try:
+        return httpx.get(health_url(ws_url), timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ensure_local_server(
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    home: Path | None = None,
+    wait: float = 10.0,
+) -> LocalServer:
+    """A running local server, started in the background if none answers."""
+    url = f"ws://{host}:{port}/ws"
+    if is_healthy(url):
+        return LocalServer(url, None)
+    home = home or data_home()
+    log_path = home / "server.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "imagechat_tui",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--idle-exit",
+                str(IDLE_EXIT_SECONDS),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # survives this terminal; exits by itself when idle
+            close_fds=True,
+        )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if is_healthy(url, timeout=0.5):
+            return LocalServer(url, process.pid)
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise LocalServerError(f"The local sync server did not start; see {log_path}.")
+
+
+def local_token(home: Path | None = None) -> str:
+    """A token for the current OS user on the local tenant."""
+    store = TenantStore.in_home(home or data_home())
+    return store.mint(tenant=LOCAL_TENANT, user_id=local_user_id())
