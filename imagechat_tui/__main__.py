@@ -1,0 +1,3 @@
+from imagechat_tui.cli import main
+
+main()

@@ -1,0 +1,211 @@
+"""Tenants, their secrets, and the signed tokens (JWT, HS256) that say who a viewer is.
+
+Secrets live in ``tenants.json`` in the data directory (mode 0600), so the server and
+``imagechat-tui token`` on the same machine agree without any set-up. The file is
+re-read when it changes, so ``tenant rotate`` takes effect on a running server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+from imagechat_tui.model import ROLE_RANK, Actor
+from imagechat_tui.protocol import CloseCode, ErrorCode, User
+
+LOCAL_TENANT = "local"
+DEFAULT_TTL_SECONDS = 30 * 24 * 3600
+_ALGORITHM = "HS256"
+_TENANT_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+class AuthError(Exception):
+    """A token that may not join: carries the error code and the close code to use."""
+
+    def __init__(self, message: str, *, close_code: int = CloseCode.UNAUTHORIZED) -> None:
+        super().__init__(message)
+        self.message = message
+        self.close_code = close_code
+        self.code = ErrorCode.UNAUTHORIZED
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    tenant: str
+    actor: Actor
+    expires_at: int
+    room_scope: str | None = None  # exact room, or a prefix ending in "*"
+
+    def may_join(self, room: str) -> bool:
+        if self.room_scope is None:
+            return True
+        if self.room_scope.endswith("*"):
+            return room.startswith(self.room_scope[:-1])
+        return room == self.room_scope
+
+
+def validate_tenant_name(name: str) -> str:
+    if not (1 <= len(name) <= 40) or not set(name) <= _TENANT_NAME_CHARS:
+        raise ValueError("A tenant name is 1-40 characters of a-z, 0-9, '-' and '_'.")
+    return name
+
+
+class TenantStore:
+    """The tenants file: ``{"tenants": {name: {"secret": ..., "created": ...}}}``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tenants: dict[str, dict[str, object]] = {}
+        self._mtime: float | None = None
+
+    @classmethod
+    def in_home(cls, home: Path) -> TenantStore:
+        store = cls(home / "tenants.json")
+        store.ensure(LOCAL_TENANT)
+        return store
+
+    # --- file handling ---------------------------------------------------------------
+
+    def _reload(self) -> None:
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            self._tenants, self._mtime = {}, None
+            return
+        if mtime != self._mtime:
+            data = json.loads(self.path.read_text("utf-8"))
+            self._tenants = dict(data.get("tenants", {}))
+            self._mtime = mtime
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"tenants": self._tenants}, f, indent=2, sort_keys=True)
+        os.replace(tmp, self.path)
+        self._mtime = None
+        self._reload()
+
+    # --- tenants ---------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        self._reload()
+        return sorted(self._tenants)
+
+    def exists(self, tenant: str) -> bool:
+        self._reload()
+        return tenant in self._tenants
+
+    def ensure(self, tenant: str) -> None:
+        self._reload()
+        if tenant not in self._tenants:
+            self.add(tenant)
+
+    def add(self, tenant: str) -> None:
+        validate_tenant_name(tenant)
+        self._reload()
+        if tenant in self._tenants:
+            raise ValueError(f"Tenant {tenant!r} already exists.")
+        self._tenants[tenant] = {"secret": secrets.token_urlsafe(32), "created": int(time.time())}
+        self._save()
+
+    def rotate(self, tenant: str) -> None:
+        """A new secret: every token signed with the old one stops working."""
+        self._reload()
+        if tenant not in self._tenants:
+            raise ValueError(f"No tenant {tenant!r}.")
+        self._tenants[tenant] = {**self._tenants[tenant], "secret": secrets.token_urlsafe(32)}
+        self._save()
+
+    def _secret(self, tenant: str) -> str | None:
+        self._reload()
+        record = self._tenants.get(tenant)
+        return None if record is None else str(record["secret"])
+
+    # --- tokens ----------------------------------------------------------------------
+
+    def mint(
+        self,
+        *,
+        tenant: str,
+        user_id: str,
+        name: str | None = None,
+        role: str = "member",
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        room_scope: str | None = None,
+    ) -> str:
+        if role not in ROLE_RANK:
+            raise ValueError(f"Unknown role {role!r}; one of {', '.join(ROLE_RANK)}.")
+        secret = self._secret(tenant)
+        if secret is None:
+            raise ValueError(f"No tenant {tenant!r}; add it with `imagechat-tui tenant add`.")
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "sub": user_id,
+            "name": name or user_id,
+            "tenant": tenant,
+            "role": role,
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }
+        if room_scope:
+            claims["room"] = room_scope
+        return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+    def verify(self, token: str) -> Identity:
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise AuthError("The token is not a valid JWT.") from None
+        tenant = unverified.get("tenant")
+        secret = self._secret(tenant) if isinstance(tenant, str) else None
+        if secret is None:
+            raise AuthError("The token names no known tenant.")
+        try:
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=[_ALGORITHM],
+                options={"require": ["exp", "sub", "tenant", "role"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError(
+                "The token has expired; get a new one.", close_code=CloseCode.TOKEN_EXPIRED
+            ) from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"The token was refused: {exc}.") from None
+        role, sub, name = (
+            claims.get("role"),
+            claims.get("sub"),
+            claims.get("name", claims.get("sub")),
+        )
+        if role not in ROLE_RANK or not isinstance(sub, str) or not isinstance(name, str):
+            raise AuthError("The token's role, subject or name is malformed.")
+        if not (1 <= len(sub) <= 128) or len(name) > 128:
+            raise AuthError("The token's subject or name is too long.")
+        room_scope = claims.get("room")
+        if room_scope is not None and not isinstance(room_scope, str):
+            raise AuthError("The token's room scope is malformed.")
+        return Identity(
+            tenant=tenant,
+            actor=Actor(user=User(id=sub, name=name), role=role),
+            expires_at=int(claims["exp"]),
+            room_scope=room_scope,
+        )
+
+
+def local_user_id() -> str:
+    """The OS user, for the token the app mints for itself on the local server."""
+    with contextlib.suppress(Exception):
+        import getpass
+
+        return getpass.getuser()
+    return "me"

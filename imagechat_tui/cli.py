@@ -1,0 +1,194 @@
+"""The ``imagechat-tui`` command: open an image, or run and manage a server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imagechat_tui import paths
+from imagechat_tui.auth import DEFAULT_TTL_SECONDS, LOCAL_TENANT, TenantStore
+from imagechat_tui.model import ROLE_RANK
+
+app = typer.Typer(
+    name="imagechat-tui",
+    help="Review images together from a terminal. `imagechat-tui IMAGE` opens an image.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tenant_app = typer.Typer(help="Manage tenants and their signing secrets.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"imagechat-tui: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command("open")
+def open_image(
+    image: Annotated[str, typer.Argument(help="An http(s) URL or a local image file.")],
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="IMAGECHAT_SERVER",
+            help="ws:// or wss:// URL(s), comma-separated. "
+            "Default: the local server, started if needed.",
+        ),
+    ] = None,
+    room: Annotated[
+        str | None, typer.Option(help="Room to join. Default: derived from the image.")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="IMAGECHAT_TOKEN", help="Access token.")
+    ] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option("--ca-file", help="CA bundle to trust for wss:// servers.")
+    ] = None,
+) -> None:
+    """Open IMAGE and review it with everyone else viewing it."""
+    from imagechat_tui.tui.launch import run
+
+    raise typer.Exit(code=run(image, server, room, token, str(ca_file) if ca_file else None))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="sqlite:///PATH or postgresql://... Default: SQLite in the data directory."
+        ),
+    ] = None,
+    idle_exit: Annotated[
+        float, typer.Option(help="Stop after this many seconds without connections (0: never).")
+    ] = 0.0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run a sync server node until SIGTERM or SIGINT."""
+    from imagechat_tui.server.node import ServerConfig, run_until_signalled
+
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    config = ServerConfig(host=host, port=port, database=database, idle_exit=idle_exit)
+    try:
+        asyncio.run(run_until_signalled(config))
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def token(
+    user: Annotated[str, typer.Option(help="User id (the token's subject).")],
+    name: Annotated[str | None, typer.Option(help="Display name. Default: the user id.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the token is for.")] = LOCAL_TENANT,
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLE_RANK)}.")] = "member",
+    ttl: Annotated[
+        int, typer.Option(help="Seconds until the token expires.")
+    ] = DEFAULT_TTL_SECONDS,
+    room: Annotated[
+        str | None, typer.Option(help="Limit the token to one room, or a prefix ending in '*'.")
+    ] = None,
+) -> None:
+    """Print a signed access token for a user of a tenant."""
+    store = TenantStore.in_home(paths.data_home())
+    if ttl <= 0:
+        raise _fail("--ttl must be a positive number of seconds.")
+    try:
+        typer.echo(
+            store.mint(
+                tenant=tenant, user_id=user, name=name, role=role, ttl_seconds=ttl, room_scope=room
+            )
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def stats(
+    database: Annotated[
+        str | None, typer.Option(help="Database URL. Default: the local SQLite.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print usage per tenant: pubSubMessageCount and pubSubBandwidth."""
+    from imagechat_tui.safe_text import inert
+    from imagechat_tui.server.storage import open_storage
+    from imagechat_tui.server.usage import usage_report
+
+    async def read() -> list[dict[str, object]]:
+        storage = open_storage(database or paths.default_database_url())
+        await storage.open()
+        try:
+            return usage_report(await storage.usage())
+        finally:
+            await storage.close()
+
+    try:
+        rows = asyncio.run(read())
+    except Exception as exc:
+        raise _fail(f"cannot read usage: {exc}") from None
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{'tenant':<24} {'pubSubMessageCount':>20} {'pubSubBandwidth':>18}")
+    for row in rows:
+        tenant, count, nbytes = row["tenant"], row["pubSubMessageCount"], row["pubSubBandwidth"]
+        typer.echo(f"{inert(str(tenant)):<24} {count:>20} {nbytes:>18}")
+
+
+@tenant_app.command("add")
+def tenant_add(
+    name: Annotated[str, typer.Argument(help="Tenant name (a-z, 0-9, - and _).")],
+) -> None:
+    """Add a tenant with a new signing secret."""
+    try:
+        TenantStore.in_home(paths.data_home()).add(name)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"added tenant {name}")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List the tenants."""
+    for name in TenantStore.in_home(paths.data_home()).names():
+        typer.echo(name)
+
+
+@tenant_app.command("rotate")
+def tenant_rotate(
+    name: Annotated[str, typer.Argument(help="Tenant whose secret to replace.")],
+) -> None:
+    """Replace a tenant's secret: every token signed with the old one stops working."""
+    try:
+        TenantStore.in_home(paths.data_home()).rotate(name)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"rotated the secret of tenant {name}; its old tokens no longer work")
+
+
+def _commands() -> set[str]:
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names |= {g.name for g in app.registered_groups if g.name}
+    return names
+
+
+def main() -> None:
+    """Route ``imagechat-tui IMAGE`` to the ``open`` command; everything else to typer."""
+    args = sys.argv[1:]
+    if args and args[0] not in _commands() and args[0] not in {"--help", "-h"}:
+        sys.argv.insert(1, "open")
+    app()

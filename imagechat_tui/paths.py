@@ -1,0 +1,36 @@
+"""Where imagechat-tui keeps its files: ``IMAGECHAT_HOME``, else the platform's data dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "imagechat-tui"
+
+
+def data_home() -> Path:
+    """The data directory (database, tenant secrets, server logs); created on demand."""
+    configured = os.environ.get("IMAGECHAT_HOME")
+    home = (
+        Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir(APP_NAME))
+    )
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return home
+
+
+def cache_dir() -> Path:
+    """Downloaded images; safe to delete at any time."""
+    configured = os.environ.get("IMAGECHAT_HOME")
+    base = (
+        Path(configured).expanduser() / "cache"
+        if configured
+        else Path(platformdirs.user_cache_dir(APP_NAME))
+    )
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def default_database_url(home: Path | None = None) -> str:
+    return f"sqlite:///{(home or data_home()) / 'imagechat.sqlite3'}"

@@ -1,0 +1,317 @@
+"""Rooms in memory: who is subscribed, the authoritative state, and the op pipeline.
+
+Ops for a room go into a queue; one worker per room takes everything queued (up to
+``MAX_OPS_PER_COMMIT``), decides and stores it in one transaction (group commit), and
+then fans the resulting events out. A quiet room commits and broadcasts each op at once;
+a busy one turns a burst into a few transactions and ``batch`` frames. Joins, commits
+and events from other nodes all take the room's lock, so a joining client's replay or
+snapshot and the live events that follow it never overlap or leave a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imagechat_tui.model import DEFAULT_LIMITS, Limits, Rejection, RoomState, apply, decide
+from imagechat_tui.protocol import (
+    Ack,
+    ClientOp,
+    Error,
+    ErrorCode,
+    Event,
+    Joined,
+    Presence,
+    User,
+    decode_event,
+)
+from imagechat_tui.server.storage import Storage, StorageUnavailable, StoredEvent
+from imagechat_tui.server.subscriber import Subscriber, fan_out
+from imagechat_tui.server.usage import UsageMeter
+
+log = logging.getLogger(__name__)
+
+MAX_OPS_PER_COMMIT = 256
+REPLAY_CHUNK = 256  # events per batch frame when replaying a long gap
+RECENT_EVENTS = 1024  # replays within this many events are served from memory
+PRESENCE_DELAY = 0.05  # seconds: joins and leaves within this window make one frame
+EVICT_AFTER = 30.0  # seconds an empty room stays loaded
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    """Where committed events go besides this node's subscribers (another node's broker)."""
+
+    publish: Callable[[str, str, list[StoredEvent]], None]
+
+
+class Room:
+    def __init__(self, hub: RoomHub, tenant: str, name: str, state: RoomState) -> None:
+        self.hub = hub
+        self.tenant = tenant
+        self.name = name
+        self.state = state
+        self.subscribers: dict[Subscriber, None] = {}  # insertion-ordered set
+        self.lock = asyncio.Lock()
+        self._ops: deque[tuple[Subscriber, ClientOp]] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
+        self._presence_handle: asyncio.TimerHandle | None = None
+        self._evict_handle: asyncio.TimerHandle | None = None
+
+    @property
+    def idle(self) -> bool:
+        return not self.subscribers and not self._ops and self._worker is None
+
+    # --- joining and leaving ---------------------------------------------------------
+
+    async def join(self, sub: Subscriber, since: int | None) -> bool:
+        """Subscribe ``sub``: ``joined``, then the missed events or a snapshot. True when
+        the missed events could be replayed."""
+        if self._evict_handle is not None:
+            self._evict_handle.cancel()
+            self._evict_handle = None
+        async with self.lock:
+            replay = await self._replay(since) if since is not None else None
+            sub.send(
+                Joined(
+                    room=self.name,
+                    seq=self.state.seq,
+                    recovered=replay is not None,
+                    user=sub.user,
+                    role=sub.identity.actor.role,
+                )
+            )
+            if replay is None:
+                sub.send(self.state.to_snapshot())
+            else:
+                for start in range(0, len(replay), REPLAY_CHUNK):
+                    sub.deliver_events(replay[start : start + REPLAY_CHUNK])
+            self.subscribers[sub] = None
+            # Deferred: a drop happens mid fan-out, while the subscribers are iterated.
+            sub.on_drop = lambda: asyncio.get_running_loop().call_soon(self.leave, sub)
+        self._presence_changed()
+        return replay is not None
+
+    async def _replay(self, since: int) -> list[bytes] | None:
+        if since == self.state.seq:
+            return []
+        if since > self.state.seq:
+            return None  # a seq this room never had (another database, or a wiped one)
+        if self._recent and self._recent[0].event.seq <= since + 1:
+            return [s.data for s in self._recent if s.event.seq > since]
+        try:
+            return await self.hub.storage.events_since(
+                self.tenant, self.name, since, self.state.seq
+            )
+        except StorageUnavailable:
+            return None  # the in-memory state still makes a correct snapshot
+
+    def leave(self, sub: Subscriber) -> None:
+        if sub not in self.subscribers:
+            return
+        del self.subscribers[sub]
+        self._presence_changed()
+        if self.idle:
+            loop = asyncio.get_running_loop()
+            self._evict_handle = loop.call_later(EVICT_AFTER, self.hub.evict_if_idle, self)
+
+    def viewers(self) -> tuple[User, ...]:
+        seen: dict[str, User] = {}
+        for sub in self.subscribers:
+            seen.setdefault(sub.user.id, sub.user)
+        return tuple(seen.values())
+
+    def _presence_changed(self) -> None:
+        if self._presence_handle is None:
+            loop = asyncio.get_running_loop()
+            self._presence_handle = loop.call_later(PRESENCE_DELAY, self._send_presence)
+
+    def _send_presence(self) -> None:
+        self._presence_handle = None
+        frame = Presence(room=self.name, viewers=self.viewers())
+        for sub in list(self.subscribers):
+            sub.send(frame)
+
+    # --- ops -------------------------------------------------------------------------
+
+    def submit(self, sub: Subscriber, op: ClientOp) -> None:
+        self._ops.append((sub, op))
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        try:
+            while self._ops:
+                batch = [
+                    self._ops.popleft() for _ in range(min(len(self._ops), MAX_OPS_PER_COMMIT))
+                ]
+                async with self.lock:
+                    await self._commit(batch)
+        finally:
+            self._worker = None
+
+    async def _commit(self, batch: list[tuple[Subscriber, ClientOp]]) -> None:
+        now = now_ms()
+        limits = self.hub.limits
+        answers: dict[int, Ack | Error] = {}
+
+        def decide_batch(state: RoomState, known: dict[str, int]) -> tuple[RoomState, list[Event]]:
+            answers.clear()  # the storage may run this again if it retries the transaction
+            events: list[Event] = []
+            seen = dict(known)
+            for i, (sub, op) in enumerate(batch):
+                bid = op.broadcastId
+                if bid in seen:
+                    answers[i] = Ack(broadcastId=bid, seq=seen[bid])
+                    continue
+                outcome = decide(state, op, sub.identity.actor, now, limits)
+                if isinstance(outcome, Rejection):
+                    answers[i] = Error(broadcastId=bid, code=outcome.code, message=outcome.message)
+                    continue
+                state = apply(state, outcome)
+                events.append(outcome)
+                seen[bid] = outcome.seq
+            return state, events
+
+        try:
+            result = await self.hub.storage.commit(
+                self.tenant,
+                self.name,
+                self.state,
+                [op.broadcastId for _, op in batch],
+                decide_batch,
+            )
+        except Exception as exc:
+            if not isinstance(exc, StorageUnavailable):
+                log.exception("commit failed in room %s/%s", self.tenant, self.name)
+            for sub, op in batch:
+                sub.send(
+                    Error(
+                        broadcastId=op.broadcastId,
+                        code=ErrorCode.UNAVAILABLE,
+                        message="The server could not save this change, so nothing happened. "
+                        "Try again in a moment.",
+                    )
+                )
+            return
+        self._publish(result.caught_up + result.committed, state=result.state, local=True)
+        for i, answer in answers.items():
+            batch[i][0].send(answer)
+
+    # --- events ----------------------------------------------------------------------
+
+    def _publish(self, stored: list[StoredEvent], *, state: RoomState, local: bool) -> None:
+        """Deliver events (already durable) to this node's subscribers, and to other nodes
+        when they were committed here."""
+        self.state = state
+        if not stored:
+            return
+        self._recent.extend(stored)
+        fan_out(self.subscribers, [s.data for s in stored], self.hub.meter, self.tenant)
+        if local and self.hub.publisher is not None:
+            self.hub.publisher.publish(self.tenant, self.name, stored)
+
+    async def ingest(self, frames: list[bytes]) -> None:
+        """Events committed by another node: apply in order, filling any gap from the
+        database so that subscribers never see one."""
+        async with self.lock:
+            events = [decode_event(f) for f in frames]
+            if all(e.seq <= self.state.seq for e in events):
+                return
+            if events[0].seq > self.state.seq + 1 or any(
+                b.seq != a.seq + 1 for a, b in itertools.pairwise(events)
+            ):
+                await self._catch_up()
+                return
+            state = self.state
+            fresh: list[StoredEvent] = []
+            for event, data in zip(events, frames, strict=True):
+                if event.seq > state.seq:
+                    state = apply(state, event)
+                    fresh.append(StoredEvent(event, data))
+            self._publish(fresh, state=state, local=False)
+
+    async def _catch_up(self) -> None:
+        """Bring the state up to the database's, delivering everything in between."""
+        latest = await self.hub.storage.load_room(self.tenant, self.name)
+        missing = await self.hub.storage.events_since(
+            self.tenant, self.name, self.state.seq, latest.seq
+        )
+        if missing is None:
+            # Too far behind for the log: subscribers must resync from a snapshot.
+            self.state = latest
+            self._recent.clear()
+            for sub in list(self.subscribers):
+                sub.drop_too_slow()
+            return
+        state = self.state
+        fresh = []
+        for data in missing:
+            event = decode_event(data)
+            state = apply(state, event)
+            fresh.append(StoredEvent(event, data))
+        self._publish(fresh, state=state, local=False)
+
+
+class RoomHub:
+    """Every room loaded on this node, by (tenant, room)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        meter: UsageMeter,
+        limits: Limits = DEFAULT_LIMITS,
+        publisher: Publisher | None = None,
+    ) -> None:
+        self.storage = storage
+        self.meter = meter
+        self.limits = limits
+        self.publisher = publisher
+        self.rooms: dict[tuple[str, str], Room] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[Room]] = {}
+
+    async def get(self, tenant: str, name: str) -> Room:
+        key = (tenant, name)
+        room = self.rooms.get(key)
+        if room is not None:
+            return room
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            state = await self.storage.load_room(tenant, name)
+            room = Room(self, tenant, name, state)
+            self.rooms[key] = room
+            future.set_result(room)
+            return room
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
+            raise
+        finally:
+            del self._loading[key]
+
+    def evict_if_idle(self, room: Room) -> None:
+        room._evict_handle = None
+        if room.idle and self.rooms.get((room.tenant, room.name)) is room:
+            del self.rooms[(room.tenant, room.name)]
+
+    async def drain(self) -> None:
+        """Wait for every room's queued ops to be committed (used at shutdown)."""
+        workers = [r._worker for r in self.rooms.values() if r._worker is not None]
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                await worker

@@ -1,0 +1,147 @@
+"""One joined connection's outgoing side: direct writes while it keeps up, batches when not.
+
+A room hands every subscriber the same encoded frame. A subscriber whose socket drains
+gets it written at once, with no added delay. One that falls behind (its transport's
+write buffer is above the high-water mark) keeps the *events* in a backlog instead; a
+drain task later sends the whole backlog as one ``batch`` frame. A subscriber whose
+backlog passes ``max_backlog_bytes`` is disconnected with ``TOO_SLOW`` (4009) and
+resyncs with ``since`` when it returns, so a reader that stops never grows our memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
+
+from imagechat_tui.auth import Identity
+from imagechat_tui.protocol import CloseCode, Struct, User, encode, encode_batch
+from imagechat_tui.server.usage import UsageMeter
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxLimits:
+    high_water: int = 64 * 1024  # transport buffer above which we stop writing directly
+    max_backlog_bytes: int = 4 * 1024 * 1024
+
+
+class Subscriber:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        identity: Identity,
+        meter: UsageMeter,
+        limits: OutboxLimits,
+    ) -> None:
+        self.ws = ws
+        self.identity = identity
+        self.tenant = identity.tenant
+        self.meter = meter
+        self.limits = limits
+        self._backlog: deque[tuple[bool, bytes]] = deque()  # (batchable, frame)
+        self._backlog_bytes = 0
+        self._drainer: asyncio.Task[None] | None = None
+        self.closed = False
+        self.on_drop: Callable[[], None] | None = None  # set by the room it joins
+
+    @property
+    def user(self) -> User:
+        return self.identity.actor.user
+
+    def _keeping_up(self) -> bool:
+        if self._backlog:
+            return False
+        transport = self.ws.transport
+        return transport is not None and transport.get_write_buffer_size() < self.limits.high_water
+
+    def send(self, frame: Struct) -> None:
+        """A frame for this subscriber only (joined, snapshot, error, ack, pong)."""
+        self._queue([encode(frame)], batchable=False)
+
+    def deliver_events(self, frames: list[bytes]) -> None:
+        """Encoded events for this subscriber, batched with others if it is behind."""
+        self._queue(frames, batchable=True)
+
+    def _queue(self, frames: list[bytes], *, batchable: bool) -> None:
+        if self.closed:
+            return
+        if self._keeping_up():
+            frame = frames[0] if len(frames) == 1 else encode_batch(frames)
+            broadcast((self.ws,), frame, text=True)
+            self.meter.add(self.tenant, 1, len(frame))
+            return
+        self._backlog.extend((batchable, f) for f in frames)
+        self._backlog_bytes += sum(len(f) for f in frames)
+        if self._backlog_bytes > self.limits.max_backlog_bytes:
+            self.drop_too_slow()
+        elif self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    def _next_frame(self) -> bytes:
+        """The backlog's next frame: one lone frame, or every event up to the next one."""
+        batchable, first = self._backlog.popleft()
+        self._backlog_bytes -= len(first)
+        if not batchable:
+            return first
+        events = [first]
+        while self._backlog and self._backlog[0][0]:
+            event = self._backlog.popleft()[1]
+            self._backlog_bytes -= len(event)
+            events.append(event)
+        return first if len(events) == 1 else encode_batch(events)
+
+    async def _drain(self) -> None:
+        try:
+            while self._backlog and not self.closed:
+                frame = self._next_frame()
+                await self.ws.send(frame, text=True)
+                self.meter.add(self.tenant, 1, len(frame))
+        except ConnectionClosed:
+            self.closed = True
+        finally:
+            self._drainer = None
+
+    def drop_too_slow(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.on_drop is not None:
+            self.on_drop()
+        self._backlog.clear()
+        self._backlog_bytes = 0
+        asyncio.get_running_loop().create_task(
+            _close(self.ws, CloseCode.TOO_SLOW, "too far behind; reconnect with since to resync")
+        )
+
+    def close(self) -> None:
+        self.closed = True
+        if self._drainer is not None:
+            self._drainer.cancel()
+
+
+def fan_out(
+    subscribers: Iterable[Subscriber], frames: list[bytes], meter: UsageMeter, tenant: str
+) -> None:
+    """Send the same events to a room's subscribers, encoding a batch at most once."""
+    direct: list[ServerConnection] = []
+    for sub in subscribers:
+        if sub.closed:
+            continue
+        if sub._keeping_up():
+            direct.append(sub.ws)
+        else:
+            sub.deliver_events(frames)
+    if direct:
+        frame = frames[0] if len(frames) == 1 else encode_batch(frames)
+        broadcast(direct, frame, text=True)
+        meter.add(tenant, len(direct), len(direct) * len(frame))
+
+
+async def _close(ws: ServerConnection, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close(code, reason)
