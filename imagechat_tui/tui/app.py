@@ -1,0 +1,416 @@
+"""The review app: the image with pins on the left, markers and the thread on the right.
+
+Widgets render state and post messages; the connection runs in a worker and reports
+through messages (``messages.py``); every change goes through the ``Replica`` so that
+own ops show at once and remote ones arrive without a key press.
+"""
+
+from __future__ import annotations
+
+import ssl
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from PIL import Image
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
+from imagechat_tui.client.halfblock import HalfBlockRenderer
+from imagechat_tui.model import Actor, Rejection
+from imagechat_tui.protocol import (
+    AddComment,
+    Chat,
+    ClientOp,
+    CreateOp,
+    DeleteComment,
+    DeleteOp,
+    EditComment,
+    NewChat,
+    NewComment,
+    Reopen,
+    Resolve,
+    UpdateOp,
+    User,
+)
+from imagechat_tui.replica import Received, Replica
+from imagechat_tui.safe_text import inert
+from imagechat_tui.tui.messages import ConnectionChanged, OpsFailed, PresenceChanged, RoomChanged
+from imagechat_tui.tui.widgets.comment_input import CommentInput, Draft
+from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
+from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, HelpScreen, TokenScreen
+from imagechat_tui.tui.widgets.image_view import ImageView, Pin
+from imagechat_tui.tui.widgets.marker_list import MarkerList
+from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
+from imagechat_tui.tui.widgets.thread_view import ThreadView
+
+IMAGE_BACKGROUND = (24, 24, 24)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ImageChatApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "imagechat"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding(
+            "left_square_bracket", "select_step(-1)", "Prev", key_display="[", id="marker.prev"
+        ),
+        Binding(
+            "right_square_bracket", "select_step(1)", "Next", key_display="]", id="marker.next"
+        ),
+        Binding("r", "reply", "Reply", id="thread.reply"),
+        Binding("e", "edit", "Edit", id="thread.edit"),
+        Binding("x", "delete_comment", "Del comment", show=False, id="thread.delete-comment"),
+        Binding("s", "toggle_resolved", "Resolve", id="marker.resolve"),
+        Binding("D", "delete_marker", "Del marker", id="marker.delete"),
+        Binding("v", "toggle_resolved_pins", "Hide resolved", show=False, id="view.resolved"),
+        Binding("R", "retry", "Retry", show=False, id="connection.retry"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        image: Image.Image,
+        *,
+        room: str,
+        server_url: str,
+        token: str,
+        user: User,
+        title: str = "imagechat",
+        ssl_context: ssl.SSLContext | None = None,
+        backoff: Backoff | None = None,
+        remint_token: object = None,
+    ) -> None:
+        super().__init__()
+        self.title = inert(title)
+        self.sub_title = room
+        self.renderer = HalfBlockRenderer(image, background=IMAGE_BACKGROUND)
+        self.replica = Replica(room, Actor(user=user))
+        self.connection = Connection(
+            server_url,
+            token,
+            self.replica,
+            on_state=lambda state: self.post_message(ConnectionChanged(state)),
+            on_received=self._received,
+            on_presence=lambda viewers: self.post_message(PresenceChanged(viewers)),
+            ssl_context=ssl_context,
+            backoff=backoff,
+        )
+        self.remint_token = remint_token  # callable minting a fresh local token, if local
+        self.selected: str | None = None
+        self.show_resolved = True
+        self._asked_for_token = False
+
+    # --- layout ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield OfflineBanner(id="offline-banner")
+        with Horizontal(id="main"):
+            yield ImageView(self.renderer, id="image")
+            with Vertical(id="sidebar"):
+                yield MarkerList(id="markers")
+                yield ThreadView(id="thread")
+        yield CommentInput(id="compose")
+        with Horizontal(id="statusbar"):
+            yield ConnectionIndicator(id="connection")
+            yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.console.color_system != "truecolor":
+            self.renderer.colors = "256"
+        self.query_one(OfflineBanner).show(self.connection.state)
+        self.query_one(CommentInput).display = False
+        self.query_one(ImageView).focus()
+        self.refresh_room()
+        self.run_worker(
+            self.connection.run(), name="connection", group="connection", exclusive=True
+        )
+
+    async def on_unmount(self) -> None:
+        await self.connection.close()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "New marker at crosshair",
+            "Place a marker and write its first comment",
+            self.query_one(ImageView).action_place,
+        )
+        yield SystemCommand("Reply", "Reply to the selected marker", self.action_reply)
+        yield SystemCommand("Edit comment", "Edit your highlighted comment", self.action_edit)
+        yield SystemCommand(
+            "Delete comment", "Delete your highlighted comment", self.action_delete_comment
+        )
+        yield SystemCommand(
+            "Resolve / reopen", "Toggle the selected marker", self.action_toggle_resolved
+        )
+        yield SystemCommand(
+            "Delete marker", "Delete the selected marker", self.action_delete_marker
+        )
+        yield SystemCommand(
+            "Filter markers",
+            "All / open / resolved",
+            self.query_one(MarkerList).action_cycle_filter,
+        )
+        yield SystemCommand(
+            "Hide / show resolved pins",
+            "Toggle resolved pins on the image",
+            self.action_toggle_resolved_pins,
+        )
+        yield SystemCommand("Retry connection now", "Skip the reconnect wait", self.action_retry)
+        yield SystemCommand("Keys", "Show every key", self.action_help)
+
+    # --- from the connection worker --------------------------------------------------
+
+    def _received(self, received: Received) -> None:
+        if received.failed:
+            self.post_message(OpsFailed(received.failed))
+        if received.changed or received.confirmed:
+            self.post_message(RoomChanged())
+
+    @on(RoomChanged)
+    def refresh_room(self) -> None:
+        chats = self.chats()
+        if self.selected is not None and self.selected not in self.replica.view.chats:
+            self.selected = None
+        self.query_one(ImageView).set_pins(
+            [Pin(c.id, c.number, c.x, c.y, c.resolved) for c in chats],
+            self.selected,
+            self.show_resolved,
+        )
+        self.query_one(MarkerList).show(chats, self.selected)
+        self.query_one(ThreadView).show(self.selected_chat, self.replica.actor.user.id)
+
+    @on(OpsFailed)
+    def show_failures(self, message: OpsFailed) -> None:
+        for _op, error in message.failures:
+            self.say(f"Undone: {error.message}", error=True)
+        self.refresh_room()
+
+    @on(ConnectionChanged)
+    def show_connection(self, message: ConnectionChanged) -> None:
+        state = message.state
+        self.query_one(ConnectionIndicator).show(state)
+        self.query_one(OfflineBanner).show(state)
+        if state.kind == "connected":
+            self._asked_for_token = False
+            self.refresh_room()
+        if state.kind == "auth-failed":
+            self._token_refused(state)
+
+    @on(PresenceChanged)
+    def show_presence(self, message: PresenceChanged) -> None:
+        indicator = self.query_one(ConnectionIndicator)
+        indicator.show(indicator.state, len(message.viewers))
+
+    def _token_refused(self, state: ConnState) -> None:
+        self.say(state.reason, error=True)
+        if callable(self.remint_token) and state.token_expired:
+            self.connection.set_token(self.remint_token())
+            return
+        if self._asked_for_token:
+            return
+        self._asked_for_token = True
+
+        def use(token: str | None) -> None:
+            if token:
+                self.connection.set_token(token)
+
+        self.push_screen(TokenScreen(state.reason), use)
+
+    # --- state helpers ---------------------------------------------------------------
+
+    def chats(self) -> list[Chat]:
+        return sorted(self.replica.view.chats.values(), key=lambda c: c.number)
+
+    @property
+    def selected_chat(self) -> Chat | None:
+        return self.replica.view.chats.get(self.selected) if self.selected else None
+
+    def select(self, chat_id: str | None) -> None:
+        self.selected = chat_id
+        self.refresh_room()
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(inert(text))
+        status.set_class(error, "-error")
+        if error:
+            self.notify(inert(text), severity="error", timeout=4)
+
+    def submit(self, op: ClientOp) -> bool:
+        try:
+            outcome = self.connection.submit(op)
+        except NotConnected as exc:
+            self.say(str(exc), error=True)
+            return False
+        if isinstance(outcome, Rejection):
+            self.say(outcome.message, error=True)
+            return False
+        self.refresh_room()
+        return True
+
+    def _own_comment(self) -> tuple[Chat, str] | None:
+        chat = self.selected_chat
+        comment_id = self.query_one(ThreadView).highlighted_comment_id
+        if chat is None or comment_id is None:
+            self.say("Select a marker and highlight a comment first.", error=True)
+            return None
+        return chat, comment_id
+
+    # --- widget messages -------------------------------------------------------------
+
+    @on(ImageView.PlaceRequested)
+    def place(self, message: ImageView.PlaceRequested) -> None:
+        if not self.connection.connected:
+            self.say(
+                "Offline: a marker cannot be created while disconnected. Press R to retry.",
+                error=True,
+            )
+            return
+        self.query_one(CommentInput).start(Draft("new", message.x, message.y))
+
+    @on(ImageView.PinClicked)
+    def pin_clicked(self, message: ImageView.PinClicked) -> None:
+        self.select(message.chat_id)
+
+    @on(MarkerList.OptionHighlighted, "#markers")
+    def marker_highlighted(self, message: MarkerList.OptionHighlighted) -> None:
+        if message.option.id is not None and message.option.id != self.selected:
+            self.select(message.option.id)
+
+    @on(MarkerList.OptionSelected, "#markers")
+    def marker_chosen(self, message: MarkerList.OptionSelected) -> None:
+        self.select(message.option.id)
+        self.query_one(ThreadView).focus()
+
+    @on(MarkerList.FilterChanged)
+    def filter_changed(self) -> None:
+        self.refresh_room()
+
+    @on(CommentInput.Sent)
+    def send_comment(self, message: CommentInput.Sent) -> None:
+        draft, text = message.draft, message.text
+        op: ClientOp
+        if draft.purpose == "new":
+            chat_id = _new_id()
+            op = CreateOp(
+                broadcastId=_new_id(), chat=NewChat(id=chat_id, x=draft.x, y=draft.y, text=text)
+            )
+        elif draft.purpose == "reply" and draft.chat_id:
+            chat_id = draft.chat_id
+            op = UpdateOp(
+                broadcastId=_new_id(),
+                chatId=chat_id,
+                change=AddComment(comment=NewComment(id=_new_id(), text=text)),
+            )
+        elif draft.chat_id and draft.comment_id:
+            chat_id = draft.chat_id
+            op = UpdateOp(
+                broadcastId=_new_id(),
+                chatId=chat_id,
+                change=EditComment(commentId=draft.comment_id, text=text),
+            )
+        else:
+            return
+        if self.submit(op):
+            compose = self.query_one(CommentInput)
+            compose.stop()
+            self.select(chat_id)
+            self.say("Sent.")
+            (
+                self.query_one(ImageView) if draft.purpose == "new" else self.query_one(ThreadView)
+            ).focus()
+
+    @on(CommentInput.Cancelled)
+    def cancel_comment(self) -> None:
+        self.query_one(CommentInput).stop()
+        self.query_one(ImageView).focus()
+
+    # --- actions ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_retry(self) -> None:
+        self.connection.retry_now()
+        self.say("Retrying now…")
+
+    def action_select_step(self, step: int) -> None:
+        chats = self.chats()
+        if not chats:
+            return
+        ids = [c.id for c in chats]
+        index = ids.index(self.selected) + step if self.selected in ids else (0 if step > 0 else -1)
+        self.select(ids[index % len(ids)])
+
+    def action_toggle_resolved_pins(self) -> None:
+        self.show_resolved = not self.show_resolved
+        self.refresh_room()
+        self.say("Resolved pins shown." if self.show_resolved else "Resolved pins hidden.")
+
+    def action_reply(self) -> None:
+        if self.selected_chat is None:
+            self.say("Select a marker to reply to ([ / ] or click its pin).", error=True)
+            return
+        self.query_one(CommentInput).start(Draft("reply", chat_id=self.selected))
+
+    def action_edit(self) -> None:
+        found = self._own_comment()
+        if found is None:
+            return
+        chat, comment_id = found
+        comment = next(c for c in chat.comments if c.id == comment_id)
+        if comment.author.id != self.replica.actor.user.id and not self.replica.actor.can_moderate:
+            self.say("You can only edit your own comments.", error=True)
+            return
+        self.query_one(CommentInput).start(
+            Draft("edit", chat_id=chat.id, comment_id=comment_id), comment.text
+        )
+
+    def action_delete_comment(self) -> None:
+        found = self._own_comment()
+        if found is not None:
+            chat, comment_id = found
+            op = UpdateOp(
+                broadcastId=_new_id(), chatId=chat.id, change=DeleteComment(commentId=comment_id)
+            )
+            if self.submit(op):
+                self.say("Comment deleted.")
+
+    def action_toggle_resolved(self) -> None:
+        chat = self.selected_chat
+        if chat is None:
+            self.say("Select a marker first.", error=True)
+            return
+        change = Reopen() if chat.resolved else Resolve()
+        if self.submit(UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=change)):
+            self.say(f"Marker #{chat.number} {'reopened' if chat.resolved else 'resolved'}.")
+
+    def action_delete_marker(self) -> None:
+        chat = self.selected_chat
+        if chat is None:
+            self.say("Select a marker first.", error=True)
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer and self.submit(DeleteOp(broadcastId=_new_id(), chatId=chat.id)):
+                self.say(f"Marker #{chat.number} deleted.")
+
+        self.push_screen(
+            ConfirmScreen(f"Delete marker #{chat.number} and its {len(chat.comments)} comments?"),
+            confirmed,
+        )
+
+
+CSS_FILE = Path(__file__).with_name("app.tcss")

@@ -1,0 +1,135 @@
+"""``imagechat-tui IMAGE``: load the image, find the server and token, run the app.
+
+Every expected failure (image, room, server, token, CA file) ends as one line on
+stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import sys
+from pathlib import Path
+
+import jwt
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from imagechat_tui.client.image_source import ImageLoadError, LoadedImage, is_url, load_image
+from imagechat_tui.client.local_server import (
+    DEFAULT_URL,
+    LocalServerError,
+    ensure_local_server,
+    local_token,
+)
+from imagechat_tui.protocol import User
+from imagechat_tui.safe_text import inert
+
+ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-/]{1,128}$")
+PROGRESS_FROM_BYTES = 1_000_000
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class LaunchError(Exception):
+    """A problem to report in one line before the app starts."""
+
+
+def run(
+    image: str,
+    server: str | None,
+    room: str | None,
+    token: str | None,
+    ca_file: str | None,
+) -> int:
+    """Open ``image`` for review; returns the process exit code."""
+    err = Console(stderr=True, highlight=False)
+    try:
+        loaded = _load(image, err, _ssl_context(ca_file))
+        room_name = room or loaded.default_room
+        if not ROOM_PATTERN.match(room_name):
+            raise LaunchError(
+                "The room may only use letters, digits and _ . : - / (at most 128 characters)."
+            )
+        server_url, token, remint = _server_and_token(server, token)
+        user = _user_from_token(token)
+    except (LaunchError, ImageLoadError, LocalServerError) as exc:
+        err.print(f"imagechat-tui: {inert(str(exc))}", markup=False)
+        return EXIT_USAGE if isinstance(exc, LaunchError) else EXIT_FAILED
+    from imagechat_tui.tui.app import ImageChatApp  # Textual import only when needed
+
+    app = ImageChatApp(
+        loaded.image,
+        room=room_name,
+        server_url=server_url,
+        token=token,
+        user=user,
+        title=Path(image).name if not is_url(image) else image.rsplit("/", 1)[-1] or image,
+        ssl_context=_ssl_context(ca_file) if server_url.startswith("wss://") else None,
+        remint_token=remint,
+    )
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return 130
+    return app.return_code or 0
+
+
+def _ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
+    if ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise LaunchError(f"Cannot use CA file {ca_file}: {exc}.") from None
+
+
+def _load(image: str, err: Console, context: ssl.SSLContext | None) -> LoadedImage:
+    if not is_url(image):
+        return load_image(image)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Downloading", total=None, visible=False)
+
+        def report(received: int, total: int | None) -> None:
+            big = (total or received) >= PROGRESS_FROM_BYTES
+            progress.update(task, completed=received, total=total, visible=big)
+
+        return load_image(image, progress=report, verify=context or True)
+
+
+def _server_and_token(server: str | None, token: str | None) -> tuple[str, str, object]:
+    """The server URL and token; with no server, the local default (started if needed)."""
+    if server:
+        url = server.split(",")[0].strip()
+        if not url.startswith(("ws://", "wss://")):
+            raise LaunchError(f"The server must be a ws:// or wss:// URL, not {url!r}.")
+        if token:
+            return url, token, None
+        if url.startswith(("ws://127.0.0.1:", "ws://localhost:", "ws://[::1]:")):
+            return url, local_token(), local_token  # a local server shares our data dir
+        raise LaunchError("A token is needed for that server: pass --token or set IMAGECHAT_TOKEN.")
+    url = ensure_local_server().url if not token else DEFAULT_URL
+    return url, token or local_token(), None if token else local_token
+
+
+def _user_from_token(token: str) -> User:
+    """Who we are, read (not verified: the server does that) from the token."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise LaunchError(
+            "The token is not a valid JWT; get one with `imagechat-tui token`."
+        ) from None
+    sub = str(claims.get("sub", "me"))
+    return User(id=sub, name=str(claims.get("name", sub)))
+
+
+if __name__ == "__main__":  # pragma: no cover - convenience for manual runs
+    sys.exit(run(sys.argv[1], None, None, None, None))

@@ -1,0 +1,1 @@
+"""The app's widgets, one per module: they render state and post messages."""

@@ -1,0 +1,55 @@
+"""Always-visible connection state: connected, reconnecting (attempt, countdown), offline."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.widgets import Static
+
+from imagechat_tui.client.connection import ConnState
+
+
+def describe(state: ConnState, viewers: int = 0) -> Text:
+    if state.kind == "connected":
+        who = f" · {viewers} viewing" if viewers else ""
+        return Text.assemble(("● ", "green"), ("Connected", "bold green"), who)
+    if state.kind == "connecting":
+        return Text.assemble(("◌ ", "yellow"), ("Connecting…", "yellow"))
+    if state.kind == "reconnecting":
+        seconds = state.seconds_to_retry() or 0.0
+        return Text.assemble(
+            ("◌ ", "yellow"),
+            (
+                f"Reconnecting (attempt {state.attempt}, next try in {math.ceil(seconds)}s)",
+                "bold yellow",
+            ),
+            (" · R retries now", "dim"),
+        )
+    if state.kind == "auth-failed":
+        return Text.assemble(("✖ ", "red"), ("Offline: sign-in refused", "bold red"))
+    return Text.assemble(("✖ ", "red"), ("Offline", "bold red"), (" · R retries now", "dim"))
+
+
+class ConnectionIndicator(Static):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = ConnState("connecting")
+        self.viewers = 0
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._tick)
+        self.update(describe(self.state, self.viewers))
+
+    def show(self, state: ConnState, viewers: int | None = None) -> None:
+        self.state = state
+        if viewers is not None:
+            self.viewers = viewers
+        self.set_class(state.kind == "connected", "-connected")
+        self.set_class(state.kind == "reconnecting", "-reconnecting")
+        self.set_class(state.kind in ("offline", "auth-failed"), "-offline")
+        self.update(describe(self.state, self.viewers))
+
+    def _tick(self) -> None:
+        if self.state.kind == "reconnecting":
+            self.update(describe(self.state, self.viewers))

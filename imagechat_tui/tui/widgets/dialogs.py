@@ -1,0 +1,83 @@
+"""Modal screens: a yes/no confirmation, the help, and the new-token prompt."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+HELP = """\
+Image       arrows / hjkl  move the crosshair      click   place a marker there
+            n / enter      place a marker at the crosshair
+            + / -          zoom in / out            shift+arrows or drag  pan
+Markers     [ / ]          previous / next marker   click a pin  select it
+            f              filter: all / open / resolved
+            v              hide or show resolved pins
+Thread      r              reply                    e      edit your comment
+            x              delete your comment      s      resolve / reopen
+            D              delete the marker (asks first)
+Input       enter          send                     escape cancel
+Connection  R              retry now
+General     tab            next pane                ctrl+p command palette
+            ?              this help                q      quit"""
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Text(self.question))
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", variant="primary", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Text("Keys", style="bold"))
+            yield Static(Text(HELP), id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class TokenScreen(ModalScreen[str | None]):
+    """Asks for a new token after the server refused or expired the old one."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="token.cancel")]
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Text(self.reason))
+            yield Label(Text("Paste a new token (imagechat-tui token ...) and press enter:"))
+            yield Input(password=True, id="token-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

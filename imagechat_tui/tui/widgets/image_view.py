@@ -1,0 +1,265 @@
+"""The image in half-block pixels, with numbered pins and a keyboard crosshair.
+
+Line API: the image strips come from ``HalfBlockRenderer`` (cached per geometry) and
+pins are overlaid per line, so when markers change only the lines whose pins changed
+are refreshed: a remote marker costs a few dozen bytes of terminal output, not a
+repaint of the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+
+from imagechat_tui.client.halfblock import Geometry, HalfBlockRenderer, Viewport
+
+PIN_OPEN = Style(color="rgb(0,0,0)", bgcolor="rgb(255,196,0)", bold=True)
+PIN_SELECTED = Style(color="rgb(255,255,255)", bgcolor="rgb(220,20,60)", bold=True)
+PIN_RESOLVED = Style(color="rgb(150,150,150)", bgcolor="rgb(60,60,60)")
+CROSSHAIR = Style(color="rgb(0,255,255)", bgcolor="rgb(0,0,0)", bold=True)
+ZOOM_STEP = 1.5
+PAN_STEP = 0.1  # of the visible part
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    chat_id: str
+    number: int
+    x: float  # percent
+    y: float
+    resolved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _PlacedPin:
+    chat_id: str
+    col: int
+    text: str
+    style: Style
+
+
+class ImageView(Widget, can_focus=True):
+    """Shows the image fitted to its size; zoom, pan, pins, crosshair."""
+
+    BINDINGS = [
+        Binding("left,h", "move(-1, 0)", "Move", show=False, id="crosshair.left"),
+        Binding("right,l", "move(1, 0)", "Move", show=False, id="crosshair.right"),
+        Binding("up,k", "move(0, -1)", "Move", show=False, id="crosshair.up"),
+        Binding("down,j", "move(0, 1)", "Move", show=False, id="crosshair.down"),
+        Binding("shift+left", "pan(-1, 0)", "Pan", show=False, id="view.pan-left"),
+        Binding("shift+right", "pan(1, 0)", "Pan", show=False, id="view.pan-right"),
+        Binding("shift+up", "pan(0, -1)", "Pan", show=False, id="view.pan-up"),
+        Binding("shift+down", "pan(0, 1)", "Pan", show=False, id="view.pan-down"),
+        Binding("plus,equals_sign", "zoom(1)", "Zoom in", key_display="+", id="view.zoom-in"),
+        Binding("minus", "zoom(-1)", "Zoom out", key_display="-", id="view.zoom-out"),
+        Binding("n,enter", "place", "New marker", key_display="n", id="marker.new"),
+    ]
+
+    viewport: reactive[Viewport] = reactive(Viewport, layout=False)
+
+    class PlaceRequested(Message):
+        """Place a marker at this image point (percent)."""
+
+        def __init__(self, x: float, y: float) -> None:
+            super().__init__()
+            self.x = x
+            self.y = y
+
+    class PinClicked(Message):
+        def __init__(self, chat_id: str) -> None:
+            super().__init__()
+            self.chat_id = chat_id
+
+    def __init__(self, renderer: HalfBlockRenderer, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.renderer = renderer
+        self.pins: dict[str, Pin] = {}
+        self.selected: str | None = None
+        self.show_resolved = True
+        self.crosshair: tuple[float, float] = (50.0, 50.0)
+        self._rows: dict[int, list[_PlacedPin]] = {}
+        self._rows_geometry: Geometry | None = None
+        self._drag_from: tuple[float, float] | None = None
+        self._dragged = False
+
+    # --- geometry --------------------------------------------------------------------
+
+    @property
+    def geometry(self) -> Geometry:
+        return self.renderer.geometry(self.size.width, self.size.height, self.viewport)
+
+    def percent_at(self, cell_x: float, cell_y: float) -> tuple[float, float] | None:
+        return self.geometry.to_percent(cell_x, cell_y)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return container.height
+
+    # --- pins ------------------------------------------------------------------------
+
+    def set_pins(self, pins: list[Pin], selected: str | None, show_resolved: bool) -> None:
+        """Show these pins; refreshes only the lines whose pins changed."""
+        self.pins = {pin.chat_id: pin for pin in pins}
+        self.selected = selected
+        self.show_resolved = show_resolved
+        self._relayout_pins(refresh_changed=True)
+
+    def _relayout_pins(self, refresh_changed: bool) -> None:
+        old = self._rows
+        new: dict[int, list[_PlacedPin]] = {}
+        geometry = self.geometry
+        self._rows_geometry = geometry
+        if self.size.width and self.size.height:
+            for pin in sorted(self.pins.values(), key=lambda p: p.chat_id == self.selected):
+                if pin.resolved and not self.show_resolved:
+                    continue
+                col, row = geometry.to_cell(pin.x, pin.y)
+                if not (0 <= col < self.size.width and 0 <= row < self.size.height):
+                    continue
+                style = (
+                    PIN_SELECTED
+                    if pin.chat_id == self.selected
+                    else PIN_RESOLVED
+                    if pin.resolved
+                    else PIN_OPEN
+                )
+                new.setdefault(row, []).append(
+                    _PlacedPin(pin.chat_id, col, f"●{pin.number}", style)
+                )
+        self._rows = new
+        if refresh_changed:
+            for row in set(old) | set(new):
+                if old.get(row) != new.get(row):
+                    self.refresh(Region(0, row, self.size.width, 1))
+
+    # --- rendering -------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._relayout_pins(refresh_changed=False)
+
+    def watch_viewport(self) -> None:
+        self._relayout_pins(refresh_changed=False)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        geometry = self.geometry
+        if geometry != self._rows_geometry:  # resized, zoomed or panned since the layout
+            self._relayout_pins(refresh_changed=False)
+        strips = self.renderer.render(geometry)
+        strip = strips[y] if y < len(strips) else Strip.blank(width)
+        overlays = list(self._rows.get(y, ()))
+        if self.has_focus:
+            col, row = geometry.to_cell(*self.crosshair)
+            if row == y:
+                overlays.append(_PlacedPin("", col, "┼", CROSSHAIR))
+        for placed in overlays:
+            strip = _overlay(strip, placed.col, placed.text, placed.style, width)
+        return strip
+
+    def on_focus(self) -> None:
+        self._refresh_crosshair_row()
+
+    def on_blur(self) -> None:
+        self._refresh_crosshair_row()
+
+    def _refresh_crosshair_row(self) -> None:
+        if self.size.height:
+            _, row = self.geometry.to_cell(*self.crosshair)
+            self.refresh(Region(0, row, self.size.width, 1))
+
+    # --- actions ---------------------------------------------------------------------
+
+    def action_move(self, dx: int, dy: int) -> None:
+        geometry = self.geometry
+        col, row = geometry.to_cell(*self.crosshair)
+        x0, y0, x1, y1 = geometry.image_box()
+        col = min(max(col + dx, x0), max(x0, x1 - 1))
+        row = min(max(row + dy, y0 // 2), max(y0 // 2, (y1 - 1) // 2))
+        spot = geometry.to_percent(col + 0.5, row + 0.5) or self.crosshair
+        self._refresh_crosshair_row()
+        self.crosshair = spot
+        self._refresh_crosshair_row()
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        cx, cy = self.geometry.centre
+        step = PAN_STEP / self.viewport.zoom
+        self.viewport = Viewport(self.viewport.zoom, cx, cy).panned(dx * step, dy * step)
+
+    def action_zoom(self, direction: int) -> None:
+        cx, cy = self.crosshair[0] / 100, self.crosshair[1] / 100
+        if not self.has_focus:
+            cx, cy = self.geometry.centre
+        factor = ZOOM_STEP if direction > 0 else 1 / ZOOM_STEP
+        self.viewport = Viewport(self.viewport.zoom, cx, cy).zoomed(factor)
+
+    def action_place(self) -> None:
+        self.post_message(self.PlaceRequested(*self.crosshair))
+
+    # --- mouse -----------------------------------------------------------------------
+
+    def _pointer(self, event: events.MouseEvent) -> tuple[float, float]:
+        """The pointer in fractional cells: sub-cell when the terminal reports pixels,
+        else the middle of the cell."""
+        x, y = event.pointer_x, event.pointer_y
+        if float(x).is_integer() and float(y).is_integer():
+            return x + 0.5, y + 0.5
+        return x, y
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if event.button == 1:
+            self._drag_from = (event.pointer_screen_x, event.pointer_screen_y)
+            self._dragged = False
+            self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._drag_from is None or not event.button:
+            return
+        fx, fy = self._drag_from
+        dx, dy = event.pointer_screen_x - fx, event.pointer_screen_y - fy
+        if abs(dx) < 1 and abs(dy) < 1:
+            return
+        self._dragged = True
+        self._drag_from = (event.pointer_screen_x, event.pointer_screen_y)
+        geometry = self.geometry
+        cx, cy = geometry.centre
+        span_x = geometry.image_width * geometry.scale
+        span_y = geometry.image_height * geometry.scale / 2
+        self.viewport = Viewport(self.viewport.zoom, cx - dx / span_x, cy - dy / span_y)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        self._drag_from = None
+        self.release_mouse()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.button != 1 or self._dragged:
+            return
+        event.stop()
+        self.focus()
+        for placed in self._rows.get(event.y, ()):
+            if placed.col <= event.x < placed.col + len(placed.text):
+                self.post_message(self.PinClicked(placed.chat_id))
+                return
+        spot = self.percent_at(*self._pointer(event))
+        if spot is not None:
+            self._refresh_crosshair_row()
+            self.crosshair = spot
+            self._refresh_crosshair_row()
+            self.post_message(self.PlaceRequested(*spot))
+
+
+def _overlay(strip: Strip, col: int, text: str, style: Style, width: int) -> Strip:
+    """``strip`` with ``text`` drawn from ``col`` (clipped to the width)."""
+    end = min(width, col + len(text))
+    if col >= end:
+        return strip
+    label = Strip([Segment(text[: end - col], style)], end - col)
+    return Strip.join([strip.crop(0, col), label, strip.crop(end, width)])
