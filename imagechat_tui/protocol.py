@@ -305,9 +305,32 @@ def encode(frame: Struct) -> bytes:
     return _encoder.encode(frame)
 
 
+#: Batches stop growing at this size, so every frame fits clients' default 1 MiB limit.
+MAX_BATCH_BYTES: Final = 256 * 1024
+
+
 def encode_batch(encoded_events: list[bytes]) -> bytes:
     """A ``batch`` frame from already-encoded events, without decoding them again."""
     return b'{"type":"batch","events":[' + b",".join(encoded_events) + b"]}"
+
+
+def frames_for(encoded_events: list[bytes], max_bytes: int = MAX_BATCH_BYTES) -> list[bytes]:
+    """The frames that carry these events: one event alone, else batches of at most
+    ``max_bytes`` (an event larger than that goes alone)."""
+    if len(encoded_events) == 1:
+        return encoded_events
+    frames: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 0
+    for event in encoded_events:
+        if chunk and size + len(event) > max_bytes:
+            frames.append(chunk[0] if len(chunk) == 1 else encode_batch(chunk))
+            chunk, size = [], 0
+        chunk.append(event)
+        size += len(event) + 1
+    if chunk:
+        frames.append(chunk[0] if len(chunk) == 1 else encode_batch(chunk))
+    return frames
 
 
 def decode_client_frame(data: str | bytes) -> ClientFrame:

@@ -20,7 +20,15 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
 from imagechat_tui.auth import Identity
-from imagechat_tui.protocol import CloseCode, Struct, User, encode, encode_batch
+from imagechat_tui.protocol import (
+    MAX_BATCH_BYTES,
+    CloseCode,
+    Struct,
+    User,
+    encode,
+    encode_batch,
+    frames_for,
+)
 from imagechat_tui.server.usage import UsageMeter
 
 
@@ -71,9 +79,9 @@ class Subscriber:
         if self.closed:
             return
         if self._keeping_up():
-            frame = frames[0] if len(frames) == 1 else encode_batch(frames)
-            broadcast((self.ws,), frame, text=True)
-            self.meter.add(self.tenant, 1, len(frame))
+            for frame in frames_for(frames) if batchable else frames:
+                broadcast((self.ws,), frame, text=True)
+                self.meter.add(self.tenant, 1, len(frame))
             return
         self._backlog.extend((batchable, f) for f in frames)
         self._backlog_bytes += sum(len(f) for f in frames)
@@ -89,9 +97,11 @@ class Subscriber:
         if not batchable:
             return first
         events = [first]
-        while self._backlog and self._backlog[0][0]:
+        size = len(first)
+        while self._backlog and self._backlog[0][0] and size < MAX_BATCH_BYTES:
             event = self._backlog.popleft()[1]
             self._backlog_bytes -= len(event)
+            size += len(event)
             events.append(event)
         return first if len(events) == 1 else encode_batch(events)
 
@@ -137,9 +147,9 @@ def fan_out(
         else:
             sub.deliver_events(frames)
     if direct:
-        frame = frames[0] if len(frames) == 1 else encode_batch(frames)
-        broadcast(direct, frame, text=True)
-        meter.add(tenant, len(direct), len(direct) * len(frame))
+        for frame in frames_for(frames):
+            broadcast(direct, frame, text=True)
+            meter.add(tenant, len(direct), len(direct) * len(frame))
 
 
 async def _close(ws: ServerConnection, code: int, reason: str) -> None:
