@@ -1,0 +1,73 @@
+"""Shared pieces for the app tests: a test image, waits on conditions, a second client."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+from PIL import Image, ImageDraw
+from textual.pilot import Pilot
+
+from imagechat_tui.client.connection import Backoff, Connection
+from imagechat_tui.model import Actor
+from imagechat_tui.protocol import CreateOp, NewChat, User
+from imagechat_tui.replica import Replica
+from imagechat_tui.tui.app import ImageChatApp
+
+ROOM = "img-test"
+
+
+def test_image() -> Image.Image:
+    """A 320x180 'screenshot' with a few distinct blocks, made at test time."""
+    image = Image.new("RGB", (320, 180), (30, 60, 120))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 20, 120, 60), fill=(220, 80, 40))
+    draw.rectangle((200, 100, 300, 160), fill=(40, 200, 90))
+    draw.ellipse((130, 60, 190, 120), fill=(240, 210, 40))
+    return image
+
+
+def make_app(url: str, token: str, user: str = "alice") -> ImageChatApp:
+    return ImageChatApp(
+        test_image(),
+        room=ROOM,
+        server_url=url,
+        token=token,
+        user=User(id=user, name=user),
+        backoff=Backoff(base=0.05, cap=0.3),
+    )
+
+
+async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until ``condition`` holds (fails the test after ``timeout``)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await pilot.pause(0.02)
+
+
+class RemoteClient:
+    """Another reviewer: a real Connection to the same server and room."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.replica = Replica(ROOM, Actor(User(id="?", name="?")))
+        self.connection = Connection(
+            url, token, self.replica, on_state=lambda s: None, on_received=lambda r: None
+        )
+        self.task = asyncio.create_task(self.connection.run())
+
+    async def connected(self) -> None:
+        async with asyncio.timeout(10):
+            while not self.connection.connected:
+                await asyncio.sleep(0.02)
+
+    def create(self, x: float, y: float, text: str) -> str:
+        chat_id = str(uuid.uuid4())
+        self.connection.submit(
+            CreateOp(broadcastId=str(uuid.uuid4()), chat=NewChat(id=chat_id, x=x, y=y, text=text))
+        )
+        return chat_id
+
+    async def close(self) -> None:
+        await self.connection.close()
+        await self.task

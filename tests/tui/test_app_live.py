@@ -1,0 +1,163 @@
+"""The app driven by Pilot against a real sync server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
+from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
+from imagechat_tui.tui.widgets.image_view import ImageView
+from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
+from imagechat_tui.tui.widgets.thread_view import ThreadView
+from tests.tui.helpers import RemoteClient, make_app, until
+
+SIZE = (120, 36)
+
+
+def only_chat(app: object) -> object:
+    chats = list(app.replica.view.chats.values())  # type: ignore[attr-defined]
+    assert len(chats) == 1
+    return chats[0]
+
+
+def cell_percent_span(view: ImageView) -> tuple[float, float]:
+    """How many percent of the image one cell covers, horizontally and vertically."""
+    geometry = view.geometry
+    return 100 / (geometry.image_width * geometry.scale), 200 / (
+        geometry.image_height * geometry.scale
+    )
+
+
+@pytest.mark.parametrize("zoom_presses", [0, 2])
+async def test_click_places_a_marker_at_the_clicked_spot(
+    server: RunningServer, mint_token: Callable[..., str], zoom_presses: int
+) -> None:
+    app = make_app(server.url, mint_token("alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.connection.connected)
+        view = app.query_one(ImageView)
+        for _ in range(zoom_presses):
+            await pilot.press("plus")
+        offset = (30, 12)
+        expected = view.geometry.to_percent(offset[0] + 0.5, offset[1] + 0.5)
+        assert expected is not None
+        await pilot.click(ImageView, offset=offset)
+        await pilot.press(*"the logo", "enter")
+        await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+        chat = only_chat(app)
+        span_x, span_y = cell_percent_span(view)
+        assert abs(chat.x - expected[0]) <= span_x / 2  # type: ignore[attr-defined]
+        assert abs(chat.y - expected[1]) <= span_y / 2  # type: ignore[attr-defined]
+        assert view.geometry.to_cell(chat.x, chat.y) == offset  # type: ignore[attr-defined]
+        if zoom_presses:
+            assert view.viewport.zoom > 2
+
+
+async def test_keyboard_places_a_marker_at_the_crosshair_and_others_see_it(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            view = app.query_one(ImageView)
+            start_cell = view.geometry.to_cell(*view.crosshair)
+            await pilot.press("l", "l", "l", "right", "j", "down")
+            assert view.geometry.to_cell(*view.crosshair) == (start_cell[0] + 4, start_cell[1] + 2)
+            await pilot.press("n", *"keyboard", "enter")
+            await until(pilot, lambda: len(app.replica.view.chats) == 1)
+            chat = only_chat(app)
+            assert (chat.x, chat.y) == view.crosshair  # type: ignore[attr-defined]
+            await bob.connected()
+            await until(pilot, lambda: chat.id in bob.replica.view.chats)  # type: ignore[attr-defined]
+    finally:
+        await bob.close()
+
+
+async def test_remote_marker_appears_without_a_key_press(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await bob.connected()
+            chat_id = bob.create(25.0, 75.0, "from bob")
+            await until(pilot, lambda: chat_id in app.query_one(ImageView).pins)
+            view = app.query_one(ImageView)
+            col, row = view.geometry.to_cell(25.0, 75.0)
+            assert view.render_line(row).text[col : col + 2] == "●1"
+            assert "from bob" in app.query_one("#markers").get_option_at_index(0).prompt.plain  # type: ignore[attr-defined]
+    finally:
+        await bob.close()
+
+
+async def test_offline_banner_and_catch_up_after_the_server_returns(
+    home: Path, mint_token: Callable[..., str]
+) -> None:
+    first = await start_server(ServerConfig(port=0, home=home))
+    port = first.port
+    app = make_app(first.url, mint_token("alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.connection.connected)
+        banner = app.query_one(OfflineBanner)
+        indicator = app.query_one(ConnectionIndicator)
+        assert not banner.display
+        await first.close()
+        await until(pilot, lambda: banner.display)
+        assert "Offline" in str(banner.render())
+        await until(pilot, lambda: "Reconnecting (attempt" in str(indicator.render()))
+
+        # Creating while offline fails at once, with a message; nothing is queued.
+        await pilot.click(ImageView, offset=(20, 10))
+        status = str(app.query_one("#status").render())
+        assert "Offline" in status and "cannot be created" in status
+        assert not app.replica.view.chats and not app.replica.pending
+
+        second = await start_server(ServerConfig(port=port, home=home))
+        bob = RemoteClient(second.url, mint_token("bob"))
+        try:
+            await bob.connected()
+            made_meanwhile = bob.create(60.0, 40.0, "while alice was offline")
+            app.action_retry()
+            await until(pilot, lambda: app.connection.connected)
+            await until(pilot, lambda: made_meanwhile in app.replica.view.chats)
+            assert not banner.display
+            assert "Connected" in str(indicator.render())
+        finally:
+            await bob.close()
+            await second.close()
+
+
+async def test_hostile_comment_is_shown_as_plain_text(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    hostile = "\x1b[2J\x1b]0;owned\x07[bold red]boom[/] \u202eevil\x9b31m"
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await bob.connected()
+            chat_id = bob.create(50.0, 50.0, hostile)
+            await until(pilot, lambda: chat_id in app.replica.view.chats)
+            await pilot.press("right_square_bracket")
+            thread = app.query_one(ThreadView)
+            await until(pilot, lambda: thread.chat is not None)
+            prompt = thread.get_option_at_index(0).prompt
+            console = Console(width=200, force_terminal=True, color_system="truecolor")
+            with console.capture() as captured:
+                console.print(prompt)
+            output = captured.get()
+            assert "\x1b[2J" not in output and "\x1b]0" not in output and "\x9b" not in output
+            assert "\u202e" not in output
+            assert "␛[2J␛]0;owned␇[bold red]boom[/]" in prompt.plain  # type: ignore[union-attr]
+            assert not any("red" in str(span.style) for span in prompt.spans)  # type: ignore[union-attr]
+    finally:
+        await bob.close()
