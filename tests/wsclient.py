@@ -21,6 +21,7 @@ class WsClient:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.frames_received = 0
+        self.bytes_received = 0
 
     @classmethod
     async def open(cls, url: str) -> WsClient:
@@ -52,6 +53,7 @@ class WsClient:
         async with asyncio.timeout(timeout):
             data = await self.ws.recv()
         self.frames_received += 1
+        self.bytes_received += len(data.encode() if isinstance(data, str) else data)
         return json.loads(data)
 
     async def recv_type(self, type_: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""The command line as a person uses it: real processes, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from imagechat_tui.auth import TenantStore
+from tests.wsclient import WsClient, create_op
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IMAGECHAT_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "imagechat_tui", *args], capture_output=True, text=True, env=env
+    )
+
+
+async def _start_serve(home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "IMAGECHAT_HOME": str(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imagechat_tui", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    proc.kill()
+    raise AssertionError(
+        f"serve did not come up: {proc.stderr.read().decode() if proc.stderr else ''}"
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_serve_closes_connections_with_1001_on_signal_and_keeps_data(home, sig) -> None:
+    port = _free_port()
+    proc = await _start_serve(home, port)
+    token = TenantStore.in_home(home).mint(tenant="local", user_id="alice")
+    url = f"ws://127.0.0.1:{port}/ws"
+    client, *_ = await WsClient.joined(url, token)
+    await client.send(create_op(text="acknowledged"))
+    (event,) = await client.recv_events(1)
+    proc.send_signal(sig)
+    with pytest.raises(Exception):
+        while True:
+            await client.recv(10)
+    assert client.ws.close_code == 1001
+    assert await asyncio.to_thread(proc.wait, 20) == 0
+    # Nothing acknowledged is lost.
+    proc = await _start_serve(home, port)
+    try:
+        again, joined, (snapshot,) = await WsClient.joined(url, token)
+        assert joined["seq"] == event["seq"]
+        assert snapshot["chats"][0]["comments"][0]["text"] == "acknowledged"
+        await again.close()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+async def test_serve_exits_by_itself_when_idle(home) -> None:
+    port = _free_port()
+    env = {**os.environ, "IMAGECHAT_HOME": str(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imagechat_tui", "serve", "--port", str(port), "--idle-exit", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert await asyncio.to_thread(proc.wait, 30) == 0
+
+
+def test_serve_on_a_busy_port_says_so(home) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = _cli("serve", "--port", str(busy.getsockname()[1]), home=home)
+    assert result.returncode == 2
+    assert "cannot listen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_token_command_mints_a_verifiable_token(home) -> None:
+    result = _cli("token", "--user", "alice", "--name", "Alice", "--role", "moderator", home=home)
+    assert result.returncode == 0, result.stderr
+    identity = TenantStore.in_home(home).verify(result.stdout.strip())
+    assert (identity.tenant, identity.actor.user.name, identity.actor.role) == (
+        "local",
+        "Alice",
+        "moderator",
+    )
+    claims = jwt.decode(result.stdout.strip(), options={"verify_signature": False})
+    assert 29 * 86400 < claims["exp"] - claims["iat"] <= 30 * 86400
+
+
+def test_token_command_refuses_unknown_role_and_tenant(home) -> None:
+    bad_role = _cli("token", "--user", "a", "--role", "god", home=home)
+    assert bad_role.returncode == 2 and "Unknown role" in bad_role.stderr
+    bad_tenant = _cli("token", "--user", "a", "--tenant", "nope", home=home)
+    assert bad_tenant.returncode == 2 and "No tenant" in bad_tenant.stderr
+
+
+def test_every_command_has_help(home) -> None:
+    for command in ("serve", "token", "stats", "tenant", "open"):
+        result = _cli(command, "--help", home=home)
+        assert result.returncode == 0 and "Usage" in result.stdout, command
