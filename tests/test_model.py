@@ -1,0 +1,249 @@
+"""The pure rules: decide, apply, and the client replica built on them."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imagechat_tui.model import (
+    Actor,
+    Limits,
+    Rejection,
+    RoomState,
+    SequenceError,
+    apply,
+    decide,
+    first_comment_id,
+)
+from imagechat_tui.protocol import (
+    AddComment,
+    CreateOp,
+    DeleteComment,
+    DeleteOp,
+    EditComment,
+    Error,
+    Move,
+    NewChat,
+    NewComment,
+    Reopen,
+    Resolve,
+    UpdateOp,
+    User,
+    encode,
+)
+from imagechat_tui.replica import Replica
+
+ALICE = Actor(User("alice", "Alice"))
+BOB = Actor(User("bob", "Bob"))
+MOD = Actor(User("mod", "Mod"), role="moderator")
+VIEWER = Actor(User("vic", "Vic"), role="viewer")
+
+
+def bid() -> str:
+    return str(uuid.uuid4())
+
+
+def create(chat_id: str = "c1", x: float = 10, y: float = 20, text: str = "hi") -> CreateOp:
+    return CreateOp(broadcastId=bid(), chat=NewChat(id=chat_id, x=x, y=y, text=text))
+
+
+def update(chat_id: str, change) -> UpdateOp:
+    return UpdateOp(broadcastId=bid(), chatId=chat_id, change=change)
+
+
+def run(state: RoomState, op, actor: Actor = ALICE, now: int = 1000) -> RoomState:
+    event = decide(state, op, actor, now)
+    assert not isinstance(event, Rejection), event
+    return apply(state, event)
+
+
+def test_create_assigns_numbers_and_first_comment() -> None:
+    state = run(RoomState(room="r"), create("c1"))
+    state = run(state, create("c2"))
+    assert [c.number for c in state.chats.values()] == [1, 2]
+    chat = state.chats["c1"]
+    assert chat.comments[0].id == first_comment_id("c1") and chat.comments[0].author == ALICE.user
+    assert state.seq == 2
+
+
+def test_a_new_marker_frame_is_small() -> None:
+    state = RoomState(room="img-0123456789abcdef01234567")
+    op = CreateOp(
+        broadcastId=str(uuid.uuid4()),
+        chat=NewChat(id=str(uuid.uuid4()), x=12.5, y=40.25, text="Button misaligned"),
+    )
+    event = decide(state, op, Actor(User("alice", "Alice")), 1_764_101_792_123)
+    assert len(encode(event)) < 1024  # the reference product's promise
+
+
+def test_permissions() -> None:
+    state = run(RoomState(room="r"), create("c1"))
+    comment_id = "k1"
+    state = run(state, update("c1", AddComment(comment=NewComment(id=comment_id, text="mine"))))
+    for actor in (BOB,):
+        for change in (
+            EditComment(commentId=comment_id, text="x"),
+            DeleteComment(commentId=comment_id),
+            Move(x=1, y=1),
+        ):
+            outcome = decide(state, update("c1", change), actor, 1)
+            assert isinstance(outcome, Rejection) and outcome.code == "forbidden"
+        outcome = decide(state, DeleteOp(broadcastId=bid(), chatId="c1"), actor, 1)
+        assert isinstance(outcome, Rejection) and outcome.code == "forbidden"
+    # Members may resolve and reopen anyone's marker and comment on it.
+    state = run(state, update("c1", Resolve()), BOB)
+    state = run(state, update("c1", Reopen()), BOB)
+    # Moderators may edit and delete anyone's.
+    state = run(state, update("c1", EditComment(commentId=comment_id, text="moderated")), MOD)
+    assert (
+        state.chats["c1"].comments[1].text == "moderated"
+        and state.chats["c1"].comments[1].editedAt == 1000
+    )
+    state = run(state, DeleteOp(broadcastId=bid(), chatId="c1"), MOD)
+    assert state.chats == {}
+    # Viewers may do nothing.
+    outcome = decide(state, create("c9"), VIEWER, 1)
+    assert isinstance(outcome, Rejection) and outcome.code == "forbidden"
+
+
+def test_limits() -> None:
+    limits = Limits(max_text=5, max_markers=1, max_comments=2)
+    state = RoomState(room="r")
+    assert decide(state, create(text="toolong"), ALICE, 1, limits).code == "too-large"  # type: ignore[union-attr]
+    event = decide(state, create("c1", text="ok"), ALICE, 1, limits)
+    state = apply(state, event)  # type: ignore[arg-type]
+    assert decide(state, create("c2", text="ok"), ALICE, 1, limits).code == "limit-reached"  # type: ignore[union-attr]
+    event = decide(
+        state, update("c1", AddComment(comment=NewComment(id="k", text="a"))), ALICE, 1, limits
+    )
+    state = apply(state, event)  # type: ignore[arg-type]
+    outcome = decide(
+        state, update("c1", AddComment(comment=NewComment(id="k2", text="a"))), ALICE, 1, limits
+    )
+    assert isinstance(outcome, Rejection) and outcome.code == "limit-reached"
+
+
+def test_apply_refuses_out_of_order_events() -> None:
+    state = RoomState(room="r")
+    event = decide(state, create(), ALICE, 1)
+    later = msgspec.structs.replace(event, seq=5)  # type: ignore[type-var]
+    with pytest.raises(SequenceError):
+        apply(state, later)
+
+
+def test_apply_keeps_the_old_state_intact() -> None:
+    before = run(RoomState(room="r"), create("c1"))
+    after = run(before, update("c1", Resolve()))
+    assert before.chats["c1"].resolved is False and after.chats["c1"].resolved is True
+
+
+# --- the replica -----------------------------------------------------------------------
+
+
+def server_apply(server: RoomState, op, actor: Actor, now: int = 5):
+    event = decide(server, op, actor, now)
+    assert not isinstance(event, Rejection)
+    return apply(server, event), event
+
+
+def test_own_op_shows_at_once_and_its_echo_is_not_applied_twice() -> None:
+    replica = Replica("r", ALICE)
+    replica.receive(RoomState(room="r").to_snapshot())
+    op = create("c1")
+    assert not isinstance(replica.propose(op, now=1), Rejection)
+    assert list(replica.view.chats) == ["c1"] and replica.confirmed.chats == {}
+    _, echo = server_apply(RoomState(room="r"), op, ALICE)
+    result = replica.receive(echo)
+    assert result.confirmed == [op.broadcastId] and result.remote == []
+    assert len(replica.view.chats) == 1 and replica.view == replica.confirmed
+
+
+def test_error_for_own_op_undoes_it() -> None:
+    replica = Replica("r", ALICE)
+    replica.receive(RoomState(room="r").to_snapshot())
+    op = create("c1")
+    replica.propose(op, now=1)
+    result = replica.receive(Error(broadcastId=op.broadcastId, code="forbidden", message="no"))
+    assert result.failed[0][0] == op and replica.view.chats == {}
+
+
+def test_gap_asks_for_resync_and_duplicates_are_ignored() -> None:
+    replica = Replica("r", BOB)
+    replica.receive(RoomState(room="r").to_snapshot())
+    server, first = server_apply(RoomState(room="r"), create("c1"), ALICE)
+    server, second = server_apply(server, create("c2"), ALICE)
+    assert replica.receive(second).needs_resync
+    assert replica.receive(first).remote == [first]
+    assert replica.receive(first).events == []  # a duplicate
+    assert replica.receive(second).remote == [second]
+    assert replica.confirmed == server
+
+
+ops_strategy = st.lists(
+    st.tuples(
+        st.sampled_from([ALICE, BOB, MOD]),
+        st.sampled_from(["create", "comment", "resolve", "reopen", "move", "delete"]),
+        st.integers(0, 4),
+        st.floats(0, 100),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops_strategy, st.randoms(use_true_random=False))
+def test_replicas_converge_on_the_servers_state(script, rnd) -> None:
+    """Whatever ops two users make, in whatever interleaving the server sees them, each
+    replica's view ends equal to the server's state once every echo is in."""
+    server = RoomState(room="r")
+    replicas = {a.user.id: Replica("r", a) for a in (ALICE, BOB, MOD)}
+    for replica in replicas.values():
+        replica.receive(server.to_snapshot())
+    in_flight: list[tuple[Actor, object]] = []
+    events = []
+    for actor, kind, index, coord in script:
+        replica = replicas[actor.user.id]
+        chats = list(replica.view.chats)
+        chat_id = chats[index % len(chats)] if chats else "none"
+        op = {
+            "create": lambda: create(str(uuid.UUID(int=rnd.getrandbits(128))), coord, coord),
+            "comment": lambda: update(chat_id, AddComment(comment=NewComment(id=bid(), text="c"))),  # noqa: B023
+            "resolve": lambda: update(chat_id, Resolve()),  # noqa: B023
+            "reopen": lambda: update(chat_id, Reopen()),  # noqa: B023
+            "move": lambda: update(chat_id, Move(x=coord, y=coord)),  # noqa: B023
+            "delete": lambda: DeleteOp(broadcastId=bid(), chatId=chat_id),  # noqa: B023
+        }[kind]()
+        if not isinstance(replica.propose(op, now=len(events)), Rejection):
+            in_flight.append((actor, op))
+        # The server processes a random prefix of what is in flight.
+        while in_flight and rnd.random() < 0.6:
+            sender, pending = in_flight.pop(0)
+            outcome = decide(server, pending, sender, len(events))
+            if isinstance(outcome, Rejection):
+                frame = Error(
+                    broadcastId=pending.broadcastId, code=outcome.code, message=outcome.message
+                )  # type: ignore[attr-defined]
+                replicas[sender.user.id].receive(frame)
+                continue
+            server = apply(server, outcome)
+            events.append(outcome)
+            for r in replicas.values():
+                r.receive(outcome)
+    for sender, pending in in_flight:
+        outcome = decide(server, pending, sender, len(events))
+        if isinstance(outcome, Rejection):
+            replicas[sender.user.id].receive(
+                Error(broadcastId=pending.broadcastId, code=outcome.code, message="")
+            )  # type: ignore[attr-defined]
+            continue
+        server = apply(server, outcome)
+        for r in replicas.values():
+            r.receive(outcome)
+    for replica in replicas.values():
+        assert replica.pending == {}
+        assert replica.confirmed == server
+        assert replica.view == server
