@@ -194,6 +194,18 @@ ops_strategy = st.lists(
 )
 
 
+def make_op(kind: str, chat_id: str, coord: float, rnd):
+    if kind == "create":
+        return create(str(uuid.UUID(int=rnd.getrandbits(128))), coord, coord)
+    if kind == "comment":
+        return update(chat_id, AddComment(comment=NewComment(id=bid(), text="c")))
+    if kind == "delete":
+        return DeleteOp(broadcastId=bid(), chatId=chat_id)
+    if kind == "move":
+        return update(chat_id, Move(x=coord, y=coord))
+    return update(chat_id, Resolve() if kind == "resolve" else Reopen())
+
+
 @settings(max_examples=200, deadline=None)
 @given(ops_strategy, st.randoms(use_true_random=False))
 def test_replicas_converge_on_the_servers_state(script, rnd) -> None:
@@ -209,14 +221,7 @@ def test_replicas_converge_on_the_servers_state(script, rnd) -> None:
         replica = replicas[actor.user.id]
         chats = list(replica.view.chats)
         chat_id = chats[index % len(chats)] if chats else "none"
-        op = {
-            "create": lambda: create(str(uuid.UUID(int=rnd.getrandbits(128))), coord, coord),
-            "comment": lambda: update(chat_id, AddComment(comment=NewComment(id=bid(), text="c"))),  # noqa: B023
-            "resolve": lambda: update(chat_id, Resolve()),  # noqa: B023
-            "reopen": lambda: update(chat_id, Reopen()),  # noqa: B023
-            "move": lambda: update(chat_id, Move(x=coord, y=coord)),  # noqa: B023
-            "delete": lambda: DeleteOp(broadcastId=bid(), chatId=chat_id),  # noqa: B023
-        }[kind]()
+        op = make_op(kind, chat_id, coord, rnd)
         if not isinstance(replica.propose(op, now=len(events)), Rejection):
             in_flight.append((actor, op))
         # The server processes a random prefix of what is in flight.
