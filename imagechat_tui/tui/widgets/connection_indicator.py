@@ -36,10 +36,11 @@ class ConnectionIndicator(Static):
         super().__init__(id=id)
         self.state = ConnState("connecting")
         self.viewers = 0
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._tick)
-        self.update(describe(self.state, self.viewers))
+        self._show_text()
 
     def show(self, state: ConnState, viewers: int | None = None) -> None:
         self.state = state
@@ -48,8 +49,14 @@ class ConnectionIndicator(Static):
         self.set_class(state.kind == "connected", "-connected")
         self.set_class(state.kind == "reconnecting", "-reconnecting")
         self.set_class(state.kind in ("offline", "auth-failed"), "-offline")
-        self.update(describe(self.state, self.viewers))
+        self._show_text()
+
+    def _show_text(self) -> None:
+        text = describe(self.state, self.viewers)
+        if text != self._shown:  # over ssh every byte counts: no repaint without a change
+            self._shown = text
+            self.update(text)
 
     def _tick(self) -> None:
         if self.state.kind == "reconnecting":
-            self.update(describe(self.state, self.viewers))
+            self._show_text()

@@ -136,9 +136,12 @@ class ImageView(Widget, can_focus=True):
                 )
         self._rows = new
         if refresh_changed:
+            # Only the cells under pins that appeared, moved, changed or went away.
             for row in set(old) | set(new):
-                if old.get(row) != new.get(row):
-                    self.refresh(Region(0, row, self.size.width, 1))
+                before, after = old.get(row, []), new.get(row, [])
+                if before != after:
+                    for placed in {*before, *after} - ({*before} & {*after}):
+                        self.refresh(Region(placed.col, row, len(placed.text), 1))
 
     # --- rendering -------------------------------------------------------------------
 
