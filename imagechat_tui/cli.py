@@ -14,6 +14,7 @@ import typer
 from imagechat_tui import paths
 from imagechat_tui.auth import DEFAULT_TTL_SECONDS, LOCAL_TENANT, TenantStore
 from imagechat_tui.model import ROLE_RANK
+from imagechat_tui.server.storage import StorageUnavailable
 
 app = typer.Typer(
     name="imagechat-tui",
@@ -71,22 +72,56 @@ def serve(
     idle_exit: Annotated[
         float, typer.Option(help="Stop after this many seconds without connections (0: never).")
     ] = 0.0,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            envvar="IMAGECHAT_BROKER",
+            help="redis://HOST:PORT/DB to share rooms with other nodes (needs PostgreSQL). "
+            "Default: this node alone.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Run a sync server node until SIGTERM or SIGINT."""
+    """Run a sync server node until SIGTERM or SIGINT (applies pending migrations first)."""
     from imagechat_tui.server.node import ServerConfig, run_until_signalled
 
     logging.basicConfig(
         level=getattr(logging, log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    config = ServerConfig(host=host, port=port, database=database, idle_exit=idle_exit)
+    config = ServerConfig(
+        host=host, port=port, database=database, idle_exit=idle_exit, broker=broker
+    )
     try:
         asyncio.run(run_until_signalled(config))
     except OSError as exc:
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    except StorageUnavailable as exc:
+        raise _fail(f"cannot open the database: {exc}") from None
+
+
+@app.command()
+def migrate(
+    database: Annotated[
+        str | None,
+        typer.Option(help="sqlite:///PATH or postgresql://... Default: the local SQLite."),
+    ] = None,
+) -> None:
+    """Apply pending schema migrations (``serve`` also does this at start, safely when
+    several nodes start at once)."""
+    from imagechat_tui.server.migrate import migrate as run_migrations
+
+    url = database or paths.default_database_url()
+    try:
+        before, after = asyncio.run(run_migrations(url))
+    except (ValueError, StorageUnavailable) as exc:
+        raise _fail(f"cannot migrate: {exc}") from None
+    if before == after:
+        typer.echo(f"schema is up to date (version {after})")
+    else:
+        typer.echo(f"migrated the schema from version {before} to {after}")
 
 
 @app.command()

@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -36,6 +37,9 @@ from imagechat_tui.server.storage import Storage, open_storage
 from imagechat_tui.server.subscriber import OutboxLimits, Subscriber
 from imagechat_tui.server.usage import UsageMeter
 
+if TYPE_CHECKING:
+    from imagechat_tui.server.broker import RedisBroker
+
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +56,7 @@ class ServerConfig:
     join_timeout: float = 10.0
     usage_flush_interval: float = 5.0
     retention: int = 10_000  # events kept per room for replay
+    broker: str | None = None  # redis://...: share rooms with other nodes; None: this node only
 
 
 class RunningServer:
@@ -73,6 +78,7 @@ class RunningServer:
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: asyncio.Future[None] | None = None
+        self.broker: RedisBroker | None = None
 
     @property
     def url(self) -> str:
@@ -96,6 +102,8 @@ class RunningServer:
         self.server.close(close_connections=True)
         await self.server.wait_closed()
         await self.hub.drain()
+        if self.broker is not None:
+            await self.broker.close()
         with contextlib.suppress(Exception):
             await self.meter.flush(self.storage)
         await self.storage.close()
@@ -124,7 +132,10 @@ async def start_server(config: ServerConfig) -> RunningServer:
     )
     await storage.open()
     meter = UsageMeter()
-    hub = RoomHub(storage, meter, config.limits)
+    broker = _open_broker(config.broker)
+    hub = RoomHub(storage, meter, config.limits, broker.publisher() if broker else None)
+    if broker is not None:
+        await broker.start(hub)
 
     async def handler(ws: ServerConnection) -> None:
         await _serve_connection(ws, config, tenants, hub, meter)
@@ -140,11 +151,26 @@ async def start_server(config: ServerConfig) -> RunningServer:
         ping_timeout=20,
     )
     running = RunningServer(config, server, storage, hub, meter)
+    running.broker = broker
     running._tasks.append(asyncio.create_task(_flush_usage(running)))
     if config.idle_exit > 0:
         running._tasks.append(asyncio.create_task(_exit_when_idle(running)))
     log.info("serving on %s", running.url)
     return running
+
+
+def _open_broker(url: str | None) -> RedisBroker | None:
+    if url is None:
+        return None
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"Unsupported broker URL {url!r}: use redis://HOST:PORT/DB")
+    try:
+        from imagechat_tui.server.broker import RedisBroker
+    except ImportError as exc:  # the optional 'scale' extra is not installed
+        raise ValueError(
+            f"Redis needs the 'scale' extra: pip install 'imagechat-tui[scale]' ({exc})"
+        ) from None
+    return RedisBroker(url)
 
 
 async def _flush_usage(running: RunningServer) -> None:

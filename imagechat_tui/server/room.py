@@ -50,9 +50,13 @@ def now_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Publisher:
-    """Where committed events go besides this node's subscribers (another node's broker)."""
+    """Where committed events go besides this node's subscribers (another node's broker),
+    and the room lifecycle a broker follows (see ``server.broker``)."""
 
     publish: Callable[[str, str, list[StoredEvent]], None]
+    room_loaded: Callable[[Room], None] | None = None
+    room_evicted: Callable[[Room], None] | None = None
+    viewers_changed: Callable[[Room], None] | None = None  # this node's viewers of a room
 
 
 class Room:
@@ -68,6 +72,7 @@ class Room:
         self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
         self._presence_handle: asyncio.TimerHandle | None = None
         self._evict_handle: asyncio.TimerHandle | None = None
+        self.remote_viewers: tuple[User, ...] = ()  # viewers on other nodes (broker)
 
     @property
     def idle(self) -> bool:
@@ -126,13 +131,28 @@ class Room:
             loop = asyncio.get_running_loop()
             self._evict_handle = loop.call_later(EVICT_AFTER, self.hub.evict_if_idle, self)
 
-    def viewers(self) -> tuple[User, ...]:
+    def local_viewers(self) -> tuple[User, ...]:
         seen: dict[str, User] = {}
         for sub in self.subscribers:
             seen.setdefault(sub.user.id, sub.user)
         return tuple(seen.values())
 
-    def _presence_changed(self) -> None:
+    def viewers(self) -> tuple[User, ...]:
+        seen = {user.id: user for user in self.local_viewers()}
+        for user in self.remote_viewers:
+            seen.setdefault(user.id, user)
+        return tuple(seen.values())
+
+    def set_remote_viewers(self, viewers: tuple[User, ...]) -> None:
+        if viewers != self.remote_viewers:
+            self.remote_viewers = viewers
+            if self.subscribers:
+                self._presence_changed(local=False)
+
+    def _presence_changed(self, *, local: bool = True) -> None:
+        publisher = self.hub.publisher
+        if local and publisher is not None and publisher.viewers_changed is not None:
+            publisher.viewers_changed(self)
         if self._presence_handle is None:
             loop = asyncio.get_running_loop()
             self._presence_handle = loop.call_later(PRESENCE_DELAY, self._send_presence)
@@ -242,6 +262,12 @@ class Room:
                     fresh.append(StoredEvent(event, data))
             self._publish(fresh, state=state, local=False)
 
+    async def sync_with_storage(self) -> None:
+        """Catch up with whatever the database holds beyond this node's state (events
+        another node committed whose broadcast this node never heard)."""
+        async with self.lock:
+            await self._catch_up()
+
     async def _catch_up(self) -> None:
         """Bring the state up to the database's, delivering everything in between."""
         latest = await self.hub.storage.load_room(self.tenant, self.name)
@@ -295,6 +321,8 @@ class RoomHub:
             state = await self.storage.load_room(tenant, name)
             room = Room(self, tenant, name, state)
             self.rooms[key] = room
+            if self.publisher is not None and self.publisher.room_loaded is not None:
+                self.publisher.room_loaded(room)
             future.set_result(room)
             return room
         except BaseException as exc:
@@ -308,6 +336,8 @@ class RoomHub:
         room._evict_handle = None
         if room.idle and self.rooms.get((room.tenant, room.name)) is room:
             del self.rooms[(room.tenant, room.name)]
+            if self.publisher is not None and self.publisher.room_evicted is not None:
+                self.publisher.room_evicted(room)
 
     async def drain(self) -> None:
         """Wait for every room's queued ops to be committed (used at shutdown)."""
