@@ -89,6 +89,7 @@ class ImageChatApp(App[int]):
         ssl_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
         remint_token: object = None,
+        autoconnect: bool = True,
     ) -> None:
         super().__init__()
         self.title = inert(title)
@@ -109,6 +110,7 @@ class ImageChatApp(App[int]):
         self.selected: str | None = None
         self.show_resolved = True
         self._asked_for_token = False
+        self.autoconnect = autoconnect  # False: show given states only (screenshots)
 
     # --- layout ----------------------------------------------------------------------
 
@@ -132,9 +134,10 @@ class ImageChatApp(App[int]):
         self.query_one(CommentInput).display = False
         self.query_one(ImageView).focus()
         self.refresh_room()
-        self.run_worker(
-            self.connection.run(), name="connection", group="connection", exclusive=True
-        )
+        if self.autoconnect:
+            self.run_worker(
+                self.connection.run(), name="connection", group="connection", exclusive=True
+            )
 
     async def on_unmount(self) -> None:
         await self.connection.close()

@@ -17,11 +17,12 @@ def describe(state: ConnState, viewers: int = 0) -> Text:
     if state.kind == "connecting":
         return Text.assemble(("◌ ", "yellow"), ("Connecting…", "yellow"))
     if state.kind == "reconnecting":
-        seconds = state.seconds_to_retry() or 0.0
+        seconds = state.seconds_to_retry()
+        when = "soon" if seconds is None else f"in {math.ceil(seconds)}s"
         return Text.assemble(
             ("◌ ", "yellow"),
             (
-                f"Reconnecting (attempt {state.attempt}, next try in {math.ceil(seconds)}s)",
+                f"Reconnecting (attempt {state.attempt}, next try {when})",
                 "bold yellow",
             ),
             (" · R retries now", "dim"),

@@ -1,0 +1,111 @@
+"""Fixed, reproducible app states for screenshots and snapshot tests.
+
+The app is real; only its input is fixed: a generated image, a room snapshot fed to the
+replica as the server would send it, and a connection state, with no live connection.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from PIL import Image, ImageDraw
+
+from imagechat_tui.client.connection import ConnState
+from imagechat_tui.model import first_comment_id
+from imagechat_tui.protocol import Chat, Comment, Joined, Snapshot, User
+from imagechat_tui.tui.app import ImageChatApp
+from imagechat_tui.tui.messages import ConnectionChanged
+
+DemoState = Literal["main", "offline", "reconnecting"]
+ALICE = User(id="alice", name="alice")
+BOB = User(id="bob", name="bob")
+T0 = 1_767_000_000_000  # fixed timestamps keep snapshots stable
+
+
+def demo_image() -> Image.Image:
+    """A mock web page: header bar, sidebar, buttons, a chart."""
+    image = Image.new("RGB", (1280, 800), (245, 246, 250))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 1280, 80), fill=(33, 47, 80))
+    draw.rectangle((0, 80, 240, 800), fill=(225, 230, 240))
+    for i in range(6):
+        draw.rectangle((20, 120 + i * 70, 220, 170 + i * 70), fill=(200, 210, 228))
+    draw.rounded_rectangle((300, 130, 560, 200), 16, fill=(46, 125, 230))
+    draw.rounded_rectangle((600, 130, 860, 200), 16, fill=(230, 90, 60))
+    for i, h in enumerate((180, 320, 260, 420, 380, 500)):
+        draw.rectangle((320 + i * 140, 720 - h, 420 + i * 140, 720), fill=(60, 170 + i * 12, 120))
+    draw.ellipse((1080, 10, 1140, 70), fill=(250, 200, 60))
+    return image
+
+
+def _comment(chat_id: str, n: int, author: User, text: str, minutes: int) -> Comment:
+    comment_id = first_comment_id(chat_id) if n == 0 else f"{chat_id}-c{n}"
+    return Comment(id=comment_id, author=author, text=text, createdAt=T0 + minutes * 60_000)
+
+
+def demo_snapshot(room: str) -> Snapshot:
+    chats = (
+        Chat(
+            id="chat-1",
+            number=1,
+            x=33.0,
+            y=20.5,
+            createdBy=ALICE,
+            createdAt=T0,
+            comments=(
+                _comment("chat-1", 0, ALICE, "This button's label is cut off on small screens.", 0),
+                _comment("chat-1", 1, BOB, "Confirmed on a 13-inch laptop.", 4),
+                _comment("chat-1", 2, ALICE, "Shortening it to 'Save'.", 9),
+            ),
+        ),
+        Chat(
+            id="chat-2",
+            number=2,
+            x=57.0,
+            y=20.5,
+            createdBy=BOB,
+            createdAt=T0 + 60_000,
+            comments=(_comment("chat-2", 0, BOB, "Red reads as an error; use neutral.", 1),),
+        ),
+        Chat(
+            id="chat-3",
+            number=3,
+            x=75.0,
+            y=55.0,
+            createdBy=BOB,
+            createdAt=T0 + 120_000,
+            resolved=True,
+            comments=(_comment("chat-3", 0, BOB, "Axis labels missing.", 2),),
+        ),
+    )
+    return Snapshot(room=room, seq=7, chats=chats)
+
+
+class DemoApp(ImageChatApp):
+    def __init__(self, state: DemoState) -> None:
+        super().__init__(
+            demo_image(),
+            room="img-demo",
+            server_url="ws://127.0.0.1:8765/ws",
+            token="demo",
+            user=ALICE,
+            title="design-review.png",
+            autoconnect=False,
+        )
+        self.demo_state = state
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.replica.receive(Joined(room="img-demo", seq=7, recovered=False, user=ALICE))
+        self.replica.receive(demo_snapshot("img-demo"))
+        self.selected = "chat-1"
+        self.refresh_room()
+        if self.demo_state == "main":
+            state = ConnState("connected")
+        elif self.demo_state == "reconnecting":
+            state = ConnState(
+                "reconnecting", attempt=3, retry_at=None, reason="The server went away."
+            )
+        else:
+            state = ConnState("offline", attempt=8, reason="Cannot reach the server.")
+        self.post_message(ConnectionChanged(state))

@@ -1,0 +1,42 @@
+"""Snapshots of the main states (regenerate with --snapshot-update after a deliberate change)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from imagechat_tui.tui.demo import DemoApp
+
+
+@pytest.fixture(autouse=True)
+def utc() -> Iterator[None]:
+    """Comment times render in local time; pin it so snapshots match anywhere."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+def test_main_view_with_markers_and_thread(snap_compare: object, size: tuple[int, int]) -> None:
+    assert snap_compare(DemoApp("main"), terminal_size=size)  # type: ignore[operator]
+
+
+def test_offline_banner(snap_compare: object) -> None:
+    assert snap_compare(DemoApp("offline"), terminal_size=(120, 36))  # type: ignore[operator]
+
+
+def test_reconnecting_indicator(snap_compare: object) -> None:
+    assert snap_compare(DemoApp("reconnecting"), terminal_size=(120, 36))  # type: ignore[operator]
+
+
+def test_comment_input_open(snap_compare: object) -> None:
+    assert snap_compare(DemoApp("main"), press=["n"], terminal_size=(120, 36))  # type: ignore[operator]
