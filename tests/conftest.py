@@ -48,7 +48,8 @@ async def start(home: Path) -> AsyncIterator[StartServer]:
     running: list[RunningServer] = []
 
     async def start_one(**overrides: object) -> RunningServer:
-        config = ServerConfig(port=0, home=home, **overrides)  # type: ignore[arg-type]
+        overrides.setdefault("port", 0)
+        config = ServerConfig(home=home, **overrides)  # type: ignore[arg-type]
         server = await start_server(config)
         running.append(server)
         return server
