@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 import uuid
@@ -67,17 +68,24 @@ class RedisBroker:
         self,
         url: str,
         *,
-        seq_check_interval: float = 2.0,
-        presence_refresh: float = 3.0,
-        presence_ttl: float = 10.0,
+        seq_check_interval: float | None = None,
+        presence_refresh: float | None = None,
+        presence_ttl: float | None = None,
         max_backoff: float = 5.0,
     ) -> None:
         self.url = url
         self.node_id = uuid.uuid4().hex
         self._node = self.node_id.encode()
-        self.seq_check_interval = seq_check_interval
-        self.presence_refresh = presence_refresh
-        self.presence_ttl = presence_ttl
+        # Seconds between checks of the committed seqs (IMAGECHAT_SEQ_CHECK_INTERVAL, 2):
+        # the longest a lost last message can stay unnoticed is about twice this.
+        self.seq_check_interval = seq_check_interval or float(
+            os.environ.get("IMAGECHAT_SEQ_CHECK_INTERVAL", "2")
+        )
+        # How long a dead node's viewers stay listed: IMAGECHAT_PRESENCE_TTL seconds
+        # (default 10), refreshed every third of that.
+        ttl = presence_ttl or float(os.environ.get("IMAGECHAT_PRESENCE_TTL", "10"))
+        self.presence_ttl = ttl
+        self.presence_refresh = presence_refresh or ttl / 3
         self.max_backoff = max_backoff
         self.hub: RoomHub | None = None
         self._redis: aioredis.Redis | None = None
@@ -122,16 +130,19 @@ class RedisBroker:
             log.warning("Redis at %s is not answering yet; will keep trying", self.url)
 
     async def close(self) -> None:
-        with contextlib.suppress(TimeoutError):  # send what was committed last
-            async with asyncio.timeout(1.0):
-                while self._outbox and self._connected.is_set():
-                    await asyncio.sleep(0.01)
         tasks = [*self._tasks, *self._pending]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        if self._outbox and self._redis is not None:  # what was committed last
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0), self._redis.pipeline(transaction=False) as pipe:
+                    for channel, payload in self._outbox:
+                        pipe.publish(channel, payload)
+                    await pipe.execute()
+            self._outbox.clear()
         if self._redis is not None and self.hub is not None:
             # Leave every room's presence at once rather than after the TTL.
             with contextlib.suppress(Exception):

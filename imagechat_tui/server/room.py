@@ -87,6 +87,11 @@ class Room:
             self._evict_handle.cancel()
             self._evict_handle = None
         async with self.lock:
+            if since is not None and since > self.state.seq and self.hub.publisher is not None:
+                # The client saw more than this node has heard (another node committed
+                # it and the broadcast is still on its way, or was lost): catch up first.
+                with contextlib.suppress(StorageUnavailable):
+                    await self._catch_up()
             replay = await self._replay(since) if since is not None else None
             sub.send(
                 Joined(
