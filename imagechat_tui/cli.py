@@ -36,11 +36,12 @@ def _fail(message: str) -> typer.Exit:
 def open_image(
     image: Annotated[str, typer.Argument(help="An http(s) URL or a local image file.")],
     server: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             envvar="IMAGECHAT_SERVER",
-            help="ws:// or wss:// URL(s), comma-separated. "
-            "Default: the local server, started if needed.",
+            metavar="URL",
+            help="ws:// or wss:// URL; repeat it, or give a comma list, for several nodes "
+            "(the app fails over between them). Default: the local server, started if needed.",
         ),
     ] = None,
     room: Annotated[
@@ -56,7 +57,8 @@ def open_image(
     """Open IMAGE and review it with everyone else viewing it."""
     from imagechat_tui.tui.launch import run
 
-    raise typer.Exit(code=run(image, server, room, token, str(ca_file) if ca_file else None))
+    servers = ",".join(server) if server else None
+    raise typer.Exit(code=run(image, servers, room, token, str(ca_file) if ca_file else None))
 
 
 @app.command()

@@ -6,6 +6,9 @@ the room with the replica's last ``seq``, folds every server frame into the
 with exponential backoff and jitter, re-sends own ops still in flight after each
 rejoin, and reports its ``ConnState`` at every step. Ops are only ever sent while
 connected: ``submit`` refuses at once when not, nothing is queued.
+
+Given several server URLs (nodes of one deployment), each reconnect attempt goes to the
+next one in turn, so losing a node means rejoining another, with ``since``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import contextlib
 import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,10 +92,16 @@ ReceivedListener = Callable[[Received], None]
 PresenceListener = Callable[[tuple[User, ...]], None]
 
 
+def server_urls(value: str | Sequence[str]) -> tuple[str, ...]:
+    """``"ws://a/ws,ws://b/ws"`` or a list of such strings: every URL, in order."""
+    parts = [value] if isinstance(value, str) else list(value)
+    return tuple(u.strip() for part in parts for u in part.split(",") if u.strip())
+
+
 class Connection:
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         token: str,
         replica: Replica,
         *,
@@ -104,13 +113,14 @@ class Connection:
         open_timeout: float = 5.0,
         rng: random.Random | None = None,
     ) -> None:
-        self.url = url
+        self.urls = server_urls(url)
+        self._url_index = 0
         self.token = token
         self.replica = replica
         self._on_state = on_state
         self._on_received = on_received
         self._on_presence = on_presence
-        self._ssl = ssl_context if url.startswith("wss://") else None
+        self._ssl_context = ssl_context
         self.backoff = backoff or Backoff()
         self._open_timeout = open_timeout
         self._rng = rng or random.Random()
@@ -120,6 +130,11 @@ class Connection:
         self._wake = asyncio.Event()
         self._closing = False
         self._send_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """The server URL the current (or next) attempt uses."""
+        return self.urls[self._url_index]
 
     # --- control -------------------------------------------------------------------
 
@@ -186,6 +201,8 @@ class Connection:
             outcome = await self._session()
             if self._closing:
                 break
+            if not outcome.resync:  # fail over: the next attempt tries the next server
+                self._url_index = (self._url_index + 1) % len(self.urls)
             if outcome.resync:
                 attempt = 0
                 continue
@@ -233,7 +250,7 @@ class Connection:
         try:
             async with websockets.connect(
                 self.url,
-                ssl=self._ssl,
+                ssl=self._ssl_context if self.url.startswith("wss://") else None,
                 open_timeout=self._open_timeout,
                 max_size=8 * 2**20,
                 ping_interval=15,

@@ -15,6 +15,7 @@ import jwt
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+from imagechat_tui.client.connection import server_urls
 from imagechat_tui.client.image_source import ImageLoadError, LoadedImage, is_url, load_image
 from imagechat_tui.client.local_server import (
     DEFAULT_URL,
@@ -107,9 +108,11 @@ def _load(image: str, err: Console, context: ssl.SSLContext | None) -> LoadedIma
 def _server_and_token(server: str | None, token: str | None) -> tuple[str, str, object]:
     """The server URL and token; with no server, the local default (started if needed)."""
     if server:
-        url = server.split(",")[0].strip()
-        if not url.startswith(("ws://", "wss://")):
-            raise LaunchError(f"The server must be a ws:// or wss:// URL, not {url!r}.")
+        urls = server_urls(server)  # several: the app fails over between them in turn
+        for url in urls or ("",):
+            if not url.startswith(("ws://", "wss://")):
+                raise LaunchError(f"The server must be a ws:// or wss:// URL, not {url!r}.")
+        url = ",".join(urls)
         if token:
             return url, token, None
         if url.startswith(("ws://127.0.0.1:", "ws://localhost:", "ws://[::1]:")):
