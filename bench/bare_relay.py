@@ -14,7 +14,7 @@ import signal
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 
-async def main(port: int) -> None:
+async def main(port: int, compression: str | None) -> None:
     connections: set[ServerConnection] = set()
 
     async def relay(ws: ServerConnection) -> None:
@@ -25,7 +25,7 @@ async def main(port: int) -> None:
         finally:
             connections.discard(ws)
 
-    async with serve(relay, "127.0.0.1", port, compression=None, max_size=2**20) as server:
+    async with serve(relay, "127.0.0.1", port, compression=compression, max_size=2**20) as server:
         loop = asyncio.get_running_loop()
         stop = loop.create_future()
         loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
@@ -37,4 +37,6 @@ async def main(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    asyncio.run(main(parser.parse_args().port))
+    parser.add_argument("--compression", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main(args.port, "deflate" if args.compression else None))

@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,7 +53,7 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def our_server(home: Path) -> Iterator[tuple[str, int, str]]:
+def our_server(home: Path, compression: bool) -> Iterator[tuple[str, int, str]]:
     port = free_port()
     env = {**os.environ, "IMAGECHAT_HOME": str(home)}
     proc = subprocess.Popen(
@@ -65,6 +66,7 @@ def our_server(home: Path) -> Iterator[tuple[str, int, str]]:
             str(port),
             "--log-level",
             "warning",
+            *(["--compression"] if compression else []),
         ],
         env=env,
         cwd=ROOT,
@@ -78,10 +80,17 @@ def our_server(home: Path) -> Iterator[tuple[str, int, str]]:
 
 
 @contextlib.contextmanager
-def bare_relay() -> Iterator[tuple[str, int]]:
+def bare_relay(compression: bool) -> Iterator[tuple[str, int]]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "bare_relay.py"), "--port", str(port)], stdout=subprocess.PIPE
+        [
+            sys.executable,
+            str(HERE / "bare_relay.py"),
+            "--port",
+            str(port),
+            *(["--compression"] if compression else []),
+        ],
+        stdout=subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
@@ -111,6 +120,8 @@ def run_load(url: str, pid: int, home: str | None, args: argparse.Namespace) -> 
     ]
     if home:
         cmd += ["--home", home]
+    if args.compression:
+        cmd.append("--compression")
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     if out.returncode != 0:
         raise SystemExit(f"load failed:\n{out.stderr}")
@@ -126,9 +137,11 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
-def report(ours: dict, bare: dict) -> str:  # type: ignore[type-arg]
+def report(ours: dict, bare: dict, compression: bool, runs: int) -> str:  # type: ignore[type-arg]
     lines = [
-        f"clients: {ours['clients']} receivers in one room, one writer",
+        f"clients: {ours['clients']} receivers in one room, one writer; "
+        f"compression: {'permessage-deflate' if compression else 'none'}; "
+        f"median of {runs} alternating runs",
         "",
         "| phase | metric | ours | bare relay | ours/bare |",
         "|---|---|---:|---:|---:|",
@@ -145,6 +158,11 @@ def report(ours: dict, bare: dict) -> str:  # type: ignore[type-arg]
                 b["cpu_us_per_delivery"],
             ),
             (
+                "wire bytes per delivered event",
+                o["wire_bytes_per_delivery"],
+                b["wire_bytes_per_delivery"],
+            ),
+            (
                 "frames sent per event per client",
                 round(o["frames"] / o["deliveries"], 3),
                 round(b["frames"] / b["deliveries"], 3),
@@ -157,7 +175,7 @@ def report(ours: dict, bare: dict) -> str:  # type: ignore[type-arg]
     o_bytes = ws_frame_bytes(ours["new_marker_frame_bytes"])
     b_bytes = ws_frame_bytes(bare["new_marker_frame_bytes"])
     lines.append(
-        f"| one new marker | bytes on the wire (WebSocket frame) | {o_bytes} | {b_bytes} | {ratio(o_bytes, b_bytes)} |"
+        f"| one new marker | WebSocket frame, uncompressed | {o_bytes} | {b_bytes} | {ratio(o_bytes, b_bytes)} |"
     )
     incomplete = [
         f"{n}/{p}"
@@ -172,6 +190,19 @@ def report(ours: dict, bare: dict) -> str:  # type: ignore[type-arg]
     return "\n".join(lines)
 
 
+def median_run(runs: list[dict]) -> dict:  # type: ignore[type-arg]
+    """Each number is the median over the runs; ``complete`` only if every run was."""
+    merged: dict = {}  # type: ignore[type-arg]
+    for key, first in runs[0].items():
+        if isinstance(first, dict):
+            merged[key] = median_run([r[key] for r in runs])
+        elif isinstance(first, bool):
+            merged[key] = all(r[key] for r in runs)
+        else:
+            merged[key] = statistics.median(r[key] for r in runs)
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -180,17 +211,29 @@ def main() -> None:
     parser.add_argument("--steady-events", type=int, default=100)
     parser.add_argument("--steady-rate", type=float, default=20.0)
     parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument(
+        "--compression", action="store_true", help="permessage-deflate on both servers"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="alternate runs; report each metric's median"
+    )
     args = parser.parse_args()
     raise_fd_limit()
-    with tempfile.TemporaryDirectory() as tmp, our_server(Path(tmp)) as (url, pid, home):
-        ours = run_load(url, pid, home, args)
-    with bare_relay() as (url, pid):
-        bare = run_load(url, pid, None, args)
-    print(report(ours, bare))
+    ours_runs, bare_runs = [], []
+    for _ in range(args.repeat):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            our_server(Path(tmp), args.compression) as (url, pid, home),
+        ):
+            ours_runs.append(run_load(url, pid, home, args))
+        with bare_relay(args.compression) as (url, pid):
+            bare_runs.append(run_load(url, pid, None, args))
+    ours, bare = median_run(ours_runs), median_run(bare_runs)
+    print(report(ours, bare, args.compression, args.repeat))
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     out = results / f"fanout-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"args": vars(args), "ours": ours, "bare": bare}, indent=2))
+    out.write_text(json.dumps({"args": vars(args), "ours": ours_runs, "bare": bare_runs}, indent=2))
     print(f"\nraw results: {out.relative_to(ROOT)}")
 
 

@@ -19,8 +19,21 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 
+COMPRESSION: str | None = None  # "deflate" with --compression
 STAMP = re.compile(rb"t=(\d{19})")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+WIRE_BYTES = 0  # every byte the receivers' sockets delivered, WebSocket framing included
+
+
+class CountingConnection(ClientConnection):
+    """Counts raw bytes as they come off the socket, before any decompression."""
+
+    def data_received(self, data: bytes) -> None:
+        global WIRE_BYTES
+        WIRE_BYTES += len(data)
+        super().data_received(data)
 
 
 def server_cpu_seconds(pid: int) -> float:
@@ -86,7 +99,14 @@ def tokens_for(home: str | None, count: int) -> list[str | None]:
 
 
 async def open_client(url: str, token: str | None, room: str) -> ClientConnection:
-    ws = await connect(url, compression=None, max_size=2**22, open_timeout=60, ping_interval=None)
+    ws = await connect(
+        url,
+        compression=COMPRESSION,
+        max_size=2**22,
+        create_connection=CountingConnection,
+        open_timeout=60,
+        ping_interval=None,
+    )
     if token is not None:
         await ws.send(json.dumps({"op": "join", "room": room, "token": token, "since": None}))
         while True:  # joined, then snapshot
@@ -141,6 +161,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         frames0 = sum(r.frames for r in receivers)
         bytes0 = sum(r.bytes for r in receivers)
         cpu0 = server_cpu_seconds(args.server_pid)
+        wire0 = WIRE_BYTES
         t0 = time.perf_counter()
         for i in range(count):
             if rate:
@@ -150,6 +171,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         complete = await wait_for(receivers, sent, timeout=120)
         elapsed = time.perf_counter() - t0
         cpu = server_cpu_seconds(args.server_pid) - cpu0
+        wire = WIRE_BYTES - wire0
         deliveries = count * len(receivers)
         latencies = [lat for r in receivers for lat in r.latencies_ns]
         results[name] = {
@@ -158,6 +180,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             "deliveries": deliveries,
             "frames": sum(r.frames for r in receivers) - frames0,
             "bytes": sum(r.bytes for r in receivers) - bytes0,
+            "wire_bytes_per_delivery": round(wire / deliveries, 1),
             "seconds": round(elapsed, 3),
             "delivered_per_s": round(deliveries / elapsed),
             "server_cpu_s": round(cpu, 3),
@@ -194,4 +217,7 @@ if __name__ == "__main__":
     parser.add_argument("--steady-rate", type=float, default=20.0)
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--settle", type=float, default=2.0)
-    print(json.dumps(asyncio.run(main(parser.parse_args()))))
+    parser.add_argument("--compression", action="store_true", help="negotiate permessage-deflate")
+    arguments = parser.parse_args()
+    COMPRESSION = "deflate" if arguments.compression else None
+    print(json.dumps(asyncio.run(main(arguments))))
