@@ -267,7 +267,8 @@ class CloseCode(IntEnum):
     FORBIDDEN = 4003  # token not valid for this room or tenant
     JOIN_TIMEOUT = 4008  # no join within the allowed time
     TOO_SLOW = 4009  # fell too far behind; reconnect with `since` to resync
-    TOO_MANY_CONNECTIONS = 4029
+    TOO_MANY_CONNECTIONS = 4029  # this user has too many connections open: close one
+    TOO_MANY_ROOMS = 4030  # the tenant has reached its room limit: this room cannot be made
 
 
 # --- codecs ----------------------------------------------------------------------------
@@ -343,16 +344,20 @@ def decode_client_frame(data: str | bytes) -> ClientFrame:
         raise FrameError(ErrorCode.BAD_FRAME, "A frame must be a JSON object.") from None
     except msgspec.DecodeError as exc:
         raise FrameError(ErrorCode.BAD_JSON, f"The frame is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise FrameError(ErrorCode.BAD_FRAME, "The frame is nested too deeply.") from None
     broadcast_id = envelope.broadcastId if isinstance(envelope.broadcastId, str) else None
     if broadcast_id is not None and len(broadcast_id) > 64:
         broadcast_id = None
     if envelope.op is None:
         raise FrameError(ErrorCode.BAD_FRAME, 'The frame has no "op" field.', broadcast_id)
-    if envelope.op not in CLIENT_OPS:
-        shown = str(envelope.op)[:40] if isinstance(envelope.op, str) else repr(envelope.op)[:40]
+    if not isinstance(envelope.op, str) or envelope.op not in CLIENT_OPS:  # [] is unhashable
+        # Never repr() a client value: a deeply nested one exceeds the recursion limit.
+        op = envelope.op
+        shown = repr(op[:40]) if isinstance(op, str) else f"(a JSON {type(op).__name__})"
         raise FrameError(
             ErrorCode.UNKNOWN_OP,
-            f"Unknown op {shown!r}; expected one of {', '.join(sorted(CLIENT_OPS))}.",
+            f"Unknown op {shown}; expected one of {', '.join(sorted(CLIENT_OPS))}.",
             broadcast_id,
         )
     try:
@@ -363,6 +368,10 @@ def decode_client_frame(data: str | bytes) -> ClientFrame:
         ) from None
     except msgspec.DecodeError as exc:  # pragma: no cover - the envelope decoded, so rare
         raise FrameError(ErrorCode.BAD_JSON, f"The frame is not valid JSON: {exc}.") from None
+    except RecursionError:  # pragma: no cover - the envelope decoded, so rare
+        raise FrameError(
+            ErrorCode.BAD_FRAME, "The frame is nested too deeply.", broadcast_id
+        ) from None
 
 
 def decode_server_frame(data: str | bytes) -> ServerFrame:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
+import ssl
+import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -23,6 +26,7 @@ from imagechat_tui import paths
 from imagechat_tui.auth import AuthError, Identity, TenantStore
 from imagechat_tui.model import DEFAULT_LIMITS, Limits
 from imagechat_tui.protocol import (
+    ClientOp,
     CloseCode,
     Error,
     ErrorCode,
@@ -31,11 +35,15 @@ from imagechat_tui.protocol import (
     Ping,
     Pong,
     decode_client_frame,
+    encode,
 )
+from imagechat_tui.safe_text import inert
+from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
+from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.room import Room, RoomHub
-from imagechat_tui.server.storage import Storage, open_storage
+from imagechat_tui.server.storage import Storage, Usage, open_storage
 from imagechat_tui.server.subscriber import OutboxLimits, Subscriber
-from imagechat_tui.server.usage import UsageMeter
+from imagechat_tui.server.usage import UsageMeter, usage_report
 
 if TYPE_CHECKING:
     from imagechat_tui.server.broker import RedisBroker
@@ -52,8 +60,15 @@ class ServerConfig:
     idle_exit: float = 0.0  # seconds without connections before stopping; 0 = never
     limits: Limits = DEFAULT_LIMITS
     outbox: OutboxLimits = field(default_factory=OutboxLimits)
-    max_frame_bytes: int = 64 * 1024
-    join_timeout: float = 10.0
+    max_frame_bytes: int = 64 * 1024  # larger frames close the connection with 1009
+    join_timeout: float = 10.0  # seconds from connecting to a valid join (else 4008)
+    ops_per_second: float = 50.0  # frames per connection per second, sustained ...
+    ops_burst: int = 1000  # ... and in a burst; excess frames get `rate-limited`
+    max_connections_per_user: int = 8  # joined connections per tenant+user (else 4029); 0: no limit
+    max_rooms_per_tenant: int = 10_000  # else `limit-reached` and 4030; 0: no limit
+    reverify_interval: float = 30.0  # seconds between re-checks of a live session's token
+    tls_cert: Path | None = None  # both set: serve wss:// (and https:// for /health, /stats)
+    tls_key: Path | None = None
     usage_flush_interval: float = 5.0
     retention: int = 10_000  # events kept per room for replay
     broker: str | None = None  # redis://...: share rooms with other nodes; None: this node only
@@ -83,7 +98,13 @@ class RunningServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}/ws"
+        scheme = "wss" if self.config.tls_cert else "ws"
+        return f"{scheme}://{host}:{self.port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        """The same port's HTTP base (health, stats)."""
+        return self.url.replace("ws", "http", 1).removesuffix("/ws")
 
     @property
     def connection_count(self) -> int:
@@ -123,7 +144,96 @@ def _health(connection: ServerConnection, request: Request) -> Response | None:
     return None
 
 
+def _json_response(
+    connection: ServerConnection, status: HTTPStatus, body: object, **headers: str
+) -> Response:
+    response = connection.respond(status, json.dumps(body) + "\n")
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response
+
+
+async def _stats(
+    connection: ServerConnection,
+    request: Request,
+    tenants: TenantStore,
+    storage: Storage,
+    meter: UsageMeter,
+    connections: ConnectionQuota,
+) -> Response:
+    """``GET /stats`` with ``Authorization: Bearer <admin token>``: the token's tenant's
+    usage. 401 without a valid token, 403 for a token that is not an unscoped admin's."""
+    challenge = {"WWW_Authenticate": 'Bearer realm="imagechat"'}
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _json_response(
+            connection,
+            HTTPStatus.UNAUTHORIZED,
+            {"error": "Send Authorization: Bearer <admin token>."},
+            **challenge,
+        )
+    try:
+        identity = tenants.verify(token.strip())
+    except AuthError as exc:
+        return _json_response(
+            connection, HTTPStatus.UNAUTHORIZED, {"error": exc.message}, **challenge
+        )
+    if identity.actor.role != "admin" or identity.room_scope is not None:
+        return _json_response(
+            connection,
+            HTTPStatus.FORBIDDEN,
+            {"error": "Only a tenant admin's token (without a room scope) may read stats."},
+        )
+    tenant = identity.tenant
+    try:
+        stored = (await storage.usage()).get(tenant)
+        rooms = await storage.room_count(tenant)
+    except Exception:
+        log.warning("could not read usage for /stats", exc_info=True)
+        return _json_response(
+            connection, HTTPStatus.SERVICE_UNAVAILABLE, {"error": "Usage is unavailable."}
+        )
+    pending = meter.pending(tenant)
+    (row,) = usage_report(
+        {
+            tenant: Usage(
+                messages=pending.messages + (stored.messages if stored else 0),
+                bytes=pending.bytes + (stored.bytes if stored else 0),
+            )
+        }
+    )
+    row["rooms"] = rooms
+    row["connections"] = connections.tenant_total(tenant)
+    return _json_response(connection, HTTPStatus.OK, row)
+
+
+def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
+    if config.tls_cert is None and config.tls_key is None:
+        return None
+    if config.tls_cert is None or config.tls_key is None:
+        raise ValueError("TLS needs both a certificate (--tls-cert) and a key (--tls-key).")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"Cannot use the TLS certificate or key: {exc}.") from None
+    return context
+
+
+@dataclass
+class _Guards:
+    """The per-node limits that span connections."""
+
+    connections: ConnectionQuota
+    rooms: RoomQuota
+
+
 async def start_server(config: ServerConfig) -> RunningServer:
+    tls = _ssl_context(config)
     home = config.home or paths.data_home()
     home.mkdir(parents=True, exist_ok=True)
     tenants = TenantStore.in_home(home)
@@ -136,15 +246,25 @@ async def start_server(config: ServerConfig) -> RunningServer:
     hub = RoomHub(storage, meter, config.limits, broker.publisher() if broker else None)
     if broker is not None:
         await broker.start(hub)
+    guards = _Guards(
+        connections=ConnectionQuota(config.max_connections_per_user),
+        rooms=RoomQuota(hub, config.max_rooms_per_tenant),
+    )
 
     async def handler(ws: ServerConnection) -> None:
-        await _serve_connection(ws, config, tenants, hub, meter)
+        await _serve_connection(ws, config, tenants, hub, meter, guards)
+
+    async def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.split("?", 1)[0] == "/stats":
+            return await _stats(connection, request, tenants, storage, meter, guards.connections)
+        return _health(connection, request)
 
     server = await serve(
         handler,
         config.host,
         config.port,
-        process_request=_health,
+        ssl=tls,
+        process_request=process_request,
         max_size=config.max_frame_bytes,
         compression=None,
         ping_interval=20,
@@ -196,12 +316,28 @@ async def _exit_when_idle(running: RunningServer) -> None:
 
 
 def _error(code: str, message: str, broadcast_id: str | None = None) -> bytes:
-    from imagechat_tui.protocol import encode
-
     return encode(Error(broadcastId=broadcast_id, code=code, message=message))
 
 
-async def _await_join(ws: ServerConnection, config: ServerConfig) -> Join | None:
+def _rate_limited(bucket: TokenBucket, broadcast_id: str | None) -> Error:
+    return Error(
+        broadcastId=broadcast_id,
+        code=ErrorCode.RATE_LIMITED,
+        message=f"Too many frames: at most {bucket.rate:g} a second (bursts of "
+        f"{bucket.burst:g}). This one was dropped; try again in a moment.",
+    )
+
+
+def _decode(data: str | bytes) -> Join | Ping | ClientOp | FrameError:
+    try:
+        return decode_client_frame(data) if isinstance(data, str) else _binary()
+    except FrameError as exc:
+        return exc
+
+
+async def _await_join(
+    ws: ServerConnection, config: ServerConfig, bucket: TokenBucket
+) -> Join | None:
     """Read frames until a valid ``join``; answer anything else with an error frame."""
     deadline = asyncio.get_running_loop().time() + config.join_timeout
     while True:
@@ -212,10 +348,13 @@ async def _await_join(ws: ServerConnection, config: ServerConfig) -> Join | None
         except TimeoutError:
             await ws.close(CloseCode.JOIN_TIMEOUT, "no join in time")
             return None
-        try:
-            frame = decode_client_frame(data) if isinstance(data, str) else _binary()
-        except FrameError as exc:
-            await ws.send(_error(exc.code, exc.message, exc.broadcast_id), text=True)
+        frame = _decode(data)
+        if not bucket.take():
+            bid = frame.broadcast_id if isinstance(frame, FrameError) else None
+            await ws.send(encode(_rate_limited(bucket, bid)), text=True)
+            continue
+        if isinstance(frame, FrameError):
+            await ws.send(_error(frame.code, frame.message, frame.broadcast_id), text=True)
             continue
         if isinstance(frame, Join):
             return frame
@@ -234,48 +373,99 @@ def _binary() -> None:
     raise FrameError(ErrorCode.BAD_FRAME, "Frames must be JSON text frames, not binary.")
 
 
+async def _refuse(ws: ServerConnection, code: str, message: str, close_code: int) -> None:
+    """End a join: an error frame saying why, then the close code saying what to do."""
+    log.info("join refused (%s, close %d): %s", code, close_code, inert(message))
+    await ws.send(_error(code, message), text=True)
+    await ws.close(close_code, message[:120])
+
+
 async def _serve_connection(
     ws: ServerConnection,
     config: ServerConfig,
     tenants: TenantStore,
     hub: RoomHub,
     meter: UsageMeter,
+    guards: _Guards,
 ) -> None:
+    bucket = TokenBucket(config.ops_per_second, config.ops_burst)
     try:
-        join = await _await_join(ws, config)
+        join = await _await_join(ws, config, bucket)
         if join is None:
             return
         try:
             identity: Identity = tenants.verify(join.token)
         except AuthError as exc:
-            await ws.send(_error(exc.code, exc.message), text=True)
-            await ws.close(exc.close_code, exc.message[:120])
+            await _refuse(ws, exc.code, exc.message, exc.close_code)
             return
         if not identity.may_join(join.room):
             message = "This token is not valid for that room."
-            await ws.send(_error(ErrorCode.FORBIDDEN, message), text=True)
-            await ws.close(CloseCode.FORBIDDEN, message)
+            await _refuse(ws, ErrorCode.FORBIDDEN, message, CloseCode.FORBIDDEN)
             return
-        room = await hub.get(identity.tenant, join.room)
-        sub = Subscriber(ws, identity, meter, config.outbox)
+        tenant, user_id = identity.tenant, identity.actor.user.id
         try:
-            await room.join(sub, join.since)
-            await _serve_ops(ws, sub, room)
+            guards.connections.acquire(tenant, user_id, CloseCode.TOO_MANY_CONNECTIONS)
+        except QuotaExceeded as exc:
+            await _refuse(ws, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+            return
+        try:
+            try:
+                room = await guards.rooms.open(tenant, join.room, CloseCode.TOO_MANY_ROOMS)
+            except QuotaExceeded as exc:
+                await _refuse(ws, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+                return
+            sub = Subscriber(ws, identity, meter, config.outbox)
+            watcher = asyncio.create_task(
+                _end_when_token_ends(ws, tenants, join.token, identity, config.reverify_interval)
+            )
+            try:
+                await room.join(sub, join.since)
+                await _serve_ops(ws, sub, room, bucket)
+            finally:
+                watcher.cancel()
+                sub.close()
+                room.leave(sub)
         finally:
-            sub.close()
-            room.leave(sub)
+            guards.connections.release(tenant, user_id)
     except ConnectionClosed:
         pass
 
 
-async def _serve_ops(ws: ServerConnection, sub: Subscriber, room: Room) -> None:
-    async for data in ws:
+async def _end_when_token_ends(
+    ws: ServerConnection, tenants: TenantStore, token: str, identity: Identity, interval: float
+) -> None:
+    """Close a live session when its token expires (4002), or every ``interval`` seconds
+    re-check it so that a rotated tenant secret ends old sessions too (4001)."""
+    while True:
+        until_expiry = identity.expires_at - time.time() + 0.05
+        delay = min(interval, until_expiry) if interval > 0 else until_expiry
+        await asyncio.sleep(max(delay, 0.05))
         try:
-            frame = decode_client_frame(data) if isinstance(data, str) else _binary()
-        except FrameError as exc:
-            sub.send(exc.to_frame())
+            tenants.verify(token)
+        except AuthError as exc:
+            log.info("session ended (close %d): %s", exc.close_code, inert(exc.message))
+            await ws.close(exc.close_code, exc.message[:120])
+            return
+        except Exception:  # the tenants file is unreadable: keep the session, retry later
+            log.warning("could not re-check a session's token", exc_info=True)
+
+
+async def _serve_ops(
+    ws: ServerConnection, sub: Subscriber, room: Room, bucket: TokenBucket
+) -> None:
+    async for data in ws:
+        frame = _decode(data)
+        if not bucket.take():
+            bid = (
+                frame.broadcast_id
+                if isinstance(frame, FrameError)
+                else getattr(frame, "broadcastId", None)
+            )
+            sub.send(_rate_limited(bucket, bid))
             continue
-        if isinstance(frame, Join):
+        if isinstance(frame, FrameError):
+            sub.send(frame.to_frame())
+        elif isinstance(frame, Join):
             sub.send(
                 Error(
                     broadcastId=None,

@@ -18,6 +18,10 @@ class UsageMeter:
         self._messages[tenant] = self._messages.get(tenant, 0) + messages
         self._bytes[tenant] = self._bytes.get(tenant, 0) + nbytes
 
+    def pending(self, tenant: str) -> Usage:
+        """One tenant's counts not yet flushed (for a live figure), without resetting."""
+        return Usage(messages=self._messages.get(tenant, 0), bytes=self._bytes.get(tenant, 0))
+
     def take(self) -> dict[str, Usage]:
         """The counts since the last take, and reset."""
         deltas = {

@@ -1,0 +1,43 @@
+"""Helpers for the security tests: refused joins, close codes, and quiet observers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed
+
+from tests.wsclient import WsClient
+
+
+async def closed_with(client: WsClient) -> tuple[int | None, list[dict[str, Any]]]:
+    """Read until the server closes; the close code and every non-presence frame before it."""
+    frames: list[dict[str, Any]] = []
+    try:
+        while True:
+            frame = await client.recv()
+            if frame["type"] != "presence":
+                frames.append(frame)
+    except ConnectionClosed as exc:
+        return (exc.rcvd.code if exc.rcvd else None), frames
+
+
+async def refused_join(
+    url: str, token: str, room: str = "room-1"
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """Join with ``token``; the close code and the frames the server sent before closing."""
+    client = await WsClient.open(url)
+    await client.send({"op": "join", "room": room, "token": token})
+    return await closed_with(client)
+
+
+async def settle(observer: WsClient) -> list[dict[str, Any]]:
+    """Everything (but presence) the server queued for ``observer`` so far: a ping's pong
+    comes after every frame already written to it."""
+    await observer.send({"op": "ping"})
+    seen: list[dict[str, Any]] = []
+    while True:
+        frame = await observer.recv()
+        if frame["type"] == "pong":
+            return seen
+        if frame["type"] != "presence":
+            seen.append(frame)
