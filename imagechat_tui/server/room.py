@@ -181,8 +181,21 @@ class Room:
                 batch = [
                     self._ops.popleft() for _ in range(min(len(self._ops), MAX_OPS_PER_COMMIT))
                 ]
-                async with self.lock:
-                    await self._commit(batch)
+                try:
+                    async with self.lock:
+                        await self._commit(batch)
+                except Exception:
+                    # A bug in one batch must not strand the ops queued behind it.
+                    log.exception("room %s/%s: batch failed", self.tenant, self.name)
+                    for sub, op in batch:
+                        sub.send(
+                            Error(
+                                broadcastId=op.broadcastId,
+                                code=ErrorCode.INTERNAL,
+                                message="The server failed on this change; it may or may not "
+                                "have been saved. Reconnect to see the current state.",
+                            )
+                        )
         finally:
             self._worker = None
 
