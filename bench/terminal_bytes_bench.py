@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
 import os
 import pty
+import signal
 import struct
 import sys
 import tempfile
 import termios
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -69,21 +72,43 @@ class Terminal:
             await asyncio.sleep(0.05)
         return self.total
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Quit the app with ``q``; kill it if it has not exited within 10 seconds."""
         asyncio.get_running_loop().remove_reader(self.fd)
-        os.write(self.fd, b"q")
-        os.waitpid(self.pid, 0)
+        with contextlib.suppress(OSError):
+            os.write(self.fd, b"q")
+        deadline = time.monotonic() + 10
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):  # noqa: ASYNC222 - WNOHANG
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)  # noqa: ASYNC222 - killed: at once
+                break
+            await asyncio.sleep(0.05)
+        os.close(self.fd)
 
 
-async def main(cols: int, rows: int) -> None:
-    home = Path(tempfile.mkdtemp(prefix="imagechat-bench-"))
-    image_path = home / "shot.png"
+@dataclass(frozen=True, slots=True)
+class Measured:
+    full_paint: int  # bytes of the first full paint of the screen
+    marker: int  # bytes written for one remote marker
+    written: bytes  # exactly what was written for the marker
+
+
+def bench_image(path: Path) -> None:
     image = Image.new("RGB", (1600, 900), (30, 60, 120))
     draw = ImageDraw.Draw(image)
     for i in range(0, 1600, 100):
         draw.rectangle((i + 10, 40, i + 80, 90), fill=(200, i % 256, 80))
     image = Image.blend(image, Image.effect_noise((1600, 900), 30).convert("RGB"), 0.2)
-    image.save(image_path)
+    image.save(path)
+
+
+async def measure(cols: int, rows: int, home: Path, settle: float = 1.0) -> Measured:
+    """Run the app in a ``cols`` x ``rows`` pty against a real server in ``home``; count
+    the bytes of its first paint and of one marker created by another client. The
+    screen counts as done when nothing was written for ``settle`` seconds."""
+    image_path = home / "shot.png"
+    bench_image(image_path)
     server = await start_server(ServerConfig(port=0, home=home))
     store = TenantStore.in_home(home)
     env = {
@@ -95,37 +120,53 @@ async def main(cols: int, rows: int) -> None:
     argv = [sys.executable, "-m", "imagechat_tui", str(image_path), "--server", server.url]
     argv += ["--token", store.mint(tenant="local", user_id="alice"), "--room", "bench"]
     terminal = Terminal(argv, cols, rows, env)
-    full_paint = await terminal.quiet(2.0)
+    bob: Connection | None = None
+    task: asyncio.Task[None] | None = None
+    try:
+        await terminal.changed_since(0, timeout=30.0)
+        full_paint = await terminal.quiet(settle * 2)
 
-    replica = Replica("bench", Actor(User(id="bob", name="bob")))
-    bob = Connection(
-        server.url,
-        store.mint(tenant="local", user_id="bob"),
-        replica,
-        on_state=lambda s: None,
-        on_received=lambda r: None,
-    )
-    task = asyncio.create_task(bob.run())
-    while not bob.connected:
-        await asyncio.sleep(0.02)
-    await terminal.quiet(1.0)  # presence updates the indicator; not part of the marker
-    before = terminal.total
-    terminal.log.clear()
-    bob.submit(
-        CreateOp(
-            broadcastId=str(uuid.uuid4()),
-            chat=NewChat(id=str(uuid.uuid4()), x=40.0, y=60.0, text="remote marker"),
+        before_bob = terminal.total
+        replica = Replica("bench", Actor(User(id="bob", name="bob")))
+        bob = Connection(
+            server.url,
+            store.mint(tenant="local", user_id="bob"),
+            replica,
+            on_state=lambda s: None,
+            on_received=lambda r: None,
         )
-    )
-    await terminal.changed_since(before)
-    marker_bytes = await terminal.quiet(1.0) - before
+        task = asyncio.create_task(bob.run())
+        while not bob.connected:
+            await asyncio.sleep(0.02)
+        # Bob's arrival updates the indicator ("2 viewing"): wait for that, it is not
+        # part of the marker.
+        await terminal.changed_since(before_bob)
+        await terminal.quiet(settle)
+        before = terminal.total
+        terminal.log.clear()
+        bob.submit(
+            CreateOp(
+                broadcastId=str(uuid.uuid4()),
+                chat=NewChat(id=str(uuid.uuid4()), x=40.0, y=60.0, text="remote marker"),
+            )
+        )
+        await terminal.changed_since(before)
+        marker_bytes = await terminal.quiet(settle) - before
+        return Measured(full_paint, marker_bytes, b"".join(terminal.log))
+    finally:
+        await terminal.close()
+        if bob is not None and task is not None:
+            await bob.close()
+            await task
+        await server.close()
+
+
+async def main(cols: int, rows: int) -> None:
+    home = Path(tempfile.mkdtemp(prefix="imagechat-bench-"))
+    measured = await measure(cols, rows, home)
     if os.environ.get("BENCH_DUMP"):  # what exactly was written, for inspection
-        with open(os.environ["BENCH_DUMP"], "wb") as dump:  # noqa: ASYNC230 - after timing
-            dump.write(b"".join(terminal.log))
-    terminal.close()
-    await bob.close()
-    await task
-    await server.close()
+        Path(os.environ["BENCH_DUMP"]).write_bytes(measured.written)  # noqa: ASYNC240
+    full_paint, marker_bytes = measured.full_paint, measured.marker
     print(f"terminal {cols}x{rows}, truecolor")
     print(f"full paint of the screen : {full_paint:8d} bytes")
     print(

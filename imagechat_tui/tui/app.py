@@ -287,15 +287,15 @@ class ImageChatApp(App[int]):
     def pin_clicked(self, message: ImageView.PinClicked) -> None:
         self.select(message.chat_id)
 
-    @on(MarkerList.OptionHighlighted, "#markers")
-    def marker_highlighted(self, message: MarkerList.OptionHighlighted) -> None:
-        if message.option.id is not None and message.option.id != self.selected:
-            self.select(message.option.id)
-
-    @on(MarkerList.OptionSelected, "#markers")
-    def marker_chosen(self, message: MarkerList.OptionSelected) -> None:
-        self.select(message.option.id)
+    @on(MarkerList.Selected)
+    def marker_chosen(self, message: MarkerList.Selected) -> None:
+        self.select(message.chat_id)
         self.query_one(ThreadView).focus()
+
+    @on(MarkerList.Highlighted)
+    def marker_highlighted(self, message: MarkerList.Highlighted) -> None:
+        if message.chat_id != self.selected:
+            self.select(message.chat_id)
 
     @on(MarkerList.FilterChanged)
     def filter_changed(self) -> None:

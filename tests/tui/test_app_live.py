@@ -11,6 +11,7 @@ from rich.console import Console
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
 from imagechat_tui.tui.widgets.image_view import ImageView
+from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.helpers import RemoteClient, make_app, until
@@ -93,7 +94,7 @@ async def test_remote_marker_appears_without_a_key_press(
             view = app.query_one(ImageView)
             col, row = view.geometry.to_cell(25.0, 75.0)
             assert view.render_line(row).text[col : col + 2] == "●1"
-            assert "from bob" in app.query_one("#markers").get_option_at_index(0).prompt.plain  # type: ignore[attr-defined]
+            assert "from bob" in app.query_one(MarkerList).entry_text(chat_id)
     finally:
         await bob.close()
 
