@@ -212,7 +212,8 @@ class Ack(Struct, frozen=True, tag="ack", tag_field="type"):
 
 class Presence(Struct, frozen=True, tag="presence", tag_field="type"):
     room: str
-    viewers: tuple[User, ...]
+    viewers: tuple[User, ...]  # the first 100, in order of arrival
+    count: int = 0  # all viewers, listed or not
 
 
 class Pong(Struct, frozen=True, tag="pong", tag_field="type"):

@@ -30,6 +30,7 @@ from imagechat_tui.protocol import (
     Presence,
     User,
     decode_event,
+    encode,
 )
 from imagechat_tui.server.storage import Storage, StorageUnavailable, StoredEvent
 from imagechat_tui.server.subscriber import Subscriber, fan_out
@@ -40,7 +41,10 @@ log = logging.getLogger(__name__)
 MAX_OPS_PER_COMMIT = 256
 REPLAY_CHUNK = 256  # events per batch frame when replaying a long gap
 RECENT_EVENTS = 1024  # replays within this many events are served from memory
-PRESENCE_DELAY = 0.05  # seconds: joins and leaves within this window make one frame
+PRESENCE_DELAY = 0.05  # seconds: joins and leaves within this window make one frame ...
+PRESENCE_DELAY_PER_VIEWER = 0.002  # ... a window that grows with the room, so a join storm
+PRESENCE_DELAY_MAX = 2.0  # in a room of 1,000 costs a few frames, not one per join
+PRESENCE_LISTED = 100  # viewers named in a presence frame; `count` has the total
 EVICT_AFTER = 30.0  # seconds an empty room stays loaded
 
 
@@ -160,13 +164,20 @@ class Room:
             publisher.viewers_changed(self)
         if self._presence_handle is None:
             loop = asyncio.get_running_loop()
-            self._presence_handle = loop.call_later(PRESENCE_DELAY, self._send_presence)
+            delay = min(
+                PRESENCE_DELAY + PRESENCE_DELAY_PER_VIEWER * len(self.subscribers),
+                PRESENCE_DELAY_MAX,
+            )
+            self._presence_handle = loop.call_later(delay, self._send_presence)
 
     def _send_presence(self) -> None:
         self._presence_handle = None
-        frame = Presence(room=self.name, viewers=self.viewers())
+        viewers = self.viewers()
+        frame = encode(
+            Presence(room=self.name, viewers=viewers[:PRESENCE_LISTED], count=len(viewers))
+        )
         for sub in list(self.subscribers):
-            sub.send(frame)
+            sub.send_encoded(frame)
 
     # --- ops -------------------------------------------------------------------------
 

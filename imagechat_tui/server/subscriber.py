@@ -71,6 +71,10 @@ class Subscriber:
         """A frame for this subscriber only (joined, snapshot, error, ack, pong)."""
         self._queue([encode(frame)], batchable=False)
 
+    def send_encoded(self, frame: bytes) -> None:
+        """An already-encoded lone frame (the same presence frame for a whole room)."""
+        self._queue([frame], batchable=False)
+
     def deliver_events(self, frames: list[bytes]) -> None:
         """Encoded events for this subscriber, batched with others if it is behind."""
         self._queue(frames, batchable=True)

@@ -312,3 +312,18 @@ async def test_presence_lists_viewers_as_they_come_and_go(server, mint_token) ->
     await bob.close()
     assert (await alice.recv_type("presence"))["viewers"] == [{"id": "alice", "name": "Alice"}]
     await alice.close()
+
+
+async def test_presence_in_a_crowded_room_names_100_and_counts_all(server, mint_token) -> None:
+    crowd = [
+        (await WsClient.joined(server.url, mint_token(f"viewer-{i:03}")))[0] for i in range(120)
+    ]
+    watcher = crowd[0]
+    frame = await watcher.recv_type("presence")
+    while frame["count"] < 120:  # joins arrive over several coalesced frames
+        frame = await watcher.recv_type("presence")
+    assert frame["count"] == 120
+    assert len(frame["viewers"]) == 100
+    assert frame["viewers"][0] == {"id": "viewer-000", "name": "viewer-000"}
+    for client in crowd:
+        await client.close()
