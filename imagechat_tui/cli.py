@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -83,6 +83,37 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate (chain): serve wss:// with --tls-key.")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key for --tls-cert.")] = None,
+    max_frame_bytes: Annotated[
+        int | None, typer.Option(help="Largest frame accepted (default 65536); larger: close 1009.")
+    ] = None,
+    max_text: Annotated[
+        int | None, typer.Option(help="Characters per comment (default 2000): too-large.")
+    ] = None,
+    max_markers: Annotated[
+        int | None, typer.Option(help="Markers per room (default 500): limit-reached.")
+    ] = None,
+    max_comments: Annotated[
+        int | None, typer.Option(help="Comments per marker (default 200): limit-reached.")
+    ] = None,
+    ops_per_second: Annotated[
+        float | None, typer.Option(help="Frames per connection per second (default 50).")
+    ] = None,
+    ops_burst: Annotated[
+        int | None, typer.Option(help="Burst above --ops-per-second (default 1000): rate-limited.")
+    ] = None,
+    max_connections_per_user: Annotated[
+        int | None, typer.Option(help="Connections per user (default 8, 0: no limit): close 4029.")
+    ] = None,
+    max_rooms_per_tenant: Annotated[
+        int | None, typer.Option(help="Rooms per tenant (default 10000, 0: no limit): close 4030.")
+    ] = None,
+    join_timeout: Annotated[
+        float | None, typer.Option(help="Seconds allowed before join (default 10): close 4008.")
+    ] = None,
 ) -> None:
     """Run a sync server node until SIGTERM or SIGINT (applies pending migrations first)."""
     from imagechat_tui.server.node import ServerConfig, run_until_signalled
@@ -93,6 +124,18 @@ def serve(
     )
     config = ServerConfig(
         host=host, port=port, database=database, idle_exit=idle_exit, broker=broker
+    )
+    _apply_security_options(
+        config,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        max_frame_bytes=max_frame_bytes,
+        ops_per_second=ops_per_second,
+        ops_burst=ops_burst,
+        max_connections_per_user=max_connections_per_user,
+        max_rooms_per_tenant=max_rooms_per_tenant,
+        join_timeout=join_timeout,
+        limits={"max_text": max_text, "max_markers": max_markers, "max_comments": max_comments},
     )
     try:
         asyncio.run(run_until_signalled(config))
@@ -124,6 +167,21 @@ def migrate(
         typer.echo(f"schema is up to date (version {after})")
     else:
         typer.echo(f"migrated the schema from version {before} to {after}")
+
+
+def _apply_security_options(config: Any, *, limits: dict[str, int | None], **options: Any) -> None:
+    """Set the limits given on the command line; the others keep ServerConfig's defaults."""
+    import dataclasses
+
+    for name, value in options.items():
+        if value is not None:
+            if isinstance(value, int | float) and value < 0:
+                raise _fail(f"--{name.replace('_', '-')} cannot be negative.")
+            setattr(config, name, value)
+    given = {k: v for k, v in limits.items() if v is not None}
+    if any(v < 1 for v in given.values()):
+        raise _fail("--max-text, --max-markers and --max-comments must be at least 1.")
+    config.limits = dataclasses.replace(config.limits, **given)
 
 
 @app.command()

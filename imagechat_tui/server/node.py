@@ -234,6 +234,7 @@ class _Guards:
 
 async def start_server(config: ServerConfig) -> RunningServer:
     tls = _ssl_context(config)
+    TokenBucket(config.ops_per_second, config.ops_burst)  # a bad rate limit fails here, once
     home = config.home or paths.data_home()
     home.mkdir(parents=True, exist_ok=True)
     tenants = TenantStore.in_home(home)
@@ -488,7 +489,7 @@ async def run_until_signalled(config: ServerConfig) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, lambda: loop.create_task(running.close()))
     print(
-        f"imagechat-tui serving on {running.url} (health: http://{running.host}:{running.port}/health)",
+        f"imagechat-tui serving on {running.url} (health: {running.http_url}/health)",
         flush=True,
     )
     await running.wait_closed()

@@ -418,3 +418,36 @@ async def test_stats_cli_shows_hostile_tenant_text_inert(home) -> None:
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output and "\u202e" not in result.output
     assert "evil␛[2J" in result.output
+
+
+async def test_the_app_connection_reports_a_live_expiry_as_token_expired(
+    server, mint_token
+) -> None:
+    from imagechat_tui.client.connection import Connection, ConnState
+    from imagechat_tui.model import Actor
+    from imagechat_tui.protocol import User
+    from imagechat_tui.replica import Replica
+
+    states: list[ConnState] = []
+    changed = asyncio.Event()
+
+    def on_state(state: ConnState) -> None:
+        states.append(state)
+        changed.set()
+
+    connection = Connection(
+        server.url,
+        mint_token("alice", ttl_seconds=1),
+        Replica("room-1", Actor(User(id="?", name="?"))),
+        on_state=on_state,
+        on_received=lambda _: None,
+    )
+    task = asyncio.create_task(connection.run())
+    async with asyncio.timeout(10):
+        while connection.state.kind != "auth-failed":
+            changed.clear()
+            await changed.wait()
+    assert any(s.connected for s in states)  # it was joined, then the token ran out
+    assert connection.state.token_expired and "new one" in connection.state.reason
+    await connection.close()
+    await task
