@@ -82,6 +82,12 @@ def serve(
             "Default: this node alone.",
         ),
     ] = None,
+    compression: Annotated[
+        bool,
+        typer.Option(
+            help="Offer permessage-deflate: fewer bytes on the wire, more CPU per viewer."
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     tls_cert: Annotated[
         Path | None, typer.Option(help="PEM certificate (chain): serve wss:// with --tls-key.")
@@ -123,7 +129,12 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config = ServerConfig(
-        host=host, port=port, database=database, idle_exit=idle_exit, broker=broker
+        host=host,
+        port=port,
+        database=database,
+        idle_exit=idle_exit,
+        broker=broker,
+        compression=compression,
     )
     _apply_security_options(
         config,

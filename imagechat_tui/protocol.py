@@ -263,6 +263,7 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # server shutting down: reconnect (to another node)
     POLICY = 1008
     TOO_BIG = 1009
+    TRY_AGAIN_LATER = 1013  # the database is unreachable: reconnect with backoff
     UNAUTHORIZED = 4001  # bad or missing token: do not retry with the same token
     TOKEN_EXPIRED = 4002  # get a new token, then reconnect
     FORBIDDEN = 4003  # token not valid for this room or tenant

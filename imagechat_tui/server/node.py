@@ -41,7 +41,7 @@ from imagechat_tui.safe_text import inert
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.room import Room, RoomHub
-from imagechat_tui.server.storage import Storage, Usage, open_storage
+from imagechat_tui.server.storage import Storage, StorageUnavailable, Usage, open_storage
 from imagechat_tui.server.subscriber import OutboxLimits, Subscriber
 from imagechat_tui.server.usage import UsageMeter, usage_report
 
@@ -71,6 +71,9 @@ class ServerConfig:
     tls_key: Path | None = None
     usage_flush_interval: float = 5.0
     retention: int = 10_000  # events kept per room for replay
+    # permessage-deflate: ~4x fewer bytes per event on the wire, for CPU on every
+    # recipient (see docs/BENCHMARKS.md). Off by default: fan-out CPU is what scales.
+    compression: bool = False
     broker: str | None = None  # redis://...: share rooms with other nodes; None: this node only
 
 
@@ -267,7 +270,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         ssl=tls,
         process_request=process_request,
         max_size=config.max_frame_bytes,
-        compression=None,
+        compression="deflate" if config.compression else None,
         ping_interval=20,
         ping_timeout=20,
     )
@@ -414,6 +417,10 @@ async def _serve_connection(
                 room = await guards.rooms.open(tenant, join.room, CloseCode.TOO_MANY_ROOMS)
             except QuotaExceeded as exc:
                 await _refuse(ws, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+                return
+            except StorageUnavailable:
+                message = "The server cannot reach its database right now; try again shortly."
+                await _refuse(ws, ErrorCode.UNAVAILABLE, message, CloseCode.TRY_AGAIN_LATER)
                 return
             sub = Subscriber(ws, identity, meter, config.outbox)
             watcher = asyncio.create_task(

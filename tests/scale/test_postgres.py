@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import asyncpg
+import pytest
 
 from imagechat_tui.server.migrate import migrate
 from imagechat_tui.server.storage.postgres import MIGRATIONS
@@ -41,6 +42,27 @@ async def test_postgres_down_fails_ops_clearly_and_recovers(
     assert joined["seq"] == 2
     assert [c["comments"][0]["text"] for c in snapshot["chats"]] == ["before", "during the outage"]
     await alice.close()
+
+
+async def test_joining_an_unloaded_room_while_postgres_is_down_says_try_later(
+    start, mint_token, postgres: Postgres, pg_url
+) -> None:
+    server = await start(database=pg_url)
+    postgres.stop()
+    try:
+        client = await WsClient.open(server.url)
+        await client.send({"op": "join", "room": "never-loaded", "token": mint_token("alice")})
+        error = await client.recv_type("error", timeout=30)
+        assert error["code"] == "unavailable"
+        with pytest.raises(Exception):
+            await client.recv(10)
+        assert client.ws.close_code == 1013
+    finally:
+        postgres.start()
+    # Back: the same join works.
+    again, joined, _ = await WsClient.joined(server.url, mint_token("alice"), room="never-loaded")
+    assert joined["seq"] == 0
+    await again.close()
 
 
 async def test_nodes_starting_at_once_apply_each_migration_once(pg_url) -> None:
