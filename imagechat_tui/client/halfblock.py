@@ -9,8 +9,12 @@ per-pixel work and caching Styles per colour pair and strips per view.
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from itertools import chain, compress, repeat
+from operator import lshift, mul, ne, or_, sub
 from typing import Literal
 
 from PIL import Image
@@ -134,6 +138,7 @@ def _xterm_palette() -> Image.Image:
 _PALETTE_256 = _xterm_palette()
 _SIX_BITS = [value & 0xFC for value in range(256)]
 _new_tuple = tuple.__new__  # NamedTuple construction without keyword-argument overhead
+_TRUECOLOR = ColorType.TRUECOLOR
 
 
 class HalfBlockRenderer:
@@ -150,8 +155,8 @@ class HalfBlockRenderer:
         self.image = image if image.mode == "RGB" else image.convert("RGB")
         self.background = background
         self.colors: ColorMode = colors
-        self._styles: dict[bytes, Style] = {}
-        self._colors: dict[bytes, Color] = {}
+        self._styles: dict[int, Style] = {}  # by (top pixel << 32 | bottom pixel)
+        self._colors: dict[int, Color] = {}  # by 32-bit pixel
         self._cache: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
         self._cache_size = cache_size
 
@@ -169,14 +174,23 @@ class HalfBlockRenderer:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        strips = self._strips(self._pixels(geometry), geometry.cols, geometry.rows)
+        # Tens of thousands of small objects are made here, none of them in a cycle:
+        # the cyclic GC would only walk them over and over (10-15% of the time).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            strips = self._strips(self._pixels(geometry), geometry.cols, geometry.rows)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         self._cache[key] = strips
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return strips
 
-    def _pixels(self, geometry: Geometry) -> bytes:
-        """The area as RGB bytes, ``cols`` x ``rows * 2`` pixels, image pasted in place."""
+    def _pixels(self, geometry: Geometry) -> memoryview:
+        """The area, ``cols`` x ``rows * 2`` pixels with the image pasted in place, as
+        one native-endian 32-bit integer per pixel (R, G, B, padding bytes)."""
         cols, height = geometry.cols, geometry.rows * 2
         canvas = Image.new("RGB", (cols, height), self.background)
         x0, y0, x1, y1 = geometry.image_box()
@@ -197,50 +211,71 @@ class HalfBlockRenderer:
             # 6 bits a channel (262,144 colours): no visible difference in half blocks,
             # but far fewer distinct colours, so more reuse of Styles and longer runs.
             canvas = canvas.point(_SIX_BITS * 3)
-        return canvas.tobytes()
+        return memoryview(canvas.convert("RGBX").tobytes()).cast("I")
 
-    def _color(self, rgb: bytes) -> Color:
-        colour = self._colors.get(rgb)
-        if colour is None:
-            # What Color.from_rgb builds, without its per-call hex formatting overhead.
-            triplet = _new_tuple(ColorTriplet, (rgb[0], rgb[1], rgb[2]))
-            colour = _new_tuple(Color, ("#" + rgb.hex(), ColorType.TRUECOLOR, None, triplet))
-            self._colors[rgb] = colour
-        return colour
+    def _strips(self, pixels: memoryview, cols: int, rows: int) -> list[Strip]:
+        """Strips from 32-bit pixels: each row pairs a line of top pixels (foreground of
+        the half block) with a line of bottom ones (background); runs of equal pairs
+        become one Segment.
 
-    def _style(self, pair: bytes) -> Style:
-        style = self._styles.get(pair)
-        if style is None:
-            style = Style.from_color(self._color(pair[:3]), self._color(pair[3:]))
-            self._styles[pair] = style
-        return style
+        Per-cell work is done by ``set``/``map``/``compress`` in C; Python-level loops
+        run once per new colour (a Color), once per new colour pair (a Style) and once
+        per row. Colours and styles are kept for the next render of this image.
+        """
+        colors = self._colors
+        order = sys.byteorder
+        for pixel in set(pixels).difference(colors):
+            rgb = pixel.to_bytes(4, order)[:3]
+            # What Color.from_rgb builds, without its per-call formatting overhead.
+            triplet = _new_tuple(ColorTriplet, rgb)
+            colors[pixel] = _new_tuple(Color, ("#" + rgb.hex(), _TRUECOLOR, None, triplet))
 
-    def _strips(self, data: bytes, cols: int, rows: int) -> list[Strip]:
-        # The hot loop: locals only, and a Style lookup only where the colour pair changes.
-        stride = cols * 3
-        styles = self._styles
-        make_style = self._style
-        new_segment = _new_tuple
-        strips: list[Strip] = []
+        next_cols = [*range(1, cols), cols]
+        row_runs: list[tuple[list[int], list[int]]] = []
         for row in range(rows):
-            base = 2 * row * stride
-            top = data[base : base + stride]
-            bottom = data[base + stride : base + 2 * stride]
-            segments: list[Segment] = []
-            append = segments.append
-            run_key = b""
-            run_length = 0
-            style: Style | None = None
-            for offset in range(0, stride, 3):
-                key = top[offset : offset + 3] + bottom[offset : offset + 3]
-                if key == run_key:
-                    run_length += 1
-                    continue
-                if run_length:
-                    append(new_segment(Segment, (UPPER_HALF * run_length, style, None)))
-                style = styles.get(key) or make_style(key)
-                run_key, run_length = key, 1
-            if run_length:
-                append(new_segment(Segment, (UPPER_HALF * run_length, style, None)))
-            strips.append(Strip(segments, cols))
-        return strips
+            base = 2 * row * cols
+            top = pixels[base : base + cols]
+            bottom = pixels[base + cols : base + 2 * cols]
+            # One int per cell: top pixel in the high 32 bits, bottom in the low ones.
+            keys = list(map(or_, map(lshift, top, repeat(32, cols)), bottom))
+            # Where each run of equal pairs starts, and how long it is.
+            starts = [0, *compress(next_cols, map(ne, keys[1:], keys))]
+            lengths = list(map(sub, [*starts[1:], cols], starts))
+            row_runs.append((list(map(keys.__getitem__, starts)), lengths))
+
+        styles = self._styles
+        new_style = Style.__new__
+        for key in set(chain.from_iterable(keys for keys, _ in row_runs)).difference(styles):
+            # Style.from_color(fg, bg), inlined.
+            style = new_style(Style)
+            style._ansi = None
+            style._style_definition = None
+            style._color = colors[key >> 32]
+            style._bgcolor = colors[key & 0xFFFFFFFF]
+            style._set_attributes = 0
+            style._attributes = 0
+            style._link = None
+            style._link_id = ""
+            style._meta = None
+            style._null = False
+            style._hash = None
+            styles[key] = style
+
+        style_of = styles.__getitem__
+        return [
+            Strip(
+                list(
+                    map(
+                        _new_tuple,
+                        repeat(Segment),
+                        zip(
+                            map(mul, repeat(UPPER_HALF), lengths),
+                            map(style_of, keys),
+                            repeat(None),
+                        ),
+                    )
+                ),
+                cols,
+            )
+            for keys, lengths in row_runs
+        ]

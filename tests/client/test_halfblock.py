@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
+from rich.color import Color
 
 from imagechat_tui.client.halfblock import UPPER_HALF, Geometry, HalfBlockRenderer, Viewport
 
@@ -83,3 +86,57 @@ def test_renders_are_cached_per_geometry() -> None:
     renderer = HalfBlockRenderer(quadrants())
     geometry = renderer.geometry(50, 25, Viewport())
     assert renderer.render(geometry) is renderer.render(geometry)
+
+
+def _cells(strips: list[object]) -> list[list[tuple[str, object, object]]]:
+    """Every cell of every strip as (character, foreground, background)."""
+    rows = []
+    for strip in strips:
+        row = []
+        for segment in strip:  # type: ignore[attr-defined]
+            for char in segment.text:
+                row.append((char, segment.style.color, segment.style.bgcolor))
+        rows.append(row)
+    return rows
+
+
+def test_each_cell_shows_its_two_pixels_as_rich_would_name_them() -> None:
+    """The fast path against the plain definition: cell (x, y) is ``▀`` with the
+    pixel (x, 2y) as foreground and (x, 2y + 1) as background, colours exactly as
+    ``Color.from_rgb`` makes them; equal neighbours share one Segment."""
+    noise = Image.effect_noise((37, 22), 80)
+    image = Image.merge("RGB", (noise, noise.transpose(Image.Transpose.ROTATE_180), noise))
+    image.paste((10, 20, 30), (0, 0, 12, 22))  # a flat block: long runs
+    renderer = HalfBlockRenderer(image)
+    geometry = renderer.geometry(37, 11, Viewport())
+    assert geometry.image_box() == (0, 0, 37, 22)
+    strips = renderer.render(geometry)
+    six_bits = image.point([v & 0xFC for v in range(256)] * 3)
+    for y, row in enumerate(_cells(strips)):
+        assert len(row) == 37
+        for x, (char, fg, bg) in enumerate(row):
+            assert char == UPPER_HALF
+            assert fg == Color.from_rgb(*six_bits.getpixel((x, 2 * y)))
+            assert bg == Color.from_rgb(*six_bits.getpixel((x, 2 * y + 1)))
+    for strip in strips:
+        styles = [segment.style for segment in strip]
+        assert all(a != b for a, b in pairwise(styles))
+    assert len(list(strips[0])) < 37  # the flat block is one run
+
+
+def test_a_second_render_reuses_colours_and_styles() -> None:
+    renderer = HalfBlockRenderer(quadrants())
+    red = Color.from_rgb(252, 0, 0)
+
+    def red_on_red(strips: list[object]) -> object:
+        return next(
+            segment.style
+            for strip in strips
+            for segment in strip  # type: ignore[attr-defined]
+            if segment.style.color == red and segment.style.bgcolor == red
+        )
+
+    first = renderer.render(renderer.geometry(100, 25, Viewport()))
+    again = renderer.render(renderer.geometry(100, 26, Viewport()))  # not from the strip cache
+    assert again is not first
+    assert red_on_red(again) is red_on_red(first)
