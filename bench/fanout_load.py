@@ -144,7 +144,10 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             )
         )
         receivers.extend(
-            Receiver(ws, probe=len(receivers) + i < args.probes) for i, ws in enumerate(wave)
+            # Probes spread evenly over the join order: a server that writes to its
+            # subscribers in join order must not look faster by timing only the first.
+            Receiver(ws, probe=(len(receivers) + i) % max(1, args.clients // args.probes) == 0)
+            for i, ws in enumerate(wave)
         )
     writer = await open_client(args.url, tokens[-1], args.room)
     tasks = [asyncio.create_task(r.run()) for r in receivers]
