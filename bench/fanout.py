@@ -66,7 +66,7 @@ def our_server(home: Path, compression: bool) -> Iterator[tuple[str, int, str]]:
             str(port),
             "--log-level",
             "warning",
-            *(["--compression"] if compression else []),
+            "--compression" if compression else "--no-compression",
         ],
         env=env,
         cwd=ROOT,
@@ -212,7 +212,10 @@ def main() -> None:
     parser.add_argument("--steady-rate", type=float, default=20.0)
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument(
-        "--compression", action="store_true", help="permessage-deflate on both servers"
+        "--no-compression",
+        dest="compression",
+        action="store_false",
+        help="no permessage-deflate (default: negotiated on both servers, as our app does)",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="alternate runs; report each metric's median"

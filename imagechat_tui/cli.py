@@ -85,9 +85,11 @@ def serve(
     compression: Annotated[
         bool,
         typer.Option(
-            help="Offer permessage-deflate: fewer bytes on the wire, more CPU per viewer."
+            "--compression/--no-compression",
+            help="Accept permessage-deflate from clients that offer it: ~3.5x fewer bytes "
+            "on the wire, ~2.6x more CPU per viewer.",
         ),
-    ] = False,
+    ] = True,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     tls_cert: Annotated[
         Path | None, typer.Option(help="PEM certificate (chain): serve wss:// with --tls-key.")

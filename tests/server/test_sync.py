@@ -327,3 +327,12 @@ async def test_presence_in_a_crowded_room_names_100_and_counts_all(server, mint_
     assert frame["viewers"][0] == {"id": "viewer-000", "name": "viewer-000"}
     for client in crowd:
         await client.close()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_compression_is_negotiated_only_when_enabled(start, mint_token, enabled) -> None:
+    server = await start(compression=enabled)
+    async with connect(server.url, compression="deflate") as ws:
+        assert bool(ws.protocol.extensions) is enabled
+        await ws.send(json.dumps({"op": "join", "room": "z", "token": mint_token("alice")}))
+        assert json.loads(await ws.recv())["type"] == "joined"
