@@ -8,6 +8,7 @@ own ops show at once and remote ones arrive without a key press.
 from __future__ import annotations
 
 import ssl
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,7 +23,7 @@ from textual.widgets import Footer, Static
 
 from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
 from imagechat_tui.client.halfblock import HalfBlockRenderer
-from imagechat_tui.model import Actor, Rejection
+from imagechat_tui.model import Actor, Rejection, decide
 from imagechat_tui.protocol import (
     AddComment,
     Chat,
@@ -31,6 +32,7 @@ from imagechat_tui.protocol import (
     DeleteComment,
     DeleteOp,
     EditComment,
+    Move,
     NewChat,
     NewComment,
     Reopen,
@@ -72,6 +74,8 @@ class ImageChatApp(App[int]):
         Binding("x", "delete_comment", "Del comment", show=False, id="thread.delete-comment"),
         Binding("s", "toggle_resolved", "Resolve", id="marker.resolve"),
         Binding("D", "delete_marker", "Del marker", id="marker.delete"),
+        Binding("m", "move_marker", "Move", id="marker.move"),
+        Binding("escape", "cancel_move", "Cancel move", show=False, id="marker.move-cancel"),
         Binding("v", "toggle_resolved_pins", "Hide resolved", show=False, id="view.resolved"),
         Binding("R", "retry", "Retry", show=False, id="connection.retry"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -108,6 +112,7 @@ class ImageChatApp(App[int]):
         )
         self.remint_token = remint_token  # callable minting a fresh local token, if local
         self.selected: str | None = None
+        self.moving: str | None = None  # the marker being moved: the next place moves it
         self.show_resolved = True
         self._asked_for_token = False
         self.autoconnect = autoconnect  # False: show given states only (screenshots)
@@ -160,6 +165,7 @@ class ImageChatApp(App[int]):
         yield SystemCommand(
             "Delete marker", "Delete the selected marker", self.action_delete_marker
         )
+        yield SystemCommand("Move marker", "Move the selected marker", self.action_move_marker)
         yield SystemCommand(
             "Filter markers",
             "All / open / resolved",
@@ -186,6 +192,9 @@ class ImageChatApp(App[int]):
         chats = self.chats()
         if self.selected is not None and self.selected not in self.replica.view.chats:
             self.selected = None
+        if self.moving is not None and self.moving not in self.replica.view.chats:
+            self._stop_moving()
+            self.say("The marker being moved was deleted.", error=True)
         self.query_one(ImageView).set_pins(
             [Pin(c.id, c.number, c.x, c.y, c.resolved) for c in chats],
             self.selected,
@@ -275,6 +284,9 @@ class ImageChatApp(App[int]):
 
     @on(ImageView.PlaceRequested)
     def place(self, message: ImageView.PlaceRequested) -> None:
+        if self.moving is not None:
+            self._finish_move(message.x, message.y)
+            return
         if not self.connection.connected:
             self.say(
                 "Offline: a marker cannot be created while disconnected. Press R to retry.",
@@ -399,6 +411,56 @@ class ImageChatApp(App[int]):
         change = Reopen() if chat.resolved else Resolve()
         if self.submit(UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=change)):
             self.say(f"Marker #{chat.number} {'reopened' if chat.resolved else 'resolved'}.")
+
+    def action_move_marker(self) -> None:
+        chat = self.selected_chat
+        if chat is None:
+            self.say("Select a marker to move first ([ / ] or click its pin).", error=True)
+            return
+        if not self.connection.connected:
+            self.say("Offline: a marker cannot be moved while disconnected.", error=True)
+            return
+        # Ask the rules first (only its author or a moderator may move it), so that a
+        # refusal comes now rather than after choosing the new spot.
+        probe = UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=Move(x=chat.x, y=chat.y))
+        refused = decide(self.replica.view, probe, self.replica.actor, int(time.time() * 1000))
+        if isinstance(refused, Rejection):
+            self.say(refused.message, error=True)
+            return
+        self.moving = chat.id
+        view = self.query_one(ImageView)
+        view.moving = True
+        view.show_crosshair_at(chat.x, chat.y)
+        view.focus()
+        self.say(
+            f"Moving marker #{chat.number}: click the new spot, or move the crosshair and "
+            "press enter. Escape cancels."
+        )
+
+    def _finish_move(self, x: float, y: float) -> None:
+        chat_id = self.moving
+        self._stop_moving()
+        chat = self.replica.view.chats.get(chat_id) if chat_id else None
+        if chat is None:
+            return
+        op = UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=Move(x=x, y=y))
+        if self.submit(op):
+            self.select(chat.id)
+            self.say(f"Marker #{chat.number} moved.")
+
+    def _stop_moving(self) -> None:
+        self.moving = None
+        self.query_one(ImageView).moving = False
+
+    def action_cancel_move(self) -> None:
+        if self.moving is not None:
+            self._stop_moving()
+            self.say("Move cancelled.")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_move":
+            return self.moving is not None
+        return True
 
     def action_delete_marker(self) -> None:
         chat = self.selected_chat

@@ -14,6 +14,8 @@ Image       arrows / hjkl  move the crosshair      click   place a marker there
             n / enter      place a marker at the crosshair
             + / -          zoom in / out            shift+arrows or drag  pan
 Markers     [ / ]          previous / next marker   click a pin  select it
+            m              move the selected marker: click the new spot, or
+                           move the crosshair and press enter (escape cancels)
             f              filter: all / open / resolved
             v              hide or show resolved pins
 Thread      r              reply                    e      edit your comment

@@ -90,6 +90,7 @@ class ImageView(Widget, can_focus=True):
         self._rows_geometry: Geometry | None = None
         self._drag_from: tuple[float, float] | None = None
         self._dragged = False
+        self.moving = False  # a click places (a marker being moved), even on a pin
 
     # --- geometry --------------------------------------------------------------------
 
@@ -182,14 +183,36 @@ class ImageView(Widget, can_focus=True):
     # --- actions ---------------------------------------------------------------------
 
     def action_move(self, dx: int, dy: int) -> None:
+        """Move the crosshair one cell; when zoomed in and it would leave the view,
+        pan the view with it. It stops at the image's edges."""
         geometry = self.geometry
         col, row = geometry.to_cell(*self.crosshair)
-        x0, y0, x1, y1 = geometry.image_box()
-        col = min(max(col + dx, x0), max(x0, x1 - 1))
-        row = min(max(row + dy, y0 // 2), max(y0 // 2, (y1 - 1) // 2))
-        spot = geometry.to_percent(col + 0.5, row + 0.5) or self.crosshair
+        col, row = col + dx, row + dy
+        spot = geometry.to_percent(col + 0.5, row + 0.5)
+        if spot is None:
+            return  # past the edge of the image
         self._refresh_crosshair_row()
         self.crosshair = spot
+        width, height = self.size
+        shift_x = col - (width - 1) if col >= width else min(0, col)
+        shift_y = row - (height - 1) if row >= height else min(0, row)
+        if shift_x or shift_y:
+            cx, cy = geometry.centre
+            self.viewport = Viewport(
+                self.viewport.zoom,
+                cx + shift_x / (geometry.image_width * geometry.scale),
+                cy + shift_y * 2 / (geometry.image_height * geometry.scale),
+            )
+        else:
+            self._refresh_crosshair_row()
+
+    def show_crosshair_at(self, x: float, y: float) -> None:
+        """Put the crosshair on this image point (percent), panning to it if needed."""
+        self._refresh_crosshair_row()
+        self.crosshair = (x, y)
+        col, row = self.geometry.to_cell(x, y)
+        if not (0 <= col < self.size.width and 0 <= row < self.size.height):
+            self.viewport = Viewport(self.viewport.zoom, x / 100, y / 100)
         self._refresh_crosshair_row()
 
     def action_pan(self, dx: int, dy: int) -> None:
@@ -247,7 +270,7 @@ class ImageView(Widget, can_focus=True):
             return
         event.stop()
         self.focus()
-        for placed in self._rows.get(event.y, ()):
+        for placed in () if self.moving else self._rows.get(event.y, ()):
             if placed.col <= event.x < placed.col + len(placed.text):
                 self.post_message(self.PinClicked(placed.chat_id))
                 return

@@ -1,0 +1,145 @@
+"""Moving markers (author or moderator only) and the crosshair panning a zoomed view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from imagechat_tui.server.node import RunningServer
+from imagechat_tui.tui.widgets.image_view import ImageView
+from tests.tui.helpers import RemoteClient, make_app, until
+
+SIZE = (120, 36)
+
+
+def status(app: object) -> str:
+    return str(app.query_one("#status").render())  # type: ignore[attr-defined]
+
+
+async def test_author_moves_own_marker_by_click_and_others_see_it(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await pilot.press("n", *"mine", "enter")
+            await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+            chat_id = next(iter(app.replica.view.chats))
+            view = app.query_one(ImageView)
+            target = view.geometry.to_percent(20.5, 12.5)
+            assert target is not None
+            await pilot.press("m")
+            assert app.moving == chat_id and "Moving marker #1" in status(app)
+            await pilot.click(ImageView, offset=(20, 12))
+            await until(pilot, lambda: not app.replica.pending)
+            moved = app.replica.view.chats[chat_id]
+            assert (moved.x, moved.y) == target
+            assert app.moving is None and "Marker #1 moved." in status(app)
+            assert view.geometry.to_cell(moved.x, moved.y) == (20, 12)
+            await bob.connected()
+            await until(
+                pilot,
+                lambda: (
+                    chat_id in bob.replica.view.chats
+                    and bob.replica.view.chats[chat_id].x == target[0]
+                ),
+            )
+            assert len(app.replica.view.chats) == 1  # the click moved, it did not place
+    finally:
+        await bob.close()
+
+
+async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await bob.connected()
+            chat_id = bob.create(30.0, 30.0, "bob's")
+            await until(pilot, lambda: chat_id in app.replica.view.chats)
+            await pilot.press("right_square_bracket", "m")
+            assert app.moving is None
+            assert "Only its author or a moderator may move Marker #1." in status(app)
+            await pilot.click(ImageView, offset=(20, 12))  # an ordinary click: a new marker
+            assert app.query_one("#compose").display
+            chat = app.replica.view.chats[chat_id]
+            assert (chat.x, chat.y) == (30.0, 30.0)
+    finally:
+        await bob.close()
+
+
+async def test_moderator_moves_any_marker_with_the_crosshair(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice", role="moderator"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await bob.connected()
+            chat_id = bob.create(30.0, 30.0, "bob's")
+            await until(pilot, lambda: chat_id in app.replica.view.chats)
+            await pilot.press("right_square_bracket", "m")
+            view = app.query_one(ImageView)
+            start = view.geometry.to_cell(30.0, 30.0)
+            assert view.geometry.to_cell(*view.crosshair) == start
+            await pilot.press("l", "l", "j", "enter")
+            await until(pilot, lambda: not app.replica.pending)
+            chat = app.replica.view.chats[chat_id]
+            assert view.geometry.to_cell(chat.x, chat.y) == (start[0] + 2, start[1] + 1)
+            await until(pilot, lambda: bob.replica.view.chats[chat_id].x == chat.x)
+    finally:
+        await bob.close()
+
+
+async def test_escape_cancels_a_move(server: RunningServer, mint_token: Callable[..., str]) -> None:
+    app = make_app(server.url, mint_token("alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.connection.connected)
+        await pilot.press("n", *"mine", "enter")
+        await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+        chat = next(iter(app.replica.view.chats.values()))
+        await pilot.press("m", "l", "l", "escape", "enter")
+        assert app.moving is None
+        assert app.query_one("#compose").display  # enter now starts a new marker
+        assert app.replica.view.chats[chat.id] == chat
+
+
+async def test_crosshair_pans_the_zoomed_view_when_it_leaves_it(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    app = make_app(server.url, mint_token("alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ImageView)
+        view.focus()
+        await pilot.press("plus", "plus")  # the image is now larger than the view
+        width, height = view.size
+        before = view.geometry.centre
+        for (dx, dy), steps in (((1, 0), width // 2 + 4), ((0, 1), height // 2 + 4)):
+            for _ in range(steps):
+                view.action_move(dx, dy)  # what l / j do; the keys are tested elsewhere
+                col, row = view.geometry.to_cell(*view.crosshair)
+                assert 0 <= col < width and 0 <= row < height
+        await pilot.pause()
+        after = view.geometry.centre
+        assert after[0] > before[0] and after[1] > before[1]
+        assert view.geometry.to_cell(*view.crosshair) == (width - 1, height - 1)
+
+
+async def test_crosshair_stops_at_the_image_edge(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    app = make_app(server.url, mint_token("alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ImageView)
+        view.focus()
+        x0, _, _, _ = view.geometry.image_box()
+        for _ in range(view.size.width):
+            view.action_move(-1, 0)
+        await pilot.press("h")
+        assert view.geometry.to_cell(*view.crosshair)[0] == x0
+        assert view.crosshair[0] < 2
