@@ -97,6 +97,8 @@ class Replica:
             for event in frame.events:
                 self._receive(event, result)
         elif isinstance(frame, Joined):
+            # Who the server says we are: our ops are decided with this identity and role.
+            self.actor = Actor(user=frame.user, role=frame.role)
             result.joined = frame
         elif isinstance(frame, Snapshot):
             self.confirmed = RoomState.from_snapshot(frame)

@@ -27,7 +27,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from imagechat_tui.model import Actor, Rejection
+from imagechat_tui.model import Rejection
 from imagechat_tui.protocol import (
     ClientOp,
     CloseCode,
@@ -291,7 +291,6 @@ class Connection:
             received = self.replica.receive(frame)
             if isinstance(frame, Joined):
                 self.user = frame.user
-                self.replica.actor = Actor(user=frame.user, role=frame.role)
             self._on_received(received)
             caught_up = (isinstance(frame, Joined) and frame.recovered) or received.snapshot
             if caught_up and self._ws is None:
