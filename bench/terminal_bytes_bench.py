@@ -72,19 +72,26 @@ class Terminal:
             await asyncio.sleep(0.05)
         return self.total
 
-    async def close(self) -> None:
-        """Quit the app with ``q``; kill it if it has not exited within 10 seconds."""
+    async def until_written(self, needle: bytes, timeout: float = 30.0) -> None:
+        """Wait until ``needle`` appears in what the app wrote."""
+        async with asyncio.timeout(timeout):
+            while needle not in b"".join(self.log):
+                await asyncio.sleep(0.02)
+
+    async def close(self) -> int:
+        """Quit the app with ``q`` (killed if still running 10 s later); its exit code."""
         asyncio.get_running_loop().remove_reader(self.fd)
         with contextlib.suppress(OSError):
             os.write(self.fd, b"q")
         deadline = time.monotonic() + 10
-        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):  # noqa: ASYNC222 - WNOHANG
+        while (waited := os.waitpid(self.pid, os.WNOHANG)) == (0, 0):  # noqa: ASYNC222 - WNOHANG
             if time.monotonic() > deadline:
                 os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)  # noqa: ASYNC222 - killed: at once
+                waited = os.waitpid(self.pid, 0)  # noqa: ASYNC222 - killed: at once
                 break
             await asyncio.sleep(0.05)
         os.close(self.fd)
+        return os.waitstatus_to_exitcode(waited[1])
 
 
 @dataclass(frozen=True, slots=True)

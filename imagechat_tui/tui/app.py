@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image
+from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -130,6 +131,7 @@ class ImageChatApp(App[int]):
         with Horizontal(id="statusbar"):
             yield ConnectionIndicator(id="connection")
             yield Static(id="status")
+            yield Static(Text(f"{self.title} · {self.sub_title}"), id="where")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -358,6 +360,8 @@ class ImageChatApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_retry(self) -> None:
+        if self.connection.state.kind == "auth-failed":
+            self._asked_for_token = False  # refused again: ask for a token again
         self.connection.retry_now()
         self.say("Retrying now…")
 

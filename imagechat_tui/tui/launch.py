@@ -55,7 +55,8 @@ def run(
         server_url, token, remint = _server_and_token(server, token)
         user = _user_from_token(token)
     except (LaunchError, ImageLoadError, LocalServerError) as exc:
-        err.print(f"imagechat-tui: {inert(str(exc))}", markup=False)
+        # One line, whatever the terminal's width (soft_wrap: no hard line breaks).
+        err.print(f"imagechat-tui: {inert(str(exc))}", markup=False, soft_wrap=True)
         return EXIT_USAGE if isinstance(exc, LaunchError) else EXIT_FAILED
     from imagechat_tui.tui.app import ImageChatApp  # Textual import only when needed
 
@@ -88,6 +89,8 @@ def _ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
 def _load(image: str, err: Console, context: ssl.SSLContext | None) -> LoadedImage:
     if not is_url(image):
         return load_image(image)
+    if not err.is_terminal:  # no progress bar into a file or pipe
+        return load_image(image, verify=context or True)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

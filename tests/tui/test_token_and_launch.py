@@ -1,0 +1,171 @@
+"""An expired token (close 4002 from a real server) and ``imagechat-tui IMAGE`` end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Label
+
+from bench.terminal_bytes_bench import Terminal
+from imagechat_tui.server.node import RunningServer
+from imagechat_tui.tui.widgets.dialogs import TokenScreen
+from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
+from tests.tui import helpers
+from tests.tui.helpers import make_app, until
+
+SIZE = (120, 36)
+
+
+def _text(widget: Label) -> str:
+    return str(widget.render())
+
+
+async def test_expired_token_asks_for_a_new_one_and_reconnects(
+    start: Callable[..., object], mint_token: Callable[..., str]
+) -> None:
+    server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
+    app = make_app(server.url, mint_token("alice", ttl_seconds=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.connection.connected)
+        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        assert app.connection.state.close_code == 4002
+        assert "expired" in _text(app.screen.query_one(Label))
+        assert app.query_one(OfflineBanner).display
+        app.screen.query_one(Input).value = mint_token("alice")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.connection.connected)
+        assert not isinstance(app.screen, TokenScreen)
+        assert not app.query_one(OfflineBanner).display
+
+
+async def test_cancelled_token_dialog_comes_back_on_retry(
+    start: Callable[..., object], mint_token: Callable[..., str]
+) -> None:
+    server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
+    app = make_app(server.url, mint_token("alice", ttl_seconds=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TokenScreen)
+        assert app.connection.state.kind == "auth-failed"
+        # Offline: creating is refused at once, with the reason.
+        await pilot.press("n")
+        assert "Offline" in str(app.query_one("#status").render())
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        app.screen.query_one(Input).value = mint_token("alice")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.connection.connected)
+
+
+async def test_local_server_token_is_reminted_without_asking(
+    start: Callable[..., object], mint_token: Callable[..., str]
+) -> None:
+    server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
+    app = make_app(server.url, mint_token("alice", ttl_seconds=2))
+    minted: list[str] = []
+
+    def remint() -> str:
+        minted.append(mint_token("alice"))
+        return minted[-1]
+
+    app.remint_token = remint
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.connection.connected)
+        await until(pilot, lambda: bool(minted))
+        await until(pilot, lambda: app.connection.connected)
+        assert app.connection.token == minted[0]
+        assert not isinstance(app.screen, TokenScreen)
+
+
+# --- imagechat-tui IMAGE, as a process -----------------------------------------------
+
+
+def run_cli(home: Path, *args: str) -> tuple[int, str]:
+    import subprocess
+
+    env = {**os.environ, "IMAGECHAT_HOME": str(home)}
+    env.pop("IMAGECHAT_SERVER", None)
+    env.pop("IMAGECHAT_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "imagechat_tui", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stderr
+
+
+def test_a_file_that_is_not_an_image_is_one_line_and_exit_1(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "notes.png"
+    path.write_text("not a picture\n")
+    code, err = run_cli(home, str(path))
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("imagechat-tui: ") and "is not an image" in err
+
+
+def test_a_missing_file_and_a_bad_room(home: Path, tmp_path: Path) -> None:
+    code, err = run_cli(home, str(tmp_path / "nowhere.png"))
+    assert (code, err.count("\n")) == (1, 1) and "No such file" in err
+    image = tmp_path / "shot.png"
+    helpers.test_image().save(image)
+    code, err = run_cli(home, str(image), "--room", "bad room!")
+    assert (code, err.count("\n")) == (2, 1) and "The room may only use" in err
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real HTTP server on loopback serving a temporary directory."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def test_a_url_that_404s_is_one_line_and_exit_1(home: Path, http_root: tuple[str, Path]) -> None:
+    base, _ = http_root
+    code, err = run_cli(home, f"{base}/missing.png")
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "404" in err and "missing.png" in err
+
+
+async def test_the_app_starts_connects_and_quits_in_a_terminal(
+    home: Path, server: RunningServer, http_root: tuple[str, Path]
+) -> None:
+    """A real start in a pseudo-terminal: an image from a URL, the local server's
+    token found in the data directory, connected, then ``q`` quits with code 0."""
+    base, root = http_root
+    helpers.test_image().save(root / "shot.png")
+    env = {**os.environ, "IMAGECHAT_HOME": str(home), "TERM": "xterm-256color"}
+    env.pop("IMAGECHAT_TOKEN", None)
+    argv = [sys.executable, "-m", "imagechat_tui", f"{base}/shot.png", "--server", server.url]
+    terminal = Terminal(argv, 100, 30, env)
+    try:
+        await terminal.until_written(b"Connected")
+        written = b"".join(terminal.log)
+        assert b"shot.png" in written  # the title
+        assert b"\xe2\x96\x80" in written  # half blocks: the image
+    finally:
+        code = await terminal.close()
+    assert code == 0
+    await asyncio.sleep(0)
