@@ -62,6 +62,7 @@ def _new_id() -> str:
 class ImageChatApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "imagechat"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # classes on the screen
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding(
@@ -437,8 +438,7 @@ class ImageChatApp(App[int]):
         view.show_crosshair_at(chat.x, chat.y)
         view.focus()
         self.say(
-            f"Moving marker #{chat.number}: click the new spot, or move the crosshair and "
-            "press enter. Escape cancels."
+            f"Moving #{chat.number}: click the new spot, or crosshair + enter; escape cancels."
         )
 
     def _finish_move(self, x: float, y: float) -> None:

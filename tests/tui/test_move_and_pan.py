@@ -30,7 +30,7 @@ async def test_author_moves_own_marker_by_click_and_others_see_it(
             target = view.geometry.to_percent(20.5, 12.5)
             assert target is not None
             await pilot.press("m")
-            assert app.moving == chat_id and "Moving marker #1" in status(app)
+            assert app.moving == chat_id and "Moving #1" in status(app)
             await pilot.click(ImageView, offset=(20, 12))
             await until(pilot, lambda: not app.replica.pending)
             moved = app.replica.view.chats[chat_id]

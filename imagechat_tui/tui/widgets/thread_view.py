@@ -49,7 +49,8 @@ class ThreadView(OptionList):
             )
             return
         state = "resolved" if chat.resolved else "open"
-        self.border_title = f"#{chat.number} · {state} · {len(chat.comments)} comments"
+        count = len(chat.comments)
+        self.border_title = f"#{chat.number} · {state} · {count} comment{'s' * (count != 1)}"
         self.add_options(
             Option(comment_text(c, c.author.id == user_id), id=c.id) for c in chat.comments
         )
