@@ -89,7 +89,7 @@ class Backoff:
 
 StateListener = Callable[[ConnState], None]
 ReceivedListener = Callable[[Received], None]
-PresenceListener = Callable[[tuple[User, ...]], None]
+PresenceListener = Callable[[Presence], None]
 
 
 def server_urls(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -281,7 +281,7 @@ class Connection:
                 continue  # a frame from a newer server; skip rather than die
             if isinstance(frame, Presence):
                 if self._on_presence is not None:
-                    self._on_presence(frame.viewers)
+                    self._on_presence(frame)
                 continue
             if isinstance(frame, Error) and frame.broadcastId is None and not self.connected:
                 if frame.code in (ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN):

@@ -108,7 +108,7 @@ class ImageChatApp(App[int]):
             self.replica,
             on_state=lambda state: self.post_message(ConnectionChanged(state)),
             on_received=self._received,
-            on_presence=lambda viewers: self.post_message(PresenceChanged(viewers)),
+            on_presence=lambda presence: self.post_message(PresenceChanged(presence)),
             ssl_context=ssl_context,
             backoff=backoff,
         )
@@ -226,7 +226,7 @@ class ImageChatApp(App[int]):
     @on(PresenceChanged)
     def show_presence(self, message: PresenceChanged) -> None:
         indicator = self.query_one(ConnectionIndicator)
-        indicator.show(indicator.state, len(message.viewers))
+        indicator.show(indicator.state, message.count)
 
     def _token_refused(self, state: ConnState) -> None:
         self.say(state.reason, error=True)

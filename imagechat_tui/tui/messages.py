@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from imagechat_tui.client.connection import ConnState
-from imagechat_tui.protocol import ClientOp, Error, User
+from imagechat_tui.protocol import ClientOp, Error, Presence
 
 
 class RoomChanged(Message):
@@ -33,9 +33,10 @@ class ConnectionChanged(Message):
 
 
 class PresenceChanged(Message):
-    def __init__(self, viewers: tuple[User, ...]) -> None:
+    def __init__(self, presence: Presence) -> None:
         super().__init__()
-        self.viewers = viewers
+        self.viewers = presence.viewers  # the first 100 the server names
+        self.count = presence.count or len(presence.viewers)  # everyone viewing
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PresenceChanged)

@@ -162,3 +162,20 @@ async def test_hostile_comment_is_shown_as_plain_text(
             assert not any("red" in str(span.style) for span in prompt.spans)  # type: ignore[union-attr]
     finally:
         await bob.close()
+
+
+async def test_indicator_counts_everyone_viewing(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    app = make_app(server.url, mint_token("alice"))
+    bob = RemoteClient(server.url, mint_token("bob"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await bob.connected()
+            indicator = app.query_one(ConnectionIndicator)
+            await until(pilot, lambda: indicator.viewers == 2)
+            await bob.close()
+            await until(pilot, lambda: indicator.viewers == 1)
+    finally:
+        await bob.close()
