@@ -10,8 +10,10 @@ import asyncpg
 import pytest
 
 from imagechat_tui.server.migrate import migrate
+from imagechat_tui.server.storage import open_storage
 from imagechat_tui.server.storage.postgres import MIGRATIONS
 from imagechat_tui.server.storage.sqlite import _MIGRATIONS as sqlite_migrations
+from tests.server.test_storage import check_refused_ops_leave_no_trace
 from tests.services import Postgres
 from tests.wsclient import WsClient, create_op
 
@@ -63,6 +65,15 @@ async def test_joining_an_unloaded_room_while_postgres_is_down_says_try_later(
     again, joined, _ = await WsClient.joined(server.url, mint_token("alice"), room="never-loaded")
     assert joined["seq"] == 0
     await again.close()
+
+
+async def test_postgres_refused_ops_leave_no_trace(pg_url) -> None:
+    storage = open_storage(pg_url)
+    await storage.open()
+    try:
+        await check_refused_ops_leave_no_trace(storage)
+    finally:
+        await storage.close()
 
 
 async def test_nodes_starting_at_once_apply_each_migration_once(pg_url) -> None:

@@ -224,8 +224,19 @@ class PostgresStorage:
         broadcast_ids: list[str],
         decide_batch: DecideBatch,
     ) -> CommitResult:
-        async with self._conn() as conn, conn.transaction():
-            return await self._commit(conn, tenant, room, state, broadcast_ids, decide_batch)
+        async with self._conn() as conn:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                result = await self._commit(conn, tenant, room, state, broadcast_ids, decide_batch)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            if result.committed:
+                await transaction.commit()
+            else:  # every op refused or a retry: leave no trace (not even the room)
+                await transaction.rollback()
+            return result
 
     async def _commit(
         self,

@@ -189,36 +189,37 @@ class SqliteStorage:
             known = self._known_broadcasts(tenant, room, broadcast_ids)
             new_state, events = decide_batch(state, known)
             stored = [StoredEvent(event, encode(event)) for event in events]
-            if stored:
-                db.executemany(
-                    "INSERT INTO events (tenant, room, seq, broadcast_id, data) VALUES (?,?,?,?,?)",
-                    [(tenant, room, s.event.seq, s.event.broadcastId, s.data) for s in stored],
-                )
-                for chat_id in affected_chat_ids(events):
-                    chat = new_state.chats.get(chat_id)
-                    if chat is None:
-                        db.execute(
-                            "DELETE FROM chats WHERE tenant=? AND room=? AND chat_id=?",
-                            (tenant, room, chat_id),
-                        )
-                    else:
-                        db.execute(
-                            "INSERT OR REPLACE INTO chats (tenant, room, chat_id, number, data)"
-                            " VALUES (?,?,?,?,?)",
-                            (tenant, room, chat_id, chat.number, encode(chat)),
-                        )
-                pruned = row[1]
-                if new_state.seq - pruned > self.retention + _PRUNE_EVERY:
-                    pruned = new_state.seq - self.retention
+            if not stored:  # every op refused or a retry: leave no trace (not even the room)
+                db.execute("ROLLBACK")
+                return CommitResult(state=new_state, caught_up=caught_up)
+            db.executemany(
+                "INSERT INTO events (tenant, room, seq, broadcast_id, data) VALUES (?,?,?,?,?)",
+                [(tenant, room, s.event.seq, s.event.broadcastId, s.data) for s in stored],
+            )
+            for chat_id in affected_chat_ids(events):
+                chat = new_state.chats.get(chat_id)
+                if chat is None:
                     db.execute(
-                        "DELETE FROM events WHERE tenant=? AND room=? AND seq<=?",
-                        (tenant, room, pruned),
+                        "DELETE FROM chats WHERE tenant=? AND room=? AND chat_id=?",
+                        (tenant, room, chat_id),
                     )
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO chats (tenant, room, chat_id, number, data)"
+                        " VALUES (?,?,?,?,?)",
+                        (tenant, room, chat_id, chat.number, encode(chat)),
+                    )
+            pruned = row[1]
+            if new_state.seq - pruned > self.retention + _PRUNE_EVERY:
+                pruned = new_state.seq - self.retention
                 db.execute(
-                    "UPDATE rooms SET seq=?, next_number=?, pruned_through=?"
-                    " WHERE tenant=? AND room=?",
-                    (new_state.seq, new_state.next_number, pruned, tenant, room),
+                    "DELETE FROM events WHERE tenant=? AND room=? AND seq<=?",
+                    (tenant, room, pruned),
                 )
+            db.execute(
+                "UPDATE rooms SET seq=?, next_number=?, pruned_through=? WHERE tenant=? AND room=?",
+                (new_state.seq, new_state.next_number, pruned, tenant, room),
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
