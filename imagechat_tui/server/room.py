@@ -198,15 +198,12 @@ class Room:
                 except Exception:
                     # A bug in one batch must not strand the ops queued behind it.
                     log.exception("room %s/%s: batch failed", self.tenant, self.name)
-                    for sub, op in batch:
-                        sub.send(
-                            Error(
-                                broadcastId=op.broadcastId,
-                                code=ErrorCode.INTERNAL,
-                                message="The server failed on this change; it may or may not "
-                                "have been saved. Reconnect to see the current state.",
-                            )
-                        )
+                    _refuse_all(
+                        batch,
+                        ErrorCode.INTERNAL,
+                        "The server failed on this change; it may or may not have been saved. "
+                        "Reconnect to see the current state.",
+                    )
         finally:
             self._worker = None
 
@@ -244,15 +241,12 @@ class Room:
         except Exception as exc:
             if not isinstance(exc, StorageUnavailable):
                 log.exception("commit failed in room %s/%s", self.tenant, self.name)
-            for sub, op in batch:
-                sub.send(
-                    Error(
-                        broadcastId=op.broadcastId,
-                        code=ErrorCode.UNAVAILABLE,
-                        message="The server could not save this change, so nothing happened. "
-                        "Try again in a moment.",
-                    )
-                )
+            _refuse_all(
+                batch,
+                ErrorCode.UNAVAILABLE,
+                "The server could not save this change, so nothing happened. "
+                "Try again in a moment.",
+            )
             return
         self._publish(result.caught_up + result.committed, state=result.state, local=True)
         for i, answer in answers.items():
@@ -317,6 +311,11 @@ class Room:
             state = apply(state, event)
             fresh.append(StoredEvent(event, data))
         self._publish(fresh, state=state, local=False)
+
+
+def _refuse_all(batch: list[tuple[Subscriber, ClientOp]], code: str, message: str) -> None:
+    for sub, op in batch:
+        sub.send(Error(broadcastId=op.broadcastId, code=code, message=message))
 
 
 class RoomHub:
