@@ -1,11 +1,13 @@
-"""Bytes the app writes to the terminal when one remote marker arrives, vs a full repaint.
+"""Bytes the app writes to the terminal for remote changes, vs a full repaint.
 
 Run: .venv/bin/python bench/terminal_bytes_bench.py [--size 160x48]
 
 The real app runs in a pseudo-terminal (truecolor) against a real server on loopback;
 every byte it writes is counted. A second client creates one marker; the bytes written
 until the screen is quiet again are compared with the first full paint of the screen.
-Target: under 2 KB for the remote marker.
+Then the app opens that marker's thread (``]``) and the second client replies to it:
+the bytes written for the reply are counted too.
+Target: under 2 KB for the remote marker and for the remote reply.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import os
 import pty
@@ -31,7 +34,7 @@ from PIL import Image, ImageDraw
 from imagechat_tui.auth import TenantStore
 from imagechat_tui.client.connection import Connection
 from imagechat_tui.model import Actor
-from imagechat_tui.protocol import CreateOp, NewChat, User
+from imagechat_tui.protocol import AddComment, CreateOp, NewChat, NewComment, UpdateOp, User
 from imagechat_tui.replica import Replica
 from imagechat_tui.server.node import ServerConfig, start_server
 
@@ -99,6 +102,8 @@ class Measured:
     full_paint: int  # bytes of the first full paint of the screen
     marker: int  # bytes written for one remote marker
     written: bytes  # exactly what was written for the marker
+    reply: int | None = None  # bytes written for a remote reply to the open marker
+    reply_written: bytes = b""  # exactly what was written for the reply
 
 
 def bench_image(path: Path) -> None:
@@ -110,10 +115,14 @@ def bench_image(path: Path) -> None:
     image.save(path)
 
 
-async def measure(cols: int, rows: int, home: Path, settle: float = 1.0) -> Measured:
+async def measure(
+    cols: int, rows: int, home: Path, settle: float = 1.0, *, reply: bool = True
+) -> Measured:
     """Run the app in a ``cols`` x ``rows`` pty against a real server in ``home``; count
-    the bytes of its first paint and of one marker created by another client. The
-    screen counts as done when nothing was written for ``settle`` seconds."""
+    the bytes of its first paint and of one marker created by another client; with
+    ``reply``, open that marker's thread and count the bytes of the other client's
+    reply to it. The screen counts as done when nothing was written for ``settle``
+    seconds."""
     image_path = home / "shot.png"
     bench_image(image_path)
     server = await start_server(ServerConfig(port=0, home=home))
@@ -151,15 +160,38 @@ async def measure(cols: int, rows: int, home: Path, settle: float = 1.0) -> Meas
         await terminal.quiet(settle)
         before = terminal.total
         terminal.log.clear()
+        chat_id = str(uuid.uuid4())
         bob.submit(
             CreateOp(
                 broadcastId=str(uuid.uuid4()),
-                chat=NewChat(id=str(uuid.uuid4()), x=40.0, y=60.0, text="remote marker"),
+                chat=NewChat(id=chat_id, x=40.0, y=60.0, text="remote marker"),
             )
         )
         await terminal.changed_since(before)
         marker_bytes = await terminal.quiet(settle) - before
-        return Measured(full_paint, marker_bytes, b"".join(terminal.log))
+        measured = Measured(full_paint, marker_bytes, b"".join(terminal.log))
+        if not reply:
+            return measured
+
+        # Open the marker's thread (] selects the next marker), then bob replies.
+        before = terminal.total
+        os.write(terminal.fd, b"]")
+        await terminal.changed_since(before)
+        await terminal.quiet(settle)
+        before = terminal.total
+        terminal.log.clear()
+        bob.submit(
+            UpdateOp(
+                broadcastId=str(uuid.uuid4()),
+                chatId=chat_id,
+                change=AddComment(comment=NewComment(id=str(uuid.uuid4()), text="remote reply")),
+            )
+        )
+        await terminal.changed_since(before)
+        reply_bytes = await terminal.quiet(settle) - before
+        return dataclasses.replace(
+            measured, reply=reply_bytes, reply_written=b"".join(terminal.log)
+        )
     finally:
         await terminal.close()
         if bob is not None and task is not None:
@@ -173,13 +205,17 @@ async def main(cols: int, rows: int) -> None:
     measured = await measure(cols, rows, home)
     if os.environ.get("BENCH_DUMP"):  # what exactly was written, for inspection
         Path(os.environ["BENCH_DUMP"]).write_bytes(measured.written)  # noqa: ASYNC240
-    full_paint, marker_bytes = measured.full_paint, measured.marker
+        Path(os.environ["BENCH_DUMP"] + ".reply").write_bytes(measured.reply_written)  # noqa: ASYNC240
+    full_paint = measured.full_paint
     print(f"terminal {cols}x{rows}, truecolor")
-    print(f"full paint of the screen : {full_paint:8d} bytes")
-    print(
-        f"one remote marker        : {marker_bytes:8d} bytes  ({full_paint / max(1, marker_bytes):.0f}x less)"
-    )
-    print(f"target < 2048 bytes      : {'met' if marker_bytes < 2048 else 'NOT met'}")
+    print(f"full paint of the screen       : {full_paint:8d} bytes")
+    for label, written in (
+        ("one remote marker", measured.marker),
+        ("remote reply, thread open", measured.reply or 0),
+    ):
+        less = full_paint / max(1, written)
+        met = "met" if written < 2048 else "NOT met"
+        print(f"{label:<31}: {written:8d} bytes  ({less:.0f}x less; < 2048: {met})")
 
 
 if __name__ == "__main__":
