@@ -11,7 +11,15 @@ from textual.pilot import Pilot
 
 from imagechat_tui.client.connection import Backoff, Connection
 from imagechat_tui.model import Actor
-from imagechat_tui.protocol import CreateOp, NewChat, User
+from imagechat_tui.protocol import (
+    AddComment,
+    CreateOp,
+    DeleteOp,
+    NewChat,
+    NewComment,
+    UpdateOp,
+    User,
+)
 from imagechat_tui.replica import Replica
 from imagechat_tui.tui.app import ImageChatApp
 
@@ -67,6 +75,20 @@ class RemoteClient:
             CreateOp(broadcastId=str(uuid.uuid4()), chat=NewChat(id=chat_id, x=x, y=y, text=text))
         )
         return chat_id
+
+    def reply(self, chat_id: str, text: str) -> str:
+        comment_id = str(uuid.uuid4())
+        self.connection.submit(
+            UpdateOp(
+                broadcastId=str(uuid.uuid4()),
+                chatId=chat_id,
+                change=AddComment(comment=NewComment(id=comment_id, text=text)),
+            )
+        )
+        return comment_id
+
+    def delete(self, chat_id: str) -> None:
+        self.connection.submit(DeleteOp(broadcastId=str(uuid.uuid4()), chatId=chat_id))
 
     async def close(self) -> None:
         await self.connection.close()

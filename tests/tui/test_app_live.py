@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.segment import Segments
 
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
@@ -151,15 +152,18 @@ async def test_hostile_comment_is_shown_as_plain_text(
             await pilot.press("right_square_bracket")
             thread = app.query_one(ThreadView)
             await until(pilot, lambda: thread.chat is not None)
-            prompt = thread.get_option_at_index(0).prompt
+            lines = thread.item_lines(thread.comment_ids[0])
             console = Console(width=200, force_terminal=True, color_system="truecolor")
             with console.capture() as captured:
-                console.print(prompt)
+                for line in lines:
+                    console.print(Segments(line))
             output = captured.get()
             assert "\x1b[2J" not in output and "\x1b]0" not in output and "\x9b" not in output
             assert "\u202e" not in output
-            assert "␛[2J␛]0;owned␇[bold red]boom[/]" in prompt.plain  # type: ignore[union-attr]
-            assert not any("red" in str(span.style) for span in prompt.spans)  # type: ignore[union-attr]
+            plain = "".join(strip.text for strip in lines)
+            assert "␛[2J␛]0;owned␇[bold red]boom[/]" in plain
+            segments = [segment for line in lines for segment in line]
+            assert not any(segment.style and segment.style.color for segment in segments)
     finally:
         await bob.close()
 

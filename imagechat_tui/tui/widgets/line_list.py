@@ -2,7 +2,8 @@
 
 Every row is a cached ``Strip``. A subclass renders its items (one tuple of strips per
 item, unstyled by state, exactly the content width; it caches them per content) and
-hands them over with ``_set_items``; the rows whose strips differ from what is on the
+hands them over with ``_set_items`` (and again from ``_relayout`` when the content
+width changes: a resize, a scrollbar coming or going); the rows whose strips differ from what is on the
 screen are refreshed, nothing else. The border title is updated by refreshing its row
 alone, and the virtual size without a layout unless a scrollbar comes or goes, so an
 item added at the end costs the terminal its own rows and the title row.
@@ -69,12 +70,16 @@ class LineList(ScrollView, can_focus=True):
         """The keys of the listed items, in order."""
         return [item.key for item in self._items if item.key is not None]
 
-    def item_text(self, key: str | None) -> str:
-        """The plain text of an item, one line per row (for tests and tools)."""
+    def item_lines(self, key: str | None) -> tuple[Strip, ...]:
+        """The rows of an item (``None``: the placeholder), unstyled by state."""
         for item in self._items:
             if item.key == key:
-                return "\n".join(strip.text.rstrip() for strip in item.lines)
+                return item.lines
         raise KeyError(key)
+
+    def item_text(self, key: str | None) -> str:
+        """The plain text of an item, one line per row (for tests and tools)."""
+        return "\n".join(strip.text.rstrip() for strip in self.item_lines(key))
 
     # --- rows ------------------------------------------------------------------------
 
@@ -184,6 +189,16 @@ class LineList(ScrollView, can_focus=True):
         return max(1, rows // max(1, len(self._items[self._highlighted].lines)))
 
     # --- rendering -------------------------------------------------------------------
+
+    def _relayout(self) -> None:
+        """The content width changed: build the items again (subclasses)."""
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        # The scrollbar takes its columns from the rows without a Resize event.
+        self.call_later(self._relayout)
 
     def render_line(self, y: int) -> Strip:
         row = y + self.scroll_offset.y

@@ -139,6 +139,7 @@ class MarkerList(LineList):
         self._chats: list[Chat] = []
         self._rendered: dict[tuple[ItemKey, int], tuple[Strip, ...]] = {}
         self._width = 0
+        self._selected: str | None = None  # the marker to highlight, once laid out
         self.border_title = "Markers · all"
 
     # --- what the app calls ----------------------------------------------------------
@@ -192,8 +193,9 @@ class MarkerList(LineList):
         return to_strips(Text(text, end="").wrap(console, max(1, width)), width, console)
 
     def _rebuild(self, selected: str | None) -> None:
-        if not self.is_mounted:
-            return
+        self._selected = selected
+        if not self.is_mounted or not self.content_width:
+            return  # not laid out yet: _relayout builds the rows
         width = self.content_width
         listed = self._listed()
         if width != self._width:
@@ -211,11 +213,8 @@ class MarkerList(LineList):
 
     # --- rendering -------------------------------------------------------------------
 
-    def on_resize(self) -> None:
-        self._rebuild(self.highlighted_chat)
-
-    def on_mount(self) -> None:
-        self._rebuild(None)
+    def _relayout(self) -> None:
+        self._rebuild(self._selected)
 
     # --- keys ------------------------------------------------------------------------
 

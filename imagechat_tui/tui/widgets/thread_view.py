@@ -1,65 +1,193 @@
-"""The thread of the selected marker: every comment, each one highlightable."""
+"""The thread of the selected marker: every comment, each one highlightable.
+
+Line API (``LineList``): each comment is rendered once per width and content into
+cached strips (author and time, then the text wrapped under an indent); when the thread
+changes only the rows whose strips differ are refreshed. A remote reply to the open
+marker costs the terminal the reply's rows and the title row, not a repaint of the panel.
+The highlighted comment is the one the reply/edit/delete keys act on.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
+from rich.console import Console
 from rich.text import Text
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.strip import Strip
 
 from imagechat_tui.protocol import Chat, Comment
 from imagechat_tui.safe_text import inert
+from imagechat_tui.tui.widgets.line_list import Item, LineList, to_strips
+
+INDENT = 2  # a comment's text sits under its author, wrapped lines too
+EMPTY = "Select a marker, or place one with n / a click."
 
 
-def comment_text(comment: Comment, own: bool) -> Text:
+def comment_lines(comment: Comment, own: bool, width: int, console: Console) -> list[Text]:
+    """A comment in lines of at most ``width`` cells: author (cyan when ``own``), time
+    and "(edited)", then each line of the text wrapped under ``INDENT``. User text is
+    made inert and never parsed as markup."""
     when = datetime.fromtimestamp(comment.createdAt / 1000).strftime("%H:%M")
-    text = Text()
-    text.append(inert(comment.author.name), style="bold cyan" if own else "bold")
-    text.append(f"  {when}", style="dim")
+    header = Text(no_wrap=True, overflow="ellipsis", end="")
+    header.append(inert(comment.author.name), style="bold cyan" if own else "bold")
+    header.append(f"  {when}", style="dim")
     if comment.editedAt is not None:
-        text.append(" (edited)", style="dim italic")
-    text.append("\n")
-    text.append(inert(comment.text, keep_newlines=True))
-    return text
+        header.append(" (edited)", style="dim italic")
+    header.truncate(width, overflow="ellipsis")
+    lines = [header]
+    text_width = max(1, width - INDENT)
+    for paragraph in inert(comment.text, keep_newlines=True).split("\n"):
+        wrapped = Text(paragraph, end="").wrap(console, text_width, overflow="fold") or [Text("")]
+        for line in wrapped:
+            line.rstrip()
+            lines.append(Text(" " * INDENT, end="") + line)
+    return lines
 
 
-class ThreadView(OptionList):
-    """Options are comment ids of the shown chat."""
+class ThreadView(LineList):
+    """The comments of the shown chat; items are keyed by comment id."""
+
+    PREFIX: ClassVar[str] = "thread-view"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "thread-view--highlighted",
+        "thread-view--hover",
+        "thread-view--placeholder",
+    }
+
+    DEFAULT_CSS = """
+    ThreadView {
+        overflow-x: hidden;
+        overflow-y: auto;
+        background: $surface;
+        color: $foreground;
+        padding: 0 1;
+        & > .thread-view--highlighted {
+            color: $foreground;
+            background: $block-cursor-blurred-background;
+        }
+        &:focus > .thread-view--highlighted {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+        & > .thread-view--hover {
+            background: $block-hover-background;
+        }
+        & > .thread-view--placeholder {
+            color: $text-disabled;
+        }
+    }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.chat: Chat | None = None
         self.user_id: str | None = None
+        self._rendered: dict[tuple[Comment, bool, int], tuple[Strip, ...]] = {}
+        self._width = 0
         self.border_title = "Thread"
 
+    # --- what the app calls ----------------------------------------------------------
+
     def show(self, chat: Chat | None, user_id: str | None) -> None:
+        """Show ``chat``'s thread. The highlighted comment stays highlighted while it is
+        there, else the last one is; refreshes only the rows that changed."""
         if chat == self.chat and user_id == self.user_id:
             return
-        previous = self.highlighted_comment_id
         self.chat, self.user_id = chat, user_id
-        self.clear_options()
-        if chat is None:
-            self.border_title = "Thread"
-            self.add_option(
-                Option(
-                    Text("Select a marker, or place one with n / a click.", style="dim"),
-                    disabled=True,
-                )
-            )
-            return
-        state = "resolved" if chat.resolved else "open"
-        count = len(chat.comments)
-        self.border_title = f"#{chat.number} · {state} · {count} comment{'s' * (count != 1)}"
-        self.add_options(
-            Option(comment_text(c, c.author.id == user_id), id=c.id) for c in chat.comments
-        )
-        ids = [c.id for c in chat.comments]
-        self.highlighted = ids.index(previous) if previous in ids else len(ids) - 1
+        self._rebuild(self.highlighted_comment_id)
 
     @property
     def highlighted_comment_id(self) -> str | None:
-        if self.chat is None or self.highlighted is None:
-            return None
-        option = self.get_option_at_index(self.highlighted)
-        return option.id
+        """The comment reply/edit/delete act on."""
+        return self.highlighted_key
+
+    @property
+    def comment_ids(self) -> list[str]:
+        return self.keys
+
+    # --- rows ------------------------------------------------------------------------
+
+    def _render_comment(self, comment: Comment, width: int) -> tuple[Strip, ...]:
+        own = comment.author.id == self.user_id
+        key = (comment, own, width)
+        lines = self._rendered.get(key)
+        if lines is None:
+            console = self.app.console
+            lines = to_strips(comment_lines(comment, own, width, console), width, console)
+            self._rendered[key] = lines
+        return lines
+
+    def _rebuild(self, highlighted: str | None) -> None:
+        if not self.is_mounted or not self.content_width:
+            return  # not laid out yet: _relayout builds the rows
+        width = self.content_width
+        if width != self._width:
+            self._rendered.clear()
+            self._width = width
+        chat = self.chat
+        if chat is None:
+            console = self.app.console
+            lines = Text(EMPTY, end="").wrap(console, max(1, width))
+            self._set_items([Item(None, to_strips(lines, width, console))], None, "Thread")
+            self._rendered.clear()
+            return
+        items = [Item(c.id, self._render_comment(c, width)) for c in chat.comments]
+        # Forget renders of comments no longer shown (edited, deleted, another chat).
+        live = {(c, c.author.id == self.user_id, width) for c in chat.comments}
+        for key in [k for k in self._rendered if k not in live]:
+            del self._rendered[key]
+        ids = [c.id for c in chat.comments]
+        if highlighted not in ids:
+            highlighted = ids[-1] if ids else None
+        state = "resolved" if chat.resolved else "open"
+        count = len(ids)
+        title = f"#{chat.number} · {state} · {count} comment{'s' * (count != 1)}"
+        self._set_items(items, highlighted, title)
+
+    def _relayout(self) -> None:
+        self._rebuild(self.highlighted_comment_id)
+
+    # --- keys and mouse --------------------------------------------------------------
+
+    def _move_to(self, index: int) -> None:
+        if not self.comment_ids:
+            return
+        self._highlight(min(max(index, 0), len(self.comment_ids) - 1))
+
+    def action_cursor(self, step: int) -> None:
+        if self._highlighted is None:
+            self._move_to(0 if step > 0 else len(self.comment_ids) - 1)
+        else:
+            self._move_to(self._highlighted + step)
+
+    def action_page(self, direction: int) -> None:
+        if self._highlighted is None:
+            self.action_cursor(direction)
+        else:
+            self._move_to(self._highlighted + direction * self._page_step())
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(len(self.comment_ids) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        index = self._item_at(event)
+        if index is not None:
+            event.stop()
+            self._move_to(index)
