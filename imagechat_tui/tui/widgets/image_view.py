@@ -137,12 +137,16 @@ class ImageView(Widget, can_focus=True):
                 )
         self._rows = new
         if refresh_changed:
-            # Only the cells under pins that appeared, moved, changed or went away.
+            # Only the cells under pins that appeared, moved, changed or went away (and
+            # beside them on the crosshair's row: it brackets a pin it falls on).
+            crosshair_row = geometry.to_cell(*self.crosshair)[1] if self.has_focus else None
             for row in set(old) | set(new):
                 before, after = old.get(row, []), new.get(row, [])
                 if before != after:
+                    margin = 1 if row == crosshair_row else 0
                     for placed in {*before, *after} - ({*before} & {*after}):
-                        self.refresh(Region(placed.col, row, len(placed.text), 1))
+                        region = Region(placed.col - margin, row, len(placed.text) + 2 * margin, 1)
+                        self.refresh(region)
 
     # --- rendering -------------------------------------------------------------------
 
@@ -160,12 +164,14 @@ class ImageView(Widget, can_focus=True):
             self._relayout_pins(refresh_changed=False)
         strips = self.renderer.render(geometry)
         strip = strips[y] if y < len(strips) else Strip.blank(width)
-        overlays = list(self._rows.get(y, ()))
+        pins = self._rows.get(y, [])
+        overlays: list[_PlacedPin] = []
         if self.has_focus:
             col, row = geometry.to_cell(*self.crosshair)
             if row == y:
-                overlays.append(_PlacedPin("", col, "┼", CROSSHAIR))
-        for placed in overlays:
+                overlays = _crosshair(col, pins)
+        # Pins last: a pin under the crosshair stays readable, bracketed by it.
+        for placed in [*overlays, *pins]:
             strip = _overlay(strip, placed.col, placed.text, placed.style, width)
         return strip
 
@@ -282,8 +288,24 @@ class ImageView(Widget, can_focus=True):
             self.post_message(self.PlaceRequested(*spot))
 
 
+def _crosshair(col: int, pins: list[_PlacedPin]) -> list[_PlacedPin]:
+    """The crosshair at ``col`` of a row with these pins: a ``┼``, or when it falls on a
+    pin, brackets on either side of that pin (the topmost one there) so that the pin's
+    number stays readable."""
+    under = [pin for pin in pins if pin.col <= col < pin.col + len(pin.text)]
+    if not under:
+        return [_PlacedPin("", col, "┼", CROSSHAIR)]
+    pin = under[-1]
+    return [
+        _PlacedPin("", pin.col - 1, "[", CROSSHAIR),
+        _PlacedPin("", pin.col + len(pin.text), "]", CROSSHAIR),
+    ]
+
+
 def _overlay(strip: Strip, col: int, text: str, style: Style, width: int) -> Strip:
-    """``strip`` with ``text`` drawn from ``col`` (clipped to the width)."""
+    """``strip`` with ``text`` drawn from ``col`` (clipped to the line)."""
+    if col < 0:
+        text, col = text[-col:], 0
     end = min(width, col + len(text))
     if col >= end:
         return strip
