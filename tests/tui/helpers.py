@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from PIL import Image, ImageDraw
 from textual.pilot import Pilot
@@ -52,6 +53,22 @@ async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: fl
     async with asyncio.timeout(timeout):
         while not condition():
             await pilot.pause(0.02)
+
+
+@contextlib.asynccontextmanager
+async def alice_and_bob(
+    url: str, mint_token: Callable[..., str], size: tuple[int, int]
+) -> AsyncIterator[tuple[ImageChatApp, Pilot[object], RemoteClient]]:
+    """Alice in the app and Bob on a plain connection, both connected to one room."""
+    bob = RemoteClient(url, mint_token("bob"))
+    app = make_app(url, mint_token("alice"))
+    try:
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await bob.connected()
+            yield app, pilot, bob
+    finally:
+        await bob.close()
 
 
 class RemoteClient:

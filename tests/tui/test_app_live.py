@@ -15,7 +15,7 @@ from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from imagechat_tui.tui.widgets.thread_view import ThreadView
-from tests.tui.helpers import RemoteClient, make_app, until
+from tests.tui.helpers import RemoteClient, alice_and_bob, make_app, until
 
 SIZE = (120, 36)
 
@@ -84,20 +84,13 @@ async def test_keyboard_places_a_marker_at_the_crosshair_and_others_see_it(
 async def test_remote_marker_appears_without_a_key_press(
     server: RunningServer, mint_token: Callable[..., str]
 ) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
-            await bob.connected()
-            chat_id = bob.create(25.0, 75.0, "from bob")
-            await until(pilot, lambda: chat_id in app.query_one(ImageView).pins)
-            view = app.query_one(ImageView)
-            col, row = view.geometry.to_cell(25.0, 75.0)
-            assert view.render_line(row).text[col : col + 2] == "●1"
-            assert "from bob" in app.query_one(MarkerList).entry_text(chat_id)
-    finally:
-        await bob.close()
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(25.0, 75.0, "from bob")
+        await until(pilot, lambda: chat_id in app.query_one(ImageView).pins)
+        view = app.query_one(ImageView)
+        col, row = view.geometry.to_cell(25.0, 75.0)
+        assert view.render_line(row).text[col : col + 2] == "●1"
+        assert "from bob" in app.query_one(MarkerList).entry_text(chat_id)
 
 
 async def test_offline_banner_and_catch_up_after_the_server_returns(
@@ -141,31 +134,24 @@ async def test_hostile_comment_is_shown_as_plain_text(
     server: RunningServer, mint_token: Callable[..., str]
 ) -> None:
     hostile = "\x1b[2J\x1b]0;owned\x07[bold red]boom[/] \u202eevil\x9b31m"
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
-            await bob.connected()
-            chat_id = bob.create(50.0, 50.0, hostile)
-            await until(pilot, lambda: chat_id in app.replica.view.chats)
-            await pilot.press("right_square_bracket")
-            thread = app.query_one(ThreadView)
-            await until(pilot, lambda: thread.chat is not None)
-            lines = thread.item_lines(thread.comment_ids[0])
-            console = Console(width=200, force_terminal=True, color_system="truecolor")
-            with console.capture() as captured:
-                for line in lines:
-                    console.print(Segments(line))
-            output = captured.get()
-            assert "\x1b[2J" not in output and "\x1b]0" not in output and "\x9b" not in output
-            assert "\u202e" not in output
-            plain = "".join(strip.text for strip in lines)
-            assert "␛[2J␛]0;owned␇[bold red]boom[/]" in plain
-            segments = [segment for line in lines for segment in line]
-            assert not any(segment.style and segment.style.color for segment in segments)
-    finally:
-        await bob.close()
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(50.0, 50.0, hostile)
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        await pilot.press("right_square_bracket")
+        thread = app.query_one(ThreadView)
+        await until(pilot, lambda: thread.chat is not None)
+        lines = thread.item_lines(thread.comment_ids[0])
+        console = Console(width=200, force_terminal=True, color_system="truecolor")
+        with console.capture() as captured:
+            for line in lines:
+                console.print(Segments(line))
+        output = captured.get()
+        assert "\x1b[2J" not in output and "\x1b]0" not in output and "\x9b" not in output
+        assert "\u202e" not in output
+        plain = "".join(strip.text for strip in lines)
+        assert "␛[2J␛]0;owned␇[bold red]boom[/]" in plain
+        segments = [segment for line in lines for segment in line]
+        assert not any(segment.style and segment.style.color for segment in segments)
 
 
 async def test_indicator_counts_everyone_viewing(

@@ -13,7 +13,7 @@ from textual.geometry import Region
 from bench.terminal_bytes_bench import Terminal, bench_image
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.widgets.image_view import CROSSHAIR, PIN_OPEN, PIN_SELECTED, ImageView
-from tests.tui.helpers import ROOM, RemoteClient, make_app, until
+from tests.tui.helpers import ROOM, RemoteClient, alice_and_bob, make_app, until
 
 SIZE = (120, 36)
 
@@ -53,28 +53,21 @@ async def test_a_pin_under_the_crosshair_stays_readable_with_the_crosshair_aroun
 async def test_a_remote_pin_arriving_under_the_crosshair_is_bracketed(
     server: RunningServer, mint_token: Callable[..., str]
 ) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
-            await bob.connected()
-            view = app.query_one(ImageView)
-            col, row = view.geometry.to_cell(*view.crosshair)
-            chat_id = bob.create(*view.crosshair, "on your crosshair")
-            await until(pilot, lambda: chat_id in view.pins)
-            await pilot.pause()
-            assert on_screen(view, row)[col - 1 : col + 3] == "[●1]"
-            line = view.render_line(row)
-            assert {segment.style for segment in line.crop(col, col + 2)} == {PIN_OPEN}
-            # And the brackets go when the pin does.
-            bob.delete(chat_id)
-            await until(pilot, lambda: chat_id not in view.pins)
-            await pilot.pause()
-            assert on_screen(view, row)[col] == "┼"
-            assert "[" not in on_screen(view, row)
-    finally:
-        await bob.close()
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        view = app.query_one(ImageView)
+        col, row = view.geometry.to_cell(*view.crosshair)
+        chat_id = bob.create(*view.crosshair, "on your crosshair")
+        await until(pilot, lambda: chat_id in view.pins)
+        await pilot.pause()
+        assert on_screen(view, row)[col - 1 : col + 3] == "[●1]"
+        line = view.render_line(row)
+        assert {segment.style for segment in line.crop(col, col + 2)} == {PIN_OPEN}
+        # And the brackets go when the pin does.
+        bob.delete(chat_id)
+        await until(pilot, lambda: chat_id not in view.pins)
+        await pilot.pause()
+        assert on_screen(view, row)[col] == "┼"
+        assert "[" not in on_screen(view, row)
 
 
 async def test_the_terminal_gets_the_brackets_when_a_remote_pin_lands_on_the_crosshair(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.widgets.image_view import ImageView
-from tests.tui.helpers import RemoteClient, make_app, until
+from tests.tui.helpers import RemoteClient, alice_and_bob, make_app, until
 
 SIZE = (120, 36)
 
@@ -53,23 +53,16 @@ async def test_author_moves_own_marker_by_click_and_others_see_it(
 async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(
     server: RunningServer, mint_token: Callable[..., str]
 ) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
-            await bob.connected()
-            chat_id = bob.create(30.0, 30.0, "bob's")
-            await until(pilot, lambda: chat_id in app.replica.view.chats)
-            await pilot.press("right_square_bracket", "m")
-            assert app.moving is None
-            assert "Only its author or a moderator may move Marker #1." in status(app)
-            await pilot.click(ImageView, offset=(20, 12))  # an ordinary click: a new marker
-            assert app.query_one("#compose").display
-            chat = app.replica.view.chats[chat_id]
-            assert (chat.x, chat.y) == (30.0, 30.0)
-    finally:
-        await bob.close()
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(30.0, 30.0, "bob's")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        await pilot.press("right_square_bracket", "m")
+        assert app.moving is None
+        assert "Only its author or a moderator may move Marker #1." in status(app)
+        await pilot.click(ImageView, offset=(20, 12))  # an ordinary click: a new marker
+        assert app.query_one("#compose").display
+        chat = app.replica.view.chats[chat_id]
+        assert (chat.x, chat.y) == (30.0, 30.0)
 
 
 async def test_moderator_moves_any_marker_with_the_crosshair(
