@@ -9,8 +9,8 @@ alone, and the virtual size without a layout unless a scrollbar comes or goes, s
 item added at the end costs the terminal its own rows and the title row.
 
 Highlight (the item keys act on), hover and the placeholder (an item without a key:
-"nothing here" text) are styled with the component classes ``PREFIX--highlighted``,
-``PREFIX--hover`` and ``PREFIX--placeholder``.
+"nothing here" text) are styled with the component classes ``line-list--highlighted``,
+``line-list--hover`` and ``line-list--placeholder``, shared by every subclass.
 """
 
 from __future__ import annotations
@@ -44,7 +44,36 @@ def to_strips(lines: Iterable[Text], width: int, console: Console) -> tuple[Stri
 class LineList(ScrollView, can_focus=True):
     """Rows of items, a highlight moved by keys and clicks, a hover under the mouse."""
 
-    PREFIX: ClassVar[str] = "line-list"
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "line-list--highlighted",
+        "line-list--hover",
+        "line-list--placeholder",
+    }
+
+    DEFAULT_CSS = """
+    LineList {
+        overflow-x: hidden;
+        overflow-y: auto;
+        background: $surface;
+        color: $foreground;
+        padding: 0 1;
+        & > .line-list--highlighted {
+            color: $foreground;
+            background: $block-cursor-blurred-background;
+        }
+        &:focus > .line-list--highlighted {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+        & > .line-list--hover {
+            background: $block-hover-background;
+        }
+        & > .line-list--placeholder {
+            color: $text-muted;
+        }
+    }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -109,11 +138,11 @@ class LineList(ScrollView, can_focus=True):
     def _row_strip(self, index: int, line: int) -> Strip:
         item = self._items[index]
         if item.key is None:
-            component = f"{self.PREFIX}--placeholder"
+            component = "line-list--placeholder"
         elif index == self._highlighted:
-            component = f"{self.PREFIX}--highlighted"
+            component = "line-list--highlighted"
         elif index == self._hover:
-            component = f"{self.PREFIX}--hover"
+            component = "line-list--hover"
         else:
             component = ""
         style = self.get_visual_style(component) if component else self.get_visual_style()

@@ -70,8 +70,6 @@ def marker_lines(chat: Chat, width: int, console: Console) -> list[Text]:
 class MarkerList(LineList):
     """A scrollable list of markers; highlighting one selects it in the app."""
 
-    PREFIX: ClassVar[str] = "marker-list"
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "cycle_filter", "Filter", id="markers.filter"),
         Binding("down", "cursor(1)", "Down", show=False),
@@ -82,37 +80,6 @@ class MarkerList(LineList):
         Binding("end", "last", "Last", show=False),
         Binding("enter", "choose", "Open thread", show=False),
     ]
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "marker-list--highlighted",
-        "marker-list--hover",
-        "marker-list--placeholder",
-    }
-
-    DEFAULT_CSS = """
-    MarkerList {
-        overflow-x: hidden;
-        overflow-y: auto;
-        background: $surface;
-        color: $foreground;
-        padding: 0 1;
-        & > .marker-list--highlighted {
-            color: $foreground;
-            background: $block-cursor-blurred-background;
-        }
-        &:focus > .marker-list--highlighted {
-            color: $block-cursor-foreground;
-            background: $block-cursor-background;
-            text-style: $block-cursor-text-style;
-        }
-        & > .marker-list--hover {
-            background: $block-hover-background;
-        }
-        & > .marker-list--placeholder {
-            color: $text-muted;
-        }
-    }
-    """
 
     class _MarkerMessage(Message):
         def __init__(self, marker_list: MarkerList, chat_id: str) -> None:

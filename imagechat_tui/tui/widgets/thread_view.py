@@ -50,8 +50,6 @@ def comment_lines(comment: Comment, own: bool, width: int, console: Console) -> 
 class ThreadView(LineList):
     """The comments of the shown chat; items are keyed by comment id."""
 
-    PREFIX: ClassVar[str] = "thread-view"
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "cursor(1)", "Down", show=False),
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -60,37 +58,6 @@ class ThreadView(LineList):
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
     ]
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "thread-view--highlighted",
-        "thread-view--hover",
-        "thread-view--placeholder",
-    }
-
-    DEFAULT_CSS = """
-    ThreadView {
-        overflow-x: hidden;
-        overflow-y: auto;
-        background: $surface;
-        color: $foreground;
-        padding: 0 1;
-        & > .thread-view--highlighted {
-            color: $foreground;
-            background: $block-cursor-blurred-background;
-        }
-        &:focus > .thread-view--highlighted {
-            color: $block-cursor-foreground;
-            background: $block-cursor-background;
-            text-style: $block-cursor-text-style;
-        }
-        & > .thread-view--hover {
-            background: $block-hover-background;
-        }
-        & > .thread-view--placeholder {
-            color: $text-disabled;
-        }
-    }
-    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
