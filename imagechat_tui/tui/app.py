@@ -27,6 +27,7 @@ from imagechat_tui.client.halfblock import HalfBlockRenderer
 from imagechat_tui.model import Actor, Rejection, decide
 from imagechat_tui.protocol import (
     AddComment,
+    ChangeRequest,
     Chat,
     ClientOp,
     CreateOp,
@@ -391,8 +392,9 @@ class ImageChatApp(App[int]):
             return
         chat, comment_id = found
         comment = next(c for c in chat.comments if c.id == comment_id)
-        if comment.author.id != self.replica.actor.user.id and not self.replica.actor.can_moderate:
-            self.say("You can only edit your own comments.", error=True)
+        probe = EditComment(commentId=comment_id, text=comment.text)
+        if (refusal := self._refusal(chat.id, probe)) is not None:
+            self.say(refusal, error=True)
             return
         self.query_one(CommentInput).start(
             Draft("edit", chat_id=chat.id, comment_id=comment_id), comment.text
@@ -417,6 +419,12 @@ class ImageChatApp(App[int]):
         if self.submit(UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=change)):
             self.say(f"Marker #{chat.number} {'reopened' if chat.resolved else 'resolved'}.")
 
+    def _refusal(self, chat_id: str, change: ChangeRequest) -> str | None:
+        """Why the model would refuse this change now, before the user types anything."""
+        probe = UpdateOp(broadcastId=_new_id(), chatId=chat_id, change=change)
+        outcome = decide(self.replica.view, probe, self.replica.actor, int(time.time() * 1000))
+        return outcome.message if isinstance(outcome, Rejection) else None
+
     def action_move_marker(self) -> None:
         chat = self.selected_chat
         if chat is None:
@@ -427,10 +435,8 @@ class ImageChatApp(App[int]):
             return
         # Ask the rules first (only its author or a moderator may move it), so that a
         # refusal comes now rather than after choosing the new spot.
-        probe = UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=Move(x=chat.x, y=chat.y))
-        refused = decide(self.replica.view, probe, self.replica.actor, int(time.time() * 1000))
-        if isinstance(refused, Rejection):
-            self.say(refused.message, error=True)
+        if (refusal := self._refusal(chat.id, Move(x=chat.x, y=chat.y))) is not None:
+            self.say(refusal, error=True)
             return
         self.moving = chat.id
         view = self.query_one(ImageView)

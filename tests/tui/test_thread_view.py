@@ -81,7 +81,7 @@ async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
         assert thread.has_focus and thread.highlighted_comment_id == bobs
 
         await pilot.press("e")  # bob's comment: refused
-        assert "only edit your own" in str(app.query_one("#status").render())
+        assert "Only its author or a moderator" in str(app.query_one("#status").render())
         await pilot.press("down")
         assert thread.highlighted_comment_id == mine
         await pilot.press("home")
