@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -34,3 +35,13 @@ def cache_dir() -> Path:
 
 def default_database_url(home: Path | None = None) -> str:
     return f"sqlite:///{(home or data_home()) / 'imagechat.sqlite3'}"
+
+
+#: The /health response header that says which data directory a server uses.
+HOME_ID_HEADER = "X-Imagechat-Home"
+
+
+def home_id(home: Path) -> str:
+    """A short, non-secret name for a data directory: two servers (or a server and an
+    app) with the same one share tenant secrets, so the app's local tokens work there."""
+    return hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:16]

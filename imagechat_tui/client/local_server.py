@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from imagechat_tui.auth import LOCAL_TENANT, TenantStore, local_user_id
-from imagechat_tui.paths import data_home
+from imagechat_tui.paths import HOME_ID_HEADER, data_home, home_id
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -42,10 +42,19 @@ def health_url(ws_url: str) -> str:
 
 
 def is_healthy(ws_url: str, timeout: float = 1.0) -> bool:
+    return _probe(ws_url, timeout) is not None
+
+
+def _probe(ws_url: str, timeout: float) -> str | None:
+    """None when nothing healthy answers, else the data-directory id it reports ("" if
+    it reports none)."""
     try:
-        return httpx.get(health_url(ws_url), timeout=timeout).status_code == 200
+        response = httpx.get(health_url(ws_url), timeout=timeout)
     except httpx.HTTPError:
-        return False
+        return None
+    if response.status_code != 200:
+        return None
+    return response.headers.get(HOME_ID_HEADER, "")
 
 
 def ensure_local_server(
@@ -57,9 +66,18 @@ def ensure_local_server(
 ) -> LocalServer:
     """A running local server, started in the background if none answers."""
     url = f"ws://{host}:{port}/ws"
-    if is_healthy(url):
-        return LocalServer(url, None)
     home = home or data_home()
+    running = _probe(url, 1.0)
+    if running is not None:
+        if running != home_id(home):
+            # Another user's server (or one with another IMAGECHAT_HOME): our local
+            # token would be refused there, so say so instead of asking for a token.
+            raise LocalServerError(
+                f"Port {port} is taken by an imagechat-tui server that uses another data "
+                "directory (another user's, or another IMAGECHAT_HOME). Name a server with "
+                "--server, or set IMAGECHAT_HOME to that server's data directory."
+            )
+        return LocalServer(url, None)
     log_path = home / "server.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(

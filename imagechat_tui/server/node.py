@@ -138,9 +138,11 @@ class RunningServer:
         await self._closed.wait()
 
 
-def _health(connection: ServerConnection, request: Request) -> Response | None:
+def _health(connection: ServerConnection, request: Request, home_id: str) -> Response | None:
     if request.path == "/health":
-        return connection.respond(HTTPStatus.OK, "ok\n")
+        response = connection.respond(HTTPStatus.OK, "ok\n")
+        response.headers[paths.HOME_ID_HEADER] = home_id
+        return response
     if request.path.split("?", 1)[0] != "/ws":
         return connection.respond(
             HTTPStatus.NOT_FOUND, "not found; the WebSocket endpoint is /ws\n"
@@ -262,7 +264,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
         if request.path.split("?", 1)[0] == "/stats":
             return await _stats(connection, request, tenants, storage, meter, guards.connections)
-        return _health(connection, request)
+        return _health(connection, request, paths.home_id(home))
 
     server = await serve(
         handler,

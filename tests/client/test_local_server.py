@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 from pathlib import Path
 
+import pytest
+
 from imagechat_tui.auth import TenantStore
-from imagechat_tui.client.local_server import ensure_local_server, is_healthy, local_token
+from imagechat_tui.client.local_server import (
+    LocalServerError,
+    ensure_local_server,
+    is_healthy,
+    local_token,
+)
+from imagechat_tui.server.node import ServerConfig, start_server
 
 
 def free_port() -> int:
@@ -35,3 +44,21 @@ def test_starts_a_background_server_once_and_mints_a_token(home: Path) -> None:
 
 def test_health_is_false_when_nothing_listens() -> None:
     assert not is_healthy(f"ws://127.0.0.1:{free_port()}/ws")
+
+
+async def test_a_local_server_with_another_data_directory_is_named_not_used(
+    home: Path, tmp_path: Path
+) -> None:
+    """Another user's server on the port: our local token would be refused there."""
+    other = await start_server(ServerConfig(port=0, home=tmp_path / "someone-else"))
+    try:
+        with pytest.raises(LocalServerError, match="another data directory"):
+            await asyncio.to_thread(ensure_local_server, port=other.port, home=home)
+    finally:
+        await other.close()
+    mine = await start_server(ServerConfig(port=0, home=home))
+    try:
+        found = await asyncio.to_thread(ensure_local_server, port=mine.port, home=home)
+        assert found.started_pid is None  # the same data directory: used as it is
+    finally:
+        await mine.close()
