@@ -1,6 +1,6 @@
 """The Redis hop: fan-out over two nodes (PostgreSQL + Redis) against one node, one run.
 
-    python bench/fanout_redis.py [--clients 300] [--events 200] [--rate 40] [--writers 4]
+    python bench/fanout_redis.py [--clients 300] [--events 200] [--rate 40] [--writers 4] [--repeat 3]
 
 Both setups store in PostgreSQL (a throwaway cluster, fresh database each), so the
 difference is the hop: (A) one node, in-process fan-out only; (B) two nodes with
@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,36 +151,54 @@ def run_load(urls: list[str], pids: list[int], home: Path, args: argparse.Namesp
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def median_run(runs: list[dict]) -> dict:  # type: ignore[type-arg]
+    """Each figure's median over the runs (CPU per node summed first)."""
+    return {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("cpu_us_per_delivery", "p50_ms", "p99_ms")
+    } | {"cpu_s": [statistics.median(col) for col in zip(*(r["cpu_s"] for r in runs), strict=True)]}
+
+
 def main(args: argparse.Namespace) -> None:
     from tests.services import Postgres, Redis
 
     pg, redis = Postgres(), Redis()
     pg.start()
     redis.start()
+    singles, doubles = [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
-            with nodes(1, home, pg.new_database(), None) as one:
-                single = run_load([u for u, _ in one], [p for _, p in one], home, args)
-            assert redis.process is not None
-            with nodes(2, home, pg.new_database(), redis.url) as two:
-                pids = [p for _, p in two]
-                double = run_load([u for u, _ in two], [*pids, redis.process.pid], home, args)
+            for _ in range(args.repeat):  # alternating, so drifts in load hit both alike
+                with nodes(1, home, pg.new_database(), None) as one:
+                    singles.append(run_load([u for u, _ in one], [p for _, p in one], home, args))
+                assert redis.process is not None
+                with nodes(2, home, pg.new_database(), redis.url) as two:
+                    pids = [p for _, p in two]
+                    doubles.append(
+                        run_load([u for u, _ in two], [*pids, redis.process.pid], home, args)
+                    )
     finally:
         redis.destroy()
         pg.destroy()
+    print(json.dumps({"one_node": singles, "two_nodes_redis": doubles}, indent=1))
+    single, double = median_run(singles), median_run(doubles)
     ratio = double["cpu_us_per_delivery"] / single["cpu_us_per_delivery"]
-    print(json.dumps({"one_node": single, "two_nodes_redis": double}, indent=1))
+    runs = [
+        round(d["cpu_us_per_delivery"] / s["cpu_us_per_delivery"], 2)
+        for s, d in zip(singles, doubles, strict=True)
+    ]
     print(
-        f"\n{args.clients} receivers, {args.events} events at {args.rate}/s from {args.writers} writers\n"
+        f"\n{args.clients} receivers, {args.events} events at {args.rate}/s from {args.writers} "
+        f"writers; medians of {args.repeat} alternating runs (ratio per run: {runs})\n"
         f"one node, in-process:  {single['cpu_us_per_delivery']:.2f} us CPU/delivery, "
         f"p50 {single['p50_ms']} ms, p99 {single['p99_ms']} ms\n"
         f"two nodes over Redis:  {double['cpu_us_per_delivery']:.2f} us CPU/delivery "
         f"(nodes {double['cpu_s'][:2]} s, redis {double['cpu_s'][2]} s), "
         f"p50 {double['p50_ms']} ms, p99 {double['p99_ms']} ms\n"
         f"Redis hop: {ratio:.2f}x CPU per delivered event (target < 1.3x); "
-        f"+{double['p50_ms'] - single['p50_ms']:.2f} ms p50, "
-        f"+{double['p99_ms'] - single['p99_ms']:.2f} ms p99"
+        f"{double['p50_ms'] - single['p50_ms']:+.2f} ms p50, "
+        f"{double['p99_ms'] - single['p99_ms']:+.2f} ms p99"
     )
 
 
@@ -192,6 +211,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=40.0, help="events per second, all writers")
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--settle", type=float, default=6.0)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs; medians")
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)
     parser.add_argument("--pids", help=argparse.SUPPRESS)
