@@ -96,6 +96,7 @@ class RunningServer:
         self.host, self.port = sock.getsockname()[:2]
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._flushing: asyncio.Future[None] | None = None  # a usage write under way
         self._closing: asyncio.Future[None] | None = None
         self.broker: RedisBroker | None = None
 
@@ -124,6 +125,9 @@ class RunningServer:
     async def _close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self._flushing is not None:
+            with contextlib.suppress(Exception):
+                await self._flushing
         self.server.close(close_connections=True)
         await self.server.wait_closed()
         await self.hub.drain()
@@ -303,8 +307,13 @@ def _open_broker(url: str | None) -> RedisBroker | None:
 async def _flush_usage(running: RunningServer) -> None:
     while True:
         await asyncio.sleep(running.config.usage_flush_interval)
+        # Shielded: cancelling this loop at shutdown must not cancel a write whose counts
+        # were already taken from the meter (they would be lost); close() awaits it.
+        running._flushing = asyncio.ensure_future(running.meter.flush(running.storage))
         try:
-            await running.meter.flush(running.storage)
+            await asyncio.shield(running._flushing)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.warning("could not save usage figures; will retry", exc_info=True)
 
