@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -43,6 +44,15 @@ def to_strips(lines: Iterable[Text], width: int, console: Console) -> tuple[Stri
 
 class LineList(ScrollView, can_focus=True):
     """Rows of items, a highlight moved by keys and clicks, a hover under the mouse."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "line-list--highlighted",
@@ -209,6 +219,29 @@ class LineList(ScrollView, can_focus=True):
         first = next(row for row, (index, _) in enumerate(self._rows) if index == self._highlighted)
         height = len(self._items[self._highlighted].lines)
         self.scroll_to_region(Region(0, first, 1, height), animate=False, immediate=True)
+
+    # --- keys: the subclass says what moving the highlight to an item means ---------
+
+    def _move_to(self, index: int) -> None:
+        raise NotImplementedError
+
+    def action_cursor(self, step: int) -> None:
+        if self._highlighted is None:
+            self._move_to(0 if step > 0 else len(self.keys) - 1)
+        else:
+            self._move_to(self._highlighted + step)
+
+    def action_page(self, direction: int) -> None:
+        if self._highlighted is None:
+            self.action_cursor(direction)
+        else:  # as many items as fit in the view
+            self._move_to(self._highlighted + direction * self._page_step())
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(len(self.keys) - 1)
 
     def _page_step(self) -> int:
         """How many items of the highlighted one's height fit in the view."""

@@ -72,12 +72,6 @@ class MarkerList(LineList):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "cycle_filter", "Filter", id="markers.filter"),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
         Binding("enter", "choose", "Open thread", show=False),
     ]
 
@@ -193,25 +187,6 @@ class MarkerList(LineList):
         self._rebuild(ids[index])
         message = self.Selected if choose else self.Highlighted
         self.post_message(message(self, ids[index]))
-
-    def action_cursor(self, step: int) -> None:
-        if self._highlighted is None:
-            self._move_to(0 if step > 0 else len(self.chat_ids) - 1)
-        else:
-            self._move_to(self._highlighted + step)
-
-    def action_page(self, direction: int) -> None:
-        if self._highlighted is None:
-            self.action_cursor(direction)
-            return
-        # As many entries as fit in the view (entries are 2-3 rows each).
-        self._move_to(self._highlighted + direction * self._page_step())
-
-    def action_first(self) -> None:
-        self._move_to(0)
-
-    def action_last(self) -> None:
-        self._move_to(len(self.chat_ids) - 1)
 
     def action_choose(self) -> None:
         if self._highlighted is not None and self.highlighted_chat is not None:

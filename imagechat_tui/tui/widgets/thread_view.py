@@ -10,12 +10,10 @@ The highlighted comment is the one the reply/edit/delete keys act on.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
 from rich.console import Console
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
 from textual.strip import Strip
 
 from imagechat_tui.protocol import Chat, Comment
@@ -49,15 +47,6 @@ def comment_lines(comment: Comment, own: bool, width: int, console: Console) -> 
 
 class ThreadView(LineList):
     """The comments of the shown chat; items are keyed by comment id."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -134,24 +123,6 @@ class ThreadView(LineList):
         if not self.comment_ids:
             return
         self._highlight(min(max(index, 0), len(self.comment_ids) - 1))
-
-    def action_cursor(self, step: int) -> None:
-        if self._highlighted is None:
-            self._move_to(0 if step > 0 else len(self.comment_ids) - 1)
-        else:
-            self._move_to(self._highlighted + step)
-
-    def action_page(self, direction: int) -> None:
-        if self._highlighted is None:
-            self.action_cursor(direction)
-        else:
-            self._move_to(self._highlighted + direction * self._page_step())
-
-    def action_first(self) -> None:
-        self._move_to(0)
-
-    def action_last(self) -> None:
-        self._move_to(len(self.comment_ids) - 1)
 
     def on_click(self, event: events.Click) -> None:
         index = self._item_at(event)
