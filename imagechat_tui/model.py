@@ -126,6 +126,27 @@ def _check_text(text: str, limits: Limits) -> Rejection | None:
     return None
 
 
+#: Slack for sums of percentages computed by clients (33.3 + 66.7 may not be exactly 100).
+_EDGE_SLACK = 1e-9
+
+
+def region_problem(x: float, y: float, w: float | None, h: float | None) -> str | None:
+    """Why a marker at (x, y) sized (w, h) is not a valid shape, or None if it is.
+
+    A point has neither ``w`` nor ``h``; a region has both, each above 0, and stays
+    inside the image: ``x + w <= 100`` and ``y + h <= 100``.
+    """
+    if w is None and h is None:
+        return None
+    if w is None or h is None:
+        return "A region needs both w and h (or neither, for a point)."
+    if w <= 0 or h <= 0:
+        return "A region needs a width and a height above 0."
+    if x + w > 100 + _EDGE_SLACK or y + h > 100 + _EDGE_SLACK:
+        return "A region must stay inside the image: x + w and y + h at most 100."
+    return None
+
+
 def _find_comment(chat: Chat, comment_id: str) -> Comment | None:
     return next((c for c in chat.comments if c.id == comment_id), None)
 
@@ -211,6 +232,9 @@ def decide(
             return Rejection(
                 ErrorCode.FORBIDDEN, f"Only its author or a moderator may move {_label(chat)}."
             )
+        # A region moves whole: its size stays, so its new corner must keep it inside.
+        if (problem := region_problem(change.x, change.y, chat.w, chat.h)) is not None:
+            return Rejection(ErrorCode.INVALID, problem)
         event_change = change
     return ImageChatUpdated(
         room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id, change=event_change
@@ -221,6 +245,8 @@ def _decide_create(
     state: RoomState, op: CreateOp, actor: Actor, now: int, limits: Limits, seq: int
 ) -> Event | Rejection:
     new = op.chat
+    if (problem := region_problem(new.x, new.y, new.w, new.h)) is not None:
+        return Rejection(ErrorCode.INVALID, problem)
     if (rejected := _check_text(new.text, limits)) is not None:
         return rejected
     if new.id in state.chats:
@@ -236,6 +262,8 @@ def _decide_create(
         number=state.next_number,
         x=new.x,
         y=new.y,
+        w=new.w,
+        h=new.h,
         createdBy=actor.user,
         createdAt=now,
         comments=(opening,),

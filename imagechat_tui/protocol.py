@@ -45,7 +45,12 @@ class Comment(Struct, frozen=True, omit_defaults=True):
 
 
 class Chat(Struct, frozen=True, omit_defaults=True):
-    """A numbered marker and its thread. ``comments[0]`` opens the thread."""
+    """A numbered marker and its thread. ``comments[0]`` opens the thread.
+
+    A point marker is at (x, y); a region marker (``w`` and ``h`` set) covers the
+    rectangle whose top-left corner is (x, y). Clients that predate regions ignore
+    ``w`` and ``h`` and see a pin at the region's corner.
+    """
 
     id: str
     number: int
@@ -55,6 +60,12 @@ class Chat(Struct, frozen=True, omit_defaults=True):
     createdAt: Millis
     comments: tuple[Comment, ...]
     resolved: bool = False
+    w: float | None = None
+    h: float | None = None
+
+    @property
+    def is_region(self) -> bool:
+        return self.w is not None and self.h is not None
 
 
 # --- client ops ------------------------------------------------------------------------
@@ -69,6 +80,9 @@ class NewChat(Base):
     x: Percent
     y: Percent
     text: Text
+    # A region's size in percent (both or neither; model.region_problem has the rule).
+    w: Percent | None = None
+    h: Percent | None = None
 
 
 class NewComment(Base):

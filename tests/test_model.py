@@ -252,3 +252,21 @@ def test_replicas_converge_on_the_servers_state(script, rnd) -> None:
         assert replica.pending == {}
         assert replica.confirmed == server
         assert replica.view == server
+
+
+def test_region_rule_is_decided_by_the_model() -> None:
+    def region(x: float, y: float, w: float | None, h: float | None) -> CreateOp:
+        return CreateOp(broadcastId=bid(), chat=NewChat(id="r1", x=x, y=y, w=w, h=h, text="area"))
+
+    state = run(RoomState(room="r"), region(10, 20, 30, 40))
+    chat = state.chats["r1"]
+    assert (chat.w, chat.h, chat.is_region) == (30, 40, True)
+    for bad in ((10, 20, 30, None), (10, 20, None, 40), (10, 20, 0, 5), (71, 0, 30, 5)):
+        outcome = decide(RoomState(room="r"), region(*bad), ALICE, 1)
+        assert isinstance(outcome, Rejection) and outcome.code == "invalid", bad
+    # A move keeps the size, so the corner may only go where the whole region fits.
+    state = run(state, update("r1", Move(x=70, y=60)))
+    assert (state.chats["r1"].x, state.chats["r1"].w) == (70, 30)
+    outcome = decide(state, update("r1", Move(x=70.5, y=0)), ALICE, 1)
+    assert isinstance(outcome, Rejection) and outcome.code == "invalid"
+    assert not run(RoomState(room="r"), create("p1")).chats["p1"].is_region
