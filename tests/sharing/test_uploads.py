@@ -1,0 +1,73 @@
+"""The upload gate with real Pillow, real bytes; the bomb's memory measured in a child."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from http import HTTPStatus
+
+import pytest
+from PIL import Image
+
+from imagechat_tui.server.uploads import UploadRejected, check_image
+from tests.sharing.images import png, png_bomb, sha
+
+
+def rejected(data: bytes, digest: str | None = None, **kw: int) -> UploadRejected:
+    with pytest.raises(UploadRejected) as error:
+        check_image(data, digest or sha(data), **kw)
+    assert "\n" not in error.value.message
+    return error.value
+
+
+def test_a_real_image_is_accepted_with_its_size_and_type() -> None:
+    data = png(64, 48)
+    info = check_image(data, sha(data))
+    assert (info.width, info.height, info.mime, info.size) == (64, 48, "image/png", len(data))
+
+
+def test_bad_uploads_get_their_status() -> None:
+    data = png()
+    assert rejected(b"hello, not an image").status == HTTPStatus.BAD_REQUEST
+    assert rejected(data, sha(b"other")).status == HTTPStatus.BAD_REQUEST
+    assert rejected(data[: len(data) // 2]).status == HTTPStatus.BAD_REQUEST  # truncated
+    assert rejected(data, "not-a-digest").status == HTTPStatus.BAD_REQUEST
+    assert rejected(b"").status == HTTPStatus.BAD_REQUEST
+    assert rejected(data, max_bytes=len(data) - 1).status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert rejected(png(100, 100), max_pixels=9999).status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    assert rejected(svg).status == HTTPStatus.BAD_REQUEST
+
+
+@pytest.mark.parametrize("side", [20000, 9000])
+def test_a_decompression_bomb_is_refused_before_it_is_decoded(side: int) -> None:
+    """Run in a fresh interpreter and read its peak RSS: decoding the 20000x20000 bomb
+    would need at least 400 MB (and 9000x9000, which is under Pillow's own bomb
+    threshold so only our limit stops it, 81 MB); refusing it from the header keeps the
+    peak near the interpreter's own size."""
+    script = (
+        "import resource, sys\n"
+        "from tests.sharing.images import png_bomb, sha\n"
+        "from imagechat_tui.server.uploads import check_image, UploadRejected\n"
+        f"data = png_bomb({side}, {side})\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    check_image(data, sha(data))\n"
+        "except UploadRejected as e:\n"
+        "    print(int(e.status), len(data), base,"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    status, size, base_kb, peak_kb = map(int, out)
+    assert status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert size < 1_000_000  # a small file ...
+    assert peak_kb - base_kb < 20_000  # ... that never grew the process by 20 MB
+
+
+def test_the_bomb_helper_really_is_a_20000_pixel_square_png() -> None:
+    with Image.open(io.BytesIO(png_bomb(300, 200))) as image:
+        image.load()
+        assert image.size == (300, 200)
