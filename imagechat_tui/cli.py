@@ -53,12 +53,21 @@ def open_image(
     ca_file: Annotated[
         Path | None, typer.Option("--ca-file", help="CA bundle to trust for wss:// servers.")
     ] = None,
+    graphics: Annotated[
+        str,
+        typer.Option(
+            envvar="IMAGECHAT_GRAPHICS",
+            metavar="MODE",
+            help="How to draw the image: auto (ask the terminal), kitty, sixel or halfblock.",
+        ),
+    ] = "auto",
 ) -> None:
     """Open IMAGE and review it with everyone else viewing it."""
     from imagechat_tui.tui.launch import run
 
     servers = ",".join(server) if server else None
-    raise typer.Exit(code=run(image, servers, room, token, str(ca_file) if ca_file else None))
+    ca = str(ca_file) if ca_file else None
+    raise typer.Exit(code=run(image, servers, room, token, ca, graphics=graphics))
 
 
 @app.command()

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
+from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import HalfBlockRenderer
 from imagechat_tui.model import Actor, Rejection, decide
 from imagechat_tui.protocol import (
@@ -97,10 +98,12 @@ class ImageChatApp(App[int]):
         backoff: Backoff | None = None,
         remint_token: object = None,
         autoconnect: bool = True,
+        terminal: TerminalSetup | None = None,
     ) -> None:
         super().__init__()
         self.title = inert(title)
         self.sub_title = room
+        self.terminal = terminal or TerminalSetup()  # graphics mode and cell size
         self.renderer = HalfBlockRenderer(image, background=IMAGE_BACKGROUND)
         self.replica = Replica(room, Actor(user=user))
         self.connection = Connection(

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from imagechat_tui.client.connection import server_urls
+from imagechat_tui.client.graphics import detect_terminal
 from imagechat_tui.client.image_source import ImageLoadError, LoadedImage, is_url, load_image
 from imagechat_tui.client.local_server import (
     DEFAULT_URL,
@@ -23,6 +24,7 @@ from imagechat_tui.client.local_server import (
     ensure_local_server,
     local_token,
 )
+from imagechat_tui.client.terminal_probe import GRAPHICS_CHOICES
 from imagechat_tui.protocol import User
 from imagechat_tui.safe_text import inert
 
@@ -42,10 +44,14 @@ def run(
     room: str | None,
     token: str | None,
     ca_file: str | None,
+    *,
+    graphics: str = "auto",
 ) -> int:
     """Open ``image`` for review; returns the process exit code."""
     err = Console(stderr=True, highlight=False)
     try:
+        if graphics not in GRAPHICS_CHOICES:
+            raise LaunchError(f"--graphics must be one of {', '.join(GRAPHICS_CHOICES)}.")
         loaded = _load(image, err, _ssl_context(ca_file))
         room_name = room or loaded.default_room
         if not ROOM_PATTERN.match(room_name):
@@ -58,6 +64,7 @@ def run(
         # One line, whatever the terminal's width (soft_wrap: no hard line breaks).
         err.print(f"imagechat-tui: {inert(str(exc))}", markup=False, soft_wrap=True)
         return EXIT_USAGE if isinstance(exc, LaunchError) else EXIT_FAILED
+    terminal = detect_terminal(graphics)  # type: ignore[arg-type]  # checked above
     from imagechat_tui.tui.app import ImageChatApp  # Textual import only when needed
 
     app = ImageChatApp(
@@ -69,6 +76,7 @@ def run(
         title=Path(image).name if not is_url(image) else image.rsplit("/", 1)[-1] or image,
         ssl_context=_ssl_context(ca_file) if server_url.startswith("wss://") else None,
         remint_token=remint,
+        terminal=terminal,
     )
     try:
         app.run()

@@ -1,0 +1,49 @@
+"""The terminal the app draws on: its graphics mode and cell size, decided once at start.
+
+``detect_terminal`` asks the terminal (``terminal_probe``) unless there is no terminal to
+ask, honours ``--graphics`` / ``IMAGECHAT_GRAPHICS``, and turns on 24-bit colour for
+Textual (through ``COLORTERM``, which Rich reads) when the terminal says it has it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+
+from imagechat_tui.client.terminal_probe import (
+    Capabilities,
+    GraphicsChoice,
+    GraphicsMode,
+    choose_mode,
+    probe,
+    truecolor_from_env,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalSetup:
+    """How the image is drawn: the mode and what the terminal told us."""
+
+    mode: GraphicsMode = "halfblock"
+    caps: Capabilities = field(default_factory=Capabilities)
+
+    @property
+    def cell_size(self) -> tuple[int, int]:
+        return self.caps.cell_size
+
+
+def detect_terminal(
+    requested: GraphicsChoice = "auto", env: MutableMapping[str, str] | None = None
+) -> TerminalSetup:
+    """Probe the terminal (when stdin is one) and pick the drawing mode."""
+    env = os.environ if env is None else env
+    stdin = sys.__stdin__
+    if stdin is None or not stdin.isatty():
+        caps = Capabilities(truecolor=truecolor_from_env(env))
+    else:
+        caps = probe(env)
+    if caps.truecolor and not truecolor_from_env(env):
+        env["COLORTERM"] = "truecolor"  # Rich (and so Textual) read it
+    return TerminalSetup(choose_mode(caps, requested), caps)
