@@ -166,8 +166,7 @@ class TenantStore:
         except jwt.PyJWTError:
             raise AuthError("The token is not a valid JWT.") from None
         tenant = unverified.get("tenant")
-        secret = self._secret(tenant) if isinstance(tenant, str) else None
-        if secret is None:
+        if not isinstance(tenant, str) or (secret := self._secret(tenant)) is None:
             raise AuthError("The token names no known tenant.")
         try:
             claims = jwt.decode(

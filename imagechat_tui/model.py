@@ -198,21 +198,21 @@ def decide(
         )
         event_change = CommentAdded(comment=comment)
     elif isinstance(change, EditComment | DeleteComment):
-        comment = _find_comment(chat, change.commentId)
-        if comment is None:
+        found = _find_comment(chat, change.commentId)
+        if found is None:
             return Rejection(
                 ErrorCode.UNKNOWN_COMMENT, "That comment does not exist (it may have been deleted)."
             )
-        if comment.author.id != actor.user.id and not actor.can_moderate:
+        if found.author.id != actor.user.id and not actor.can_moderate:
             return Rejection(
                 ErrorCode.FORBIDDEN, "Only its author or a moderator may change a comment."
             )
         if isinstance(change, EditComment):
             if (rejected := _check_text(change.text, limits)) is not None:
                 return rejected
-            event_change = CommentEdited(commentId=comment.id, text=change.text, editedAt=now)
+            event_change = CommentEdited(commentId=found.id, text=change.text, editedAt=now)
         else:
-            if comment.id == chat.comments[0].id:
+            if found.id == chat.comments[0].id:
                 return Rejection(
                     ErrorCode.INVALID,
                     f"The first comment opens the thread; delete {_label(chat)} instead.",

@@ -72,10 +72,13 @@ class Chat(Struct, frozen=True, omit_defaults=True):
 
 
 class Base(Struct, frozen=True, forbid_unknown_fields=True):
-    """Unknown fields are refused so that a typo never silently does nothing."""
+    """Unknown fields are refused so that a typo never silently does nothing.
+
+    Subclasses repeat ``frozen=True``: msgspec inherits it, but type checkers (PEP 681)
+    do not, and would otherwise treat the ops as mutable."""
 
 
-class NewChat(Base):
+class NewChat(Base, frozen=True):
     id: Ident
     x: Percent
     y: Percent
@@ -85,33 +88,33 @@ class NewChat(Base):
     h: Percent | None = None
 
 
-class NewComment(Base):
+class NewComment(Base, frozen=True):
     id: Ident
     text: Text
 
 
-class AddComment(Base, tag="comment", tag_field="kind"):
+class AddComment(Base, frozen=True, tag="comment", tag_field="kind"):
     comment: NewComment
 
 
-class EditComment(Base, tag="edit-comment", tag_field="kind"):
+class EditComment(Base, frozen=True, tag="edit-comment", tag_field="kind"):
     commentId: Ident
     text: Text
 
 
-class DeleteComment(Base, tag="delete-comment", tag_field="kind"):
+class DeleteComment(Base, frozen=True, tag="delete-comment", tag_field="kind"):
     commentId: Ident
 
 
-class Resolve(Base, tag="resolve", tag_field="kind"):
+class Resolve(Base, frozen=True, tag="resolve", tag_field="kind"):
     pass
 
 
-class Reopen(Base, tag="reopen", tag_field="kind"):
+class Reopen(Base, frozen=True, tag="reopen", tag_field="kind"):
     pass
 
 
-class Move(Base, tag="move", tag_field="kind"):
+class Move(Base, frozen=True, tag="move", tag_field="kind"):
     x: Percent
     y: Percent
 
@@ -119,29 +122,29 @@ class Move(Base, tag="move", tag_field="kind"):
 ChangeRequest = AddComment | EditComment | DeleteComment | Resolve | Reopen | Move
 
 
-class Join(Base, tag="join", tag_field="op"):
+class Join(Base, frozen=True, tag="join", tag_field="op"):
     room: RoomName
     token: Annotated[str, Meta(max_length=4096)]
     since: Seq | None = None
 
 
-class CreateOp(Base, tag="create", tag_field="op"):
+class CreateOp(Base, frozen=True, tag="create", tag_field="op"):
     broadcastId: Ident
     chat: NewChat
 
 
-class UpdateOp(Base, tag="update", tag_field="op"):
+class UpdateOp(Base, frozen=True, tag="update", tag_field="op"):
     broadcastId: Ident
     chatId: Ident
     change: ChangeRequest
 
 
-class DeleteOp(Base, tag="delete", tag_field="op"):
+class DeleteOp(Base, frozen=True, tag="delete", tag_field="op"):
     broadcastId: Ident
     chatId: Ident
 
 
-class Ping(Base, tag="ping", tag_field="op"):
+class Ping(Base, frozen=True, tag="ping", tag_field="op"):
     """Application-level keepalive for clients whose WebSocket library hides pings."""
 
 

@@ -111,9 +111,9 @@ class Replica:
                     del self.pending[bid]
                     result.confirmed.append(bid)
         elif isinstance(frame, Error):
-            pending = self.pending.pop(frame.broadcastId, None) if frame.broadcastId else None
-            if pending is not None:
-                result.failed.append((pending.op, frame))
+            refused = self.pending.pop(frame.broadcastId, None) if frame.broadcastId else None
+            if refused is not None:
+                result.failed.append((refused.op, frame))
         elif isinstance(frame, Ack):
             if self.pending.pop(frame.broadcastId, None) is not None:
                 result.confirmed.append(frame.broadcastId)

@@ -83,13 +83,14 @@ class Backoff:
     give_up_after: int = 0  # attempts before going "offline" (0: never give up)
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        raw = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        raw = min(self.cap, self.base * 2.0 ** max(0, attempt - 1))
         return raw * (1 - self.jitter * rng.random())
 
 
-StateListener = Callable[[ConnState], None]
-ReceivedListener = Callable[[Received], None]
-PresenceListener = Callable[[Presence], None]
+# Listeners' return values are ignored (so ``post_message``, which returns a bool, fits).
+StateListener = Callable[[ConnState], object]
+ReceivedListener = Callable[[Received], object]
+PresenceListener = Callable[[Presence], object]
 
 
 def server_urls(value: str | Sequence[str]) -> tuple[str, ...]:

@@ -54,7 +54,8 @@ def _probe(ws_url: str, timeout: float) -> str | None:
         return None
     if response.status_code != 200:
         return None
-    return response.headers.get(HOME_ID_HEADER, "")
+    home_id: str = response.headers.get(HOME_ID_HEADER, "")
+    return home_id
 
 
 def ensure_local_server(

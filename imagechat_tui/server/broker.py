@@ -328,7 +328,8 @@ class RedisBroker:
         storage = self.hub.storage
         room_seqs = getattr(storage, "room_seqs", None)
         if room_seqs is not None:
-            return await room_seqs(keys)
+            seqs: dict[tuple[str, str], int] = await room_seqs(keys)
+            return seqs
         return {k: (await storage.load_room(*k)).seq for k in keys}  # SQLite shared by nodes
 
     # --- presence --------------------------------------------------------------------

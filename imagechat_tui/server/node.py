@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -385,7 +385,7 @@ async def _await_join(
         )
 
 
-def _binary() -> None:
+def _binary() -> NoReturn:
     raise FrameError(ErrorCode.BAD_FRAME, "Frames must be JSON text frames, not binary.")
 
 

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from msgspec import Struct
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
@@ -23,7 +24,6 @@ from imagechat_tui.auth import Identity
 from imagechat_tui.protocol import (
     MAX_BATCH_BYTES,
     CloseCode,
-    Struct,
     User,
     encode,
     encode_batch,
@@ -55,7 +55,7 @@ class Subscriber:
         self._backlog_bytes = 0
         self._drainer: asyncio.Task[None] | None = None
         self.closed = False
-        self.on_drop: Callable[[], None] | None = None  # set by the room it joins
+        self.on_drop: Callable[[], object] | None = None  # set by the room it joins
 
     @property
     def user(self) -> User:

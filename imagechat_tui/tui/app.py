@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from rich.text import Text
@@ -154,7 +155,7 @@ class ImageChatApp(App[int]):
     async def on_unmount(self) -> None:
         await self.connection.close()
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand(
             "New marker at crosshair",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -31,6 +31,12 @@ from imagechat_tui.server.storage import (
     Usage,
 )
 from imagechat_tui.server.storage.sqlite import affected_chat_ids
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What pool.acquire() gives: a proxy with Connection's methods, not a Connection.
+    PooledConnection = PoolConnectionProxy[asyncpg.Record]
 
 T = TypeVar("T")
 
@@ -162,7 +168,7 @@ class PostgresStorage:
                 pool.terminate()
 
     @asynccontextmanager
-    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _conn(self) -> AsyncIterator[PooledConnection]:
         """A pooled connection; any connectivity failure becomes StorageUnavailable.
 
         The pool replaces broken connections on the next acquire, so once PostgreSQL is
@@ -174,7 +180,7 @@ class PostgresStorage:
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {exc}") from exc
 
-    async def _with(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _with(self, fn: Callable[[PooledConnection], Awaitable[T]]) -> T:
         async with self._conn() as conn:
             return await fn(conn)
 
@@ -184,7 +190,7 @@ class PostgresStorage:
         async with self._conn() as conn, conn.transaction(isolation="repeatable_read"):
             return await self._load_room(conn, tenant, room)
 
-    async def _load_room(self, conn: asyncpg.Connection, tenant: str, room: str) -> RoomState:
+    async def _load_room(self, conn: PooledConnection, tenant: str, room: str) -> RoomState:
         row = await conn.fetchrow(
             "SELECT seq, next_number FROM rooms WHERE tenant=$1 AND room=$2", tenant, room
         )
@@ -240,7 +246,7 @@ class PostgresStorage:
 
     async def _commit(
         self,
-        conn: asyncpg.Connection,
+        conn: PooledConnection,
         tenant: str,
         room: str,
         state: RoomState,
@@ -256,6 +262,7 @@ class PostgresStorage:
                 room,
             )
             row = await conn.fetchrow(lock, tenant, room)
+            assert row is not None  # inserted just above, in this transaction
         db_seq, pruned = row[0], row[1]
         caught_up: list[StoredEvent] = []
         if db_seq > state.seq:  # another node wrote to this room meanwhile

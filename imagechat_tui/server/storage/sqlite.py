@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from imagechat_tui.model import RoomState, apply
-from imagechat_tui.protocol import Chat, Event, decode_event, encode
+from imagechat_tui.protocol import Chat, Event, NewImageChat, decode_event, encode
 from imagechat_tui.server.storage import (
     CommitResult,
     DecideBatch,
@@ -68,7 +69,7 @@ _PRUNE_EVERY = 256
 
 
 def affected_chat_ids(events: list[Event]) -> set[str]:
-    return {e.chat.id if hasattr(e, "chat") else e.chatId for e in events}  # type: ignore[union-attr]
+    return {e.chat.id if isinstance(e, NewImageChat) else e.chatId for e in events}
 
 
 class SqliteStorage:
@@ -78,7 +79,7 @@ class SqliteStorage:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn, *args)
@@ -145,9 +146,10 @@ class SqliteStorage:
 
     def _room_count(self, tenant: str) -> int:
         assert self._db is not None
-        return self._db.execute("SELECT COUNT(*) FROM rooms WHERE tenant=?", (tenant,)).fetchone()[
-            0
-        ]
+        count: int = self._db.execute(
+            "SELECT COUNT(*) FROM rooms WHERE tenant=?", (tenant,)
+        ).fetchone()[0]
+        return count
 
     async def commit(
         self,
