@@ -196,12 +196,22 @@ Event = NewImageChat | ImageChatUpdated | DeletedImageChat
 EVENT_TYPES: Final = ("new-image-chat", "image-chat-updated", "deleted-image-chat")
 
 
+class RoomImage(Struct, frozen=True, omit_defaults=True):
+    """The image a shared room shows: fetch it from ``GET /images/{digest}``."""
+
+    digest: str  # sha256 hex of the encoded bytes
+    width: int
+    height: int
+    title: str = ""
+
+
 class Joined(Struct, frozen=True, tag="joined", tag_field="type"):
     room: str
     seq: int
     recovered: bool
     user: User
     role: str = "member"
+    image: RoomImage | None = None  # set when the room was shared with its image
 
 
 class Snapshot(Struct, frozen=True, tag="snapshot", tag_field="type"):

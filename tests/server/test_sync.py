@@ -34,6 +34,7 @@ async def test_join_new_room_gets_empty_snapshot(server, mint_token) -> None:
         "recovered": False,
         "user": {"id": "alice", "name": "Alice"},
         "role": "member",
+        "image": None,  # a room not shared with its image
     }
     assert snapshot == {"type": "snapshot", "room": "room-1", "seq": 0, "chats": []}
     await client.close()
