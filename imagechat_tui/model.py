@@ -37,6 +37,7 @@ from imagechat_tui.protocol import (
     NewImageChat,
     Reopen,
     Resolve,
+    ServerLimits,
     Snapshot,
     UpdateOp,
     User,
@@ -68,9 +69,16 @@ class Actor:
 class Limits:
     """Per-room content limits, checked by ``decide``; the server makes them configurable."""
 
-    max_text: int = 2000
+    max_text: int = 2000  # code points, not UTF-16 units
     max_markers: int = 500
-    max_comments: int = 200
+    max_comments: int = 200  # the opening comment included
+
+    @classmethod
+    def from_server(cls, limits: ServerLimits) -> Limits:
+        """The content limits a server announced in ``joined``."""
+        return cls(
+            max_text=limits.maxText, max_markers=limits.maxMarkers, max_comments=limits.maxComments
+        )
 
 
 DEFAULT_LIMITS = Limits()

@@ -205,11 +205,23 @@ class RoomImage(Struct, frozen=True, omit_defaults=True):
     title: str = ""
 
 
+class ServerLimits(Struct, frozen=True):
+    """The server's limits, sent in ``joined`` so a client can refuse before sending."""
+
+    maxText: int  # characters (Unicode code points) per comment text
+    maxMarkers: int  # markers per room
+    maxComments: int  # comments per marker, the opening comment included
+    maxFrameBytes: int  # largest frame the server accepts from a client (else close 1009)
+    opsPerSecond: float  # frames per connection per second, sustained ...
+    opsBurst: int  # ... and in a burst; beyond that, `rate-limited`
+
+
 class Joined(Struct, frozen=True, tag="joined", tag_field="type"):
     room: str
     seq: int
     recovered: bool
     user: User
+    limits: ServerLimits | None = None  # always sent; absent only from servers before it
     role: str = "member"
     image: RoomImage | None = None  # set when the room was shared with its image
 

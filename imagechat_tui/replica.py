@@ -97,8 +97,10 @@ class Replica:
             for event in frame.events:
                 self._receive(event, result)
         elif isinstance(frame, Joined):
-            # Who the server says we are: our ops are decided with this identity and role.
+            # Who the server says we are, and its limits: our ops are decided with these.
             self.actor = Actor(user=frame.user, role=frame.role)
+            if frame.limits is not None:
+                self.limits = Limits.from_server(frame.limits)
             result.joined = frame
         elif isinstance(frame, Snapshot):
             self.confirmed = RoomState.from_snapshot(frame)

@@ -34,6 +34,7 @@ from imagechat_tui.protocol import (
     Join,
     Ping,
     Pong,
+    ServerLimits,
     decode_client_frame,
     encode,
 )
@@ -76,6 +77,18 @@ class ServerConfig:
     # where CPU per viewer matters more than bandwidth.
     compression: bool = True
     broker: str | None = None  # redis://...: share rooms with other nodes; None: this node only
+
+
+def announced_limits(config: ServerConfig) -> ServerLimits:
+    """The limits a client is told in ``joined``."""
+    return ServerLimits(
+        maxText=config.limits.max_text,
+        maxMarkers=config.limits.max_markers,
+        maxComments=config.limits.max_comments,
+        maxFrameBytes=config.max_frame_bytes,
+        opsPerSecond=config.ops_per_second,
+        opsBurst=config.ops_burst,
+    )
 
 
 class RunningServer:
@@ -439,7 +452,7 @@ async def _serve_connection(
                 _end_when_token_ends(ws, tenants, join.token, identity, config.reverify_interval)
             )
             try:
-                await room.join(sub, join.since)
+                await room.join(sub, join.since, announced_limits(config))
                 await _serve_ops(ws, sub, room, bucket)
             finally:
                 watcher.cancel()

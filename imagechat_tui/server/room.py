@@ -28,6 +28,7 @@ from imagechat_tui.protocol import (
     Event,
     Joined,
     Presence,
+    ServerLimits,
     User,
     decode_event,
     encode,
@@ -84,7 +85,7 @@ class Room:
 
     # --- joining and leaving ---------------------------------------------------------
 
-    async def join(self, sub: Subscriber, since: int | None) -> bool:
+    async def join(self, sub: Subscriber, since: int | None, limits: ServerLimits) -> bool:
         """Subscribe ``sub``: ``joined``, then the missed events or a snapshot. True when
         the missed events could be replayed."""
         if self._evict_handle is not None:
@@ -103,6 +104,7 @@ class Room:
                     seq=self.state.seq,
                     recovered=replay is not None,
                     user=sub.user,
+                    limits=limits,
                     role=sub.identity.actor.role,
                 )
             )

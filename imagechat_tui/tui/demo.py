@@ -12,12 +12,20 @@ from PIL import Image, ImageDraw
 
 from imagechat_tui.client.connection import ConnState
 from imagechat_tui.model import first_comment_id
-from imagechat_tui.protocol import Chat, Comment, Joined, Snapshot, User
+from imagechat_tui.protocol import Chat, Comment, Joined, ServerLimits, Snapshot, User
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.messages import ConnectionChanged
 
 DemoState = Literal["main", "offline", "reconnecting"]
 ALICE = User(id="alice", name="alice")
+DEMO_LIMITS = ServerLimits(
+    maxText=2000,
+    maxMarkers=500,
+    maxComments=200,
+    maxFrameBytes=65536,
+    opsPerSecond=50,
+    opsBurst=1000,
+)
 BOB = User(id="bob", name="bob")
 T0 = 1_767_000_000_000  # fixed timestamps keep snapshots stable
 
@@ -96,7 +104,9 @@ class DemoApp(ImageChatApp):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.replica.receive(Joined(room="img-demo", seq=7, recovered=False, user=ALICE))
+        self.replica.receive(
+            Joined(room="img-demo", seq=7, recovered=False, user=ALICE, limits=DEMO_LIMITS)
+        )
         self.replica.receive(demo_snapshot("img-demo"))
         self.selected = "chat-1"
         self.refresh_room()

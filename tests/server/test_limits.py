@@ -20,6 +20,25 @@ async def _room(server, tenant: str = "local", room: str = "room-1"):
     return await server.storage.load_room(tenant, room)
 
 
+async def test_joined_announces_the_servers_limits(start, mint_token) -> None:
+    server = await start(
+        limits=Limits(max_text=500, max_markers=7, max_comments=9),
+        max_frame_bytes=8192,
+        ops_per_second=3.5,
+        ops_burst=12,
+    )
+    alice, joined, _ = await WsClient.joined(server.url, mint_token("alice"))
+    assert joined["limits"] == {
+        "maxText": 500,
+        "maxMarkers": 7,
+        "maxComments": 9,
+        "maxFrameBytes": 8192,
+        "opsPerSecond": 3.5,
+        "opsBurst": 12,
+    }
+    await alice.close()
+
+
 async def test_frame_size_limit_closes_with_1009(start, mint_token) -> None:
     server = await start(max_frame_bytes=4096)
     alice, *_ = await WsClient.joined(server.url, mint_token("alice"))

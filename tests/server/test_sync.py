@@ -33,6 +33,14 @@ async def test_join_new_room_gets_empty_snapshot(server, mint_token) -> None:
         "seq": 0,
         "recovered": False,
         "user": {"id": "alice", "name": "Alice"},
+        "limits": {
+            "maxText": 2000,
+            "maxMarkers": 500,
+            "maxComments": 200,
+            "maxFrameBytes": 65536,
+            "opsPerSecond": 50.0,
+            "opsBurst": 1000,
+        },
         "role": "member",
         "image": None,  # a room not shared with its image
     }
