@@ -13,6 +13,8 @@ import typer
 
 from imagechat_tui import paths
 from imagechat_tui.auth import DEFAULT_TTL_SECONDS, LOCAL_TENANT, TenantStore
+from imagechat_tui.cli_options import CaFileOption, RoomOption, ServerOption, TokenOption
+from imagechat_tui.export.command import export
 from imagechat_tui.model import ROLE_RANK
 from imagechat_tui.server.storage import StorageUnavailable
 
@@ -25,6 +27,7 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Manage tenants and their signing secrets.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
+app.command("export")(export)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -35,24 +38,10 @@ def _fail(message: str) -> typer.Exit:
 @app.command("open")
 def open_image(
     image: Annotated[str, typer.Argument(help="An http(s) URL or a local image file.")],
-    server: Annotated[
-        list[str] | None,
-        typer.Option(
-            envvar="IMAGECHAT_SERVER",
-            metavar="URL",
-            help="ws:// or wss:// URL; repeat it, or give a comma list, for several nodes "
-            "(the app fails over between them). Default: the local server, started if needed.",
-        ),
-    ] = None,
-    room: Annotated[
-        str | None, typer.Option(help="Room to join. Default: derived from the image.")
-    ] = None,
-    token: Annotated[
-        str | None, typer.Option(envvar="IMAGECHAT_TOKEN", help="Access token.")
-    ] = None,
-    ca_file: Annotated[
-        Path | None, typer.Option("--ca-file", help="CA bundle to trust for wss:// servers.")
-    ] = None,
+    server: ServerOption = None,
+    room: RoomOption = None,
+    token: TokenOption = None,
+    ca_file: CaFileOption = None,
     graphics: Annotated[
         str,
         typer.Option(

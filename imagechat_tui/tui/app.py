@@ -46,6 +46,7 @@ from imagechat_tui.protocol import (
 )
 from imagechat_tui.replica import Received, Replica
 from imagechat_tui.safe_text import inert
+from imagechat_tui.tui.export_commands import ExportCommands
 from imagechat_tui.tui.messages import ConnectionChanged, OpsFailed, PresenceChanged, RoomChanged
 from imagechat_tui.tui.widgets.comment_input import CommentInput, Draft
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
@@ -64,6 +65,7 @@ def _new_id() -> str:
 
 class ImageChatApp(App[int]):
     CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ExportCommands}
     TITLE = "imagechat"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # classes on the screen
     BINDINGS = [
@@ -100,9 +102,11 @@ class ImageChatApp(App[int]):
         remint_token: object = None,
         autoconnect: bool = True,
         terminal: TerminalSetup | None = None,
+        image_source: str | None = None,
     ) -> None:
         super().__init__()
         self.title = inert(title)
+        self.image_source = image_source or title  # its URL or path, for exports
         self.sub_title = room
         self.terminal = terminal or TerminalSetup()  # graphics mode and cell size
         self.renderer = HalfBlockRenderer(image, background=IMAGE_BACKGROUND)

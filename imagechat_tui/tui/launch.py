@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import ssl
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
@@ -38,6 +39,62 @@ class LaunchError(Exception):
     """A problem to report in one line before the app starts."""
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What opening IMAGE resolved to: the image, its room, the server and who we are.
+
+    The app opens it; ``imagechat-tui export`` reads the same room from the same server.
+    """
+
+    loaded: LoadedImage
+    room: str
+    server_url: str
+    token: str
+    user: User
+    title: str
+    ssl_context: ssl.SSLContext | None
+    remint_token: object  # callable minting a fresh local token, if the server is local
+
+
+#: The expected failures of ``resolve``: each is reported as one line.
+TargetError = (LaunchError, ImageLoadError, LocalServerError)
+
+
+def resolve(
+    image: str,
+    server: str | None,
+    room: str | None,
+    token: str | None,
+    ca_file: str | None,
+    err: Console,
+) -> Target:
+    """Load ``image`` and find its room, server and token (raises one of TargetError)."""
+    loaded = _load(image, err, _ssl_context(ca_file))
+    room_name = room or loaded.default_room
+    if not ROOM_PATTERN.match(room_name):
+        raise LaunchError(
+            "The room may only use letters, digits and _ . : - / (at most 128 characters)."
+        )
+    server_url, token, remint = _server_and_token(server, token)
+    return Target(
+        loaded=loaded,
+        room=room_name,
+        server_url=server_url,
+        token=token,
+        user=_user_from_token(token),
+        title=Path(image).name if not is_url(image) else image.rsplit("/", 1)[-1] or image,
+        ssl_context=_ssl_context(ca_file) if server_url.startswith("wss://") else None,
+        remint_token=remint,
+    )
+
+
+def report(err: Console, exc: Exception) -> int:
+    """Print an expected failure as one line; returns the exit code for it."""
+    # One line, whatever the terminal's width (soft_wrap: no hard line breaks).
+    err.print(f"imagechat-tui: {inert(str(exc))}", markup=False, soft_wrap=True)
+    return EXIT_USAGE if isinstance(exc, LaunchError) else EXIT_FAILED
+
+
 def run(
     image: str,
     server: str | None,
@@ -52,30 +109,22 @@ def run(
     try:
         if graphics not in GRAPHICS_CHOICES:
             raise LaunchError(f"--graphics must be one of {', '.join(GRAPHICS_CHOICES)}.")
-        loaded = _load(image, err, _ssl_context(ca_file))
-        room_name = room or loaded.default_room
-        if not ROOM_PATTERN.match(room_name):
-            raise LaunchError(
-                "The room may only use letters, digits and _ . : - / (at most 128 characters)."
-            )
-        server_url, token, remint = _server_and_token(server, token)
-        user = _user_from_token(token)
-    except (LaunchError, ImageLoadError, LocalServerError) as exc:
-        # One line, whatever the terminal's width (soft_wrap: no hard line breaks).
-        err.print(f"imagechat-tui: {inert(str(exc))}", markup=False, soft_wrap=True)
-        return EXIT_USAGE if isinstance(exc, LaunchError) else EXIT_FAILED
+        target = resolve(image, server, room, token, ca_file, err)
+    except TargetError as exc:
+        return report(err, exc)
     terminal = detect_terminal(graphics)  # type: ignore[arg-type]  # checked above
     from imagechat_tui.tui.app import ImageChatApp  # Textual import only when needed
 
     app = ImageChatApp(
-        loaded.image,
-        room=room_name,
-        server_url=server_url,
-        token=token,
-        user=user,
-        title=Path(image).name if not is_url(image) else image.rsplit("/", 1)[-1] or image,
-        ssl_context=_ssl_context(ca_file) if server_url.startswith("wss://") else None,
-        remint_token=remint,
+        target.loaded.image,
+        room=target.room,
+        server_url=target.server_url,
+        token=target.token,
+        user=target.user,
+        title=target.title,
+        ssl_context=target.ssl_context,
+        remint_token=target.remint_token,
+        image_source=target.loaded.source,
         terminal=terminal,
     )
     try:

@@ -1,0 +1,132 @@
+"""``imagechat-tui export TARGET --format F [-o FILE]``: a room's review, out of the tool.
+
+TARGET, the server and the token are found exactly as ``imagechat-tui TARGET`` finds
+them (``launch.resolve``); the room is read over the real protocol (``fetch``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imagechat_tui.cli_options import CaFileOption, RoomOption, ServerOption, TokenOption
+from imagechat_tui.export import Format
+
+
+class ExportFormat(StrEnum):
+    markdown = "markdown"
+    w3c = "w3c"
+    png = "png"
+    csv = "csv"
+
+
+def export(
+    target: Annotated[
+        str, typer.Argument(help="What opening takes: an http(s) URL or a local image file.")
+    ],
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="markdown (a report to paste), w3c (Web Annotation JSON-LD), png (the "
+            "image with the markers drawn in) or csv (one row per comment).",
+        ),
+    ] = ExportFormat.markdown,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+    server: ServerOption = None,
+    room: RoomOption = None,
+    token: TokenOption = None,
+    ca_file: CaFileOption = None,
+) -> None:
+    """Export the review of TARGET: every marker and its whole thread."""
+    raise typer.Exit(
+        code=run(
+            target,
+            fmt.value,
+            output,
+            ",".join(server) if server else None,
+            room,
+            token,
+            str(ca_file) if ca_file else None,
+        )
+    )
+
+
+def run(
+    target: str,
+    fmt: Format,
+    output: Path | None,
+    server: str | None,
+    room: str | None,
+    token: str | None,
+    ca_file: str | None,
+) -> int:
+    """Export; returns the exit code. Every expected failure is one line on stderr."""
+    from rich.console import Console
+
+    from imagechat_tui.export import Review, render
+    from imagechat_tui.export.fetch import FetchError, fetch_room
+    from imagechat_tui.tui.launch import TargetError, report, resolve
+
+    err = Console(stderr=True, highlight=False)
+    if output is None and fmt == "png" and sys.stdout.isatty():
+        err.print("imagechat-tui: a PNG would garble the terminal; give -o FILE.", markup=False)
+        return 2
+    try:
+        where = resolve(target, server, room, token, ca_file, err)
+        state = asyncio.run(
+            fetch_room(
+                where.server_url,
+                where.token,
+                where.room,
+                user=where.user,
+                ssl_context=where.ssl_context,
+            )
+        )
+    except TargetError as exc:
+        return report(err, exc)
+    except FetchError as exc:
+        return report(err, FetchError(f"Cannot read room {where.room}: {exc}"))
+    review = Review.of(
+        state.chats.values(),
+        room=where.room,
+        image=where.loaded.image,
+        source=where.loaded.source,
+        is_remote=where.loaded.is_remote,
+        title=where.title,
+        exported_at=int(time.time() * 1000),
+    )
+    data = render(review, fmt)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return 0
+    try:
+        write_file(output, data)
+    except OSError as exc:
+        return report(err, OSError(f"Cannot write {output}: {exc.strerror or exc}."))
+    count = len(review.chats)
+    err.print(f"Wrote {count} marker{'s' * (count != 1)} to {output}.", markup=False)
+    return 0
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write all of ``data`` or leave ``path`` as it was (temporary file, then rename)."""
+    path = path.expanduser()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
