@@ -155,6 +155,12 @@ def region_problem(x: float, y: float, w: float | None, h: float | None) -> str 
     return None
 
 
+def check_text(text: str, limits: Limits = DEFAULT_LIMITS) -> Rejection | None:
+    """Why a comment's text would be refused (empty, or over ``limits.max_text``), if it
+    would: the composer asks before sending, ``decide`` asks again."""
+    return _check_text(text, limits)
+
+
 def _find_comment(chat: Chat, comment_id: str) -> Comment | None:
     return next((c for c in chat.comments if c.id == comment_id), None)
 

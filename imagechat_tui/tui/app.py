@@ -16,17 +16,18 @@ from typing import Any
 
 from PIL import Image
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
 from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import HalfBlockRenderer
-from imagechat_tui.model import Actor, Rejection, decide
+from imagechat_tui.model import Actor, Rejection, decide, first_comment_id
 from imagechat_tui.protocol import (
     AddComment,
     ChangeRequest,
@@ -47,6 +48,7 @@ from imagechat_tui.protocol import (
 from imagechat_tui.replica import Received, Replica
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.export_commands import ExportCommands
+from imagechat_tui.tui.input_driver import paste_safe
 from imagechat_tui.tui.messages import ConnectionChanged, OpsFailed, PresenceChanged, RoomChanged
 from imagechat_tui.tui.widgets.comment_input import CommentInput, Draft
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
@@ -137,7 +139,7 @@ class ImageChatApp(App[int]):
             with Vertical(id="sidebar"):
                 yield MarkerList(id="markers")
                 yield ThreadView(id="thread")
-        yield CommentInput(id="compose")
+        yield CommentInput(id="compose", limits=lambda: self.replica.limits)
         with Horizontal(id="statusbar"):
             yield ConnectionIndicator(id="connection")
             yield Static(id="status")
@@ -158,6 +160,9 @@ class ImageChatApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.connection.close()
+
+    def get_driver_class(self) -> type[Driver]:
+        return paste_safe(super().get_driver_class())  # a paste never presses keys
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -214,6 +219,27 @@ class ImageChatApp(App[int]):
         )
         self.query_one(MarkerList).show(chats, self.selected)
         self.query_one(ThreadView).show(self.selected_chat, self.replica.actor.user.id)
+        self._reply_follows_selection()
+
+    def _reply_follows_selection(self) -> None:
+        compose = self.query_one(CommentInput)
+        draft = compose.draft
+        if draft is None or draft.purpose != "reply" or self.selected in (None, draft.chat_id):
+            return
+        compose.retarget(
+            Draft("reply", chat_id=self.selected),
+            self._compose_title(Draft("reply", chat_id=self.selected)),
+        )
+
+    def _compose_title(self, draft: Draft) -> str:
+        chat = self.replica.view.chats.get(draft.chat_id) if draft.chat_id else None
+        if draft.purpose == "new":
+            return f"New marker at {self.query_one(ImageView).describe_spot(draft.x, draft.y)}"
+        if chat is None:
+            return "The marker is gone (deleted): esc to cancel"
+        if draft.purpose == "reply":
+            return f"Reply to #{chat.number}"
+        return f"Edit your comment on #{chat.number}"
 
     @on(OpsFailed)
     def show_failures(self, message: OpsFailed) -> None:
@@ -305,7 +331,11 @@ class ImageChatApp(App[int]):
                 error=True,
             )
             return
-        self.query_one(CommentInput).start(Draft("new", message.x, message.y))
+        self._compose(Draft("new", message.x, message.y))
+
+    def on_paste(self, event: events.Paste) -> None:
+        # Reaches the app only when no text box took it: it lands nowhere, and acts never.
+        self.say("Pasted text goes into a comment: r replies, n places a marker first.")
 
     @on(ImageView.PinClicked)
     def pin_clicked(self, message: ImageView.PinClicked) -> None:
@@ -331,18 +361,19 @@ class ImageChatApp(App[int]):
         op: ClientOp
         if draft.purpose == "new":
             chat_id = _new_id()
+            written = first_comment_id(chat_id)
             op = CreateOp(
                 broadcastId=_new_id(), chat=NewChat(id=chat_id, x=draft.x, y=draft.y, text=text)
             )
         elif draft.purpose == "reply" and draft.chat_id:
-            chat_id = draft.chat_id
+            chat_id, written = draft.chat_id, _new_id()
             op = UpdateOp(
                 broadcastId=_new_id(),
                 chatId=chat_id,
-                change=AddComment(comment=NewComment(id=_new_id(), text=text)),
+                change=AddComment(comment=NewComment(id=written, text=text)),
             )
         elif draft.chat_id and draft.comment_id:
-            chat_id = draft.chat_id
+            chat_id, written = draft.chat_id, draft.comment_id
             op = UpdateOp(
                 broadcastId=_new_id(),
                 chatId=chat_id,
@@ -351,9 +382,9 @@ class ImageChatApp(App[int]):
         else:
             return
         if self.submit(op):
-            compose = self.query_one(CommentInput)
-            compose.stop()
+            self._close_composer()
             self.select(chat_id)
+            self.query_one(ThreadView).highlight(written)  # e / x act on what was written
             self.say("Sent.")
             (
                 self.query_one(ImageView) if draft.purpose == "new" else self.query_one(ThreadView)
@@ -361,8 +392,12 @@ class ImageChatApp(App[int]):
 
     @on(CommentInput.Cancelled)
     def cancel_comment(self) -> None:
-        self.query_one(CommentInput).stop()
+        self._close_composer()
         self.query_one(ImageView).focus()
+
+    def _close_composer(self) -> None:
+        self.query_one(CommentInput).stop()
+        self.query_one(ImageView).pending_spot = None
 
     # --- actions ---------------------------------------------------------------------
 
@@ -392,7 +427,7 @@ class ImageChatApp(App[int]):
         if self.selected_chat is None:
             self.say("Select a marker to reply to ([ / ] or click its pin).", error=True)
             return
-        self.query_one(CommentInput).start(Draft("reply", chat_id=self.selected))
+        self._compose(Draft("reply", chat_id=self.selected))
 
     def action_edit(self) -> None:
         found = self._own_comment()
@@ -404,9 +439,14 @@ class ImageChatApp(App[int]):
         if (refusal := self._refusal(chat.id, probe)) is not None:
             self.say(refusal, error=True)
             return
-        self.query_one(CommentInput).start(
-            Draft("edit", chat_id=chat.id, comment_id=comment_id), comment.text
+        self._compose(Draft("edit", chat_id=chat.id, comment_id=comment_id), comment.text)
+
+    def _compose(self, draft: Draft, text: str = "") -> None:
+        """Open the composer for ``draft``; a new marker's spot shows on the image."""
+        self.query_one(ImageView).pending_spot = (
+            (draft.x, draft.y) if draft.purpose == "new" else None
         )
+        self.query_one(CommentInput).start(draft, text, self._compose_title(draft))
 
     def action_delete_comment(self) -> None:
         found = self._own_comment()

@@ -78,7 +78,10 @@ async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
         thread = app.query_one(ThreadView)
         await until(pilot, lambda: len(thread.comment_ids) == 2 and not app.replica.pending)
         bobs, mine = thread.comment_ids
-        assert thread.has_focus and thread.highlighted_comment_id == bobs
+        # After a reply the highlight is on the comment just written.
+        assert thread.has_focus and thread.highlighted_comment_id == mine
+        await pilot.press("up")
+        assert thread.highlighted_comment_id == bobs
 
         await pilot.press("e")  # bob's comment: refused
         assert "Only its author or a moderator" in str(app.query_one("#status").render())

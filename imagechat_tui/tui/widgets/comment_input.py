@@ -1,15 +1,32 @@
-"""One input for a new marker's first comment, a reply, or an edit."""
+"""The composer: one multi-line box for a new marker's first comment, a reply, or an edit.
+
+enter sends; ctrl+j, alt+enter and shift+enter (where the terminal reports it) start a
+new line; a paste lands as text at the cursor with its line breaks. A counter shows
+once the text nears the server's limit, and text over it is refused here, with the
+reason, before anything is sent: it is never cut.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input
+from textual.widgets import Static, TextArea
+
+from imagechat_tui.model import DEFAULT_LIMITS, Limits, check_text
+from imagechat_tui.safe_text import inert
 
 Purpose = Literal["new", "reply", "edit"]
+NEWLINE_KEYS = frozenset({"ctrl+j", "alt+enter", "shift+enter"})
+COUNTER_FROM = 0.8  # of the limit: the counter shows from here on
+HINT = "enter send · ctrl+j / alt+enter new line · esc cancel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +38,73 @@ class Draft:
     comment_id: str | None = None  # edit
 
 
-class CommentInput(Input):
-    """Enter sends, Escape cancels; hidden when not composing."""
+def pasted_text(text: str) -> str:
+    """What a paste puts in the box: its line breaks as newlines, tabs as spaces, and
+    every other control or escape character as a visible stand-in (``␛``), so the text
+    is exactly what the box shows."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return inert(text, keep_newlines=True)
+
+
+class ComposerArea(TextArea):
+    """A TextArea where enter submits and the newline keys insert a line."""
+
+    class Submitted(Message):
+        pass
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Submitted())
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.replace("\n", *self.selection)
+            return
+        await super()._on_key(event)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()
+        if not self.read_only:
+            result = self.replace(pasted_text(event.text), *self.selection)
+            self.move_cursor(result.end_location)
+
+
+class CommentInput(Vertical):
+    """The composer; hidden when not composing. ``limits`` gives the current limits
+    (the server's, which the replica holds)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="compose.cancel")]
+
+    DEFAULT_CSS = """
+    CommentInput {
+        height: auto;
+        border: round $accent;
+        border-title-color: $text;
+        border-subtitle-color: $text-muted;
+        padding: 0 0;
+        & > ComposerArea {
+            height: auto;
+            min-height: 1;
+            max-height: 8;
+            border: none;
+            padding: 0 1;
+        }
+        & > #compose-status {
+            height: auto;
+            padding: 0 1;
+            color: $text-muted;
+            text-align: right;
+        }
+        & > #compose-status.-over {
+            color: $error;
+            text-style: bold;
+        }
+    }
+    """
 
     class Sent(Message):
         def __init__(self, draft: Draft, text: str) -> None:
@@ -35,29 +115,117 @@ class CommentInput(Input):
     class Cancelled(Message):
         pass
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, max_length=2000)
+    def __init__(
+        self,
+        *,
+        limits: Callable[[], Limits] = lambda: DEFAULT_LIMITS,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
         self.draft: Draft | None = None
+        self.limits = limits
+        self._refusal: str | None = None
 
-    def start(self, draft: Draft, text: str = "") -> None:
+    def compose(self) -> ComposeResult:
+        yield ComposerArea(id="compose-text", soft_wrap=True, highlight_cursor_line=False)
+        yield Static(id="compose-status")
+
+    @property
+    def area(self) -> ComposerArea:
+        return self.query_one(ComposerArea)
+
+    @property
+    def value(self) -> str:
+        """The text in the box."""
+        return self.area.text
+
+    @value.setter
+    def value(self, text: str) -> None:
+        self.area.load_text(text)
+        self.area.move_cursor(self.area.document.end)
+
+    @property
+    def composing(self) -> bool:
+        return self.draft is not None
+
+    # --- what the app calls ----------------------------------------------------------
+
+    def start(self, draft: Draft, text: str = "", title: str = "") -> None:
+        """Open the box for ``draft`` (with ``text`` to edit) under ``title``."""
         self.draft = draft
-        self.placeholder = {
-            "new": f"First comment for a marker at {draft.x:.1f}%, {draft.y:.1f}% (enter sends, esc cancels)",
-            "reply": "Reply (enter sends, esc cancels)",
-            "edit": "Edit your comment (enter saves, esc cancels)",
+        self._refusal = None
+        self.border_title = inert(title) if title else _default_title(draft)
+        self.border_subtitle = HINT
+        self.area.placeholder = {
+            "new": "The first comment for this spot",
+            "reply": "Your reply",
+            "edit": "Your comment",
         }[draft.purpose]
         self.value = text
         self.display = True
-        self.focus()
+        self.area.focus()
+        self._show_count()
+
+    def retarget(self, draft: Draft, title: str) -> None:
+        """Keep the text, change what it is for (a reply following the selection)."""
+        self.draft = draft
+        self.border_title = inert(title)
 
     def stop(self) -> None:
         self.draft = None
-        self.value = ""
+        self._refusal = None
+        self.area.load_text("")
         self.display = False
 
-    async def action_submit(self) -> None:
-        if self.draft is not None and self.value.strip():
-            self.post_message(self.Sent(self.draft, self.value))
+    def focus(self, scroll_visible: bool = True) -> CommentInput:
+        self.area.focus(scroll_visible)
+        return self
+
+    # --- counter and refusal ---------------------------------------------------------
+
+    @on(TextArea.Changed)
+    def _changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self._refusal = None
+        self._show_count()
+
+    def _show_count(self) -> None:
+        status = self.query_one("#compose-status", Static)
+        limit = self.limits().max_text
+        count = len(self.value)
+        over = count > limit
+        if self._refusal is not None:
+            line = self._refusal
+        elif over:
+            line = f"{count:,} / {limit:,}: {count - limit:,} over the limit, shorten it to send"
+        elif count >= COUNTER_FROM * limit:
+            line = f"{count:,} / {limit:,}"
+        else:
+            line = ""
+        status.update(Text(line))
+        status.display = bool(line)
+        status.set_class(over or self._refusal is not None, "-over")
+
+    @on(ComposerArea.Submitted)
+    def _submit(self, event: ComposerArea.Submitted) -> None:
+        event.stop()
+        if self.draft is None:
+            return
+        text = self.value
+        refusal = check_text(text, self.limits())
+        if refusal is not None:
+            self._refusal = f"Not sent: {refusal.message}"
+            self._show_count()
+            return
+        self.post_message(self.Sent(self.draft, text))
 
     def action_cancel(self) -> None:
         self.post_message(self.Cancelled())
+
+
+def _default_title(draft: Draft) -> str:
+    return {
+        "new": f"New marker at {draft.x:.1f}%, {draft.y:.1f}%",
+        "reply": "Reply",
+        "edit": "Edit your comment",
+    }[draft.purpose]

@@ -26,6 +26,8 @@ PIN_OPEN = Style(color="rgb(0,0,0)", bgcolor="rgb(255,196,0)", bold=True)
 PIN_SELECTED = Style(color="rgb(255,255,255)", bgcolor="rgb(220,20,60)", bold=True)
 PIN_RESOLVED = Style(color="rgb(150,150,150)", bgcolor="rgb(60,60,60)")
 CROSSHAIR = Style(color="rgb(0,255,255)", bgcolor="rgb(0,0,0)", bold=True)
+PENDING = Style(color="rgb(0,0,0)", bgcolor="rgb(0,255,255)", bold=True)  # the spot being commented
+PENDING_TEXT = "●+"
 ZOOM_STEP = 1.5
 PAN_STEP = 0.1  # of the visible part
 
@@ -91,6 +93,7 @@ class ImageView(Widget, can_focus=True):
         self._drag_from: tuple[float, float] | None = None
         self._dragged = False
         self.moving = False  # a click places (a marker being moved), even on a pin
+        self._pending_spot: tuple[float, float] | None = None
 
     # --- geometry --------------------------------------------------------------------
 
@@ -104,7 +107,43 @@ class ImageView(Widget, can_focus=True):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height
 
+    def image_pixel(self, x: float, y: float) -> tuple[int, int]:
+        """The image pixel at a point given in percent."""
+        width, height = self.renderer.size
+        return (
+            min(width - 1, int(x / 100 * width)),
+            min(height - 1, int(y / 100 * height)),
+        )
+
+    def describe_spot(self, x: float, y: float) -> str:
+        """A point for people: percent of the image and its pixel."""
+        px, py = self.image_pixel(x, y)
+        return f"{x:.1f}%, {y:.1f}% (pixel {px}, {py})"
+
     # --- pins ------------------------------------------------------------------------
+
+    @property
+    def pending_spot(self) -> tuple[float, float] | None:
+        """Where a new marker will go (its first comment is being written), shown as a
+        pin of its own until it is sent or cancelled."""
+        return self._pending_spot
+
+    @pending_spot.setter
+    def pending_spot(self, spot: tuple[float, float] | None) -> None:
+        if spot == self._pending_spot:
+            return
+        self._refresh_spot_row(self._pending_spot)
+        self._pending_spot = spot
+        if spot is not None:
+            col, row = self.geometry.to_cell(*spot)
+            if not (0 <= col < self.size.width and 0 <= row < self.size.height):
+                self.viewport = Viewport(self.viewport.zoom, spot[0] / 100, spot[1] / 100)
+        self._refresh_spot_row(spot)
+
+    def _refresh_spot_row(self, spot: tuple[float, float] | None) -> None:
+        if spot is not None and self.size.height:
+            _, row = self.geometry.to_cell(*spot)
+            self.refresh(Region(0, row, self.size.width, 1))
 
     def set_pins(self, pins: list[Pin], selected: str | None, show_resolved: bool) -> None:
         """Show these pins; refreshes only the lines whose pins changed."""
@@ -170,6 +209,10 @@ class ImageView(Widget, can_focus=True):
             col, row = geometry.to_cell(*self.crosshair)
             if row == y:
                 overlays = _crosshair(col, pins)
+        if self._pending_spot is not None:
+            col, row = geometry.to_cell(*self._pending_spot)
+            if row == y:
+                pins = [*pins, _PlacedPin("", col, PENDING_TEXT, PENDING)]
         # Pins last: a pin under the crosshair stays readable, bracketed by it.
         for placed in [*overlays, *pins]:
             strip = _overlay(strip, placed.col, placed.text, placed.style, width)

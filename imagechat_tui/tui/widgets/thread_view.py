@@ -75,6 +75,11 @@ class ThreadView(LineList):
     def comment_ids(self) -> list[str]:
         return self.keys
 
+    def highlight(self, comment_id: str) -> None:
+        """Highlight this comment (and scroll to it) if it is shown."""
+        if comment_id in self.comment_ids:
+            self._move_to(self.comment_ids.index(comment_id))
+
     # --- rows ------------------------------------------------------------------------
 
     def _render_comment(self, comment: Comment, width: int) -> tuple[Strip, ...]:
