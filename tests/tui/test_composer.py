@@ -8,12 +8,14 @@ from collections.abc import Callable
 from textual import events
 from textual._xterm_parser import XTermParser
 
+from imagechat_tui.model import Limits
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.input_driver import PasteSafeParser
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.image_view import PENDING_TEXT, ImageView
 from imagechat_tui.tui.widgets.thread_view import INDENT, ThreadView
+from tests.conftest import StartServer
 from tests.tui.helpers import alice_and_bob, until
 
 SIZE = (120, 36)
@@ -150,10 +152,12 @@ def test_paste_markers_split_between_reads_and_a_lone_escape() -> None:
 
 
 async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing(
-    server: RunningServer, mint_token: Callable[..., str]
+    start: StartServer, mint_token: Callable[..., str]
 ) -> None:
+    server = await start(limits=Limits(max_text=300))  # the app learns it from `joined`
     async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
         limit = app.replica.limits.max_text
+        assert limit == 300
         await pilot.press("n")
         box = composer(app)
         feed_terminal(app, "\x1b[200~" + "a" * (limit // 2) + "\x1b[201~")
