@@ -11,26 +11,37 @@ import platformdirs
 APP_NAME = "imagechat-tui"
 
 
+#: Where everything goes when set: data, ``cache/`` and ``config/`` under one directory.
+HOME_ENV = "IMAGECHAT_HOME"
+
+
+def configured_home() -> Path | None:
+    """``IMAGECHAT_HOME``: the one place the environment is read for file locations."""
+    configured = os.environ.get(HOME_ENV)
+    return Path(configured).expanduser() if configured else None
+
+
 def data_home() -> Path:
     """The data directory (database, tenant secrets, server logs); created on demand."""
-    configured = os.environ.get("IMAGECHAT_HOME")
-    home = (
-        Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir(APP_NAME))
-    )
+    home = configured_home() or Path(platformdirs.user_data_dir(APP_NAME))
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
 
 
 def cache_dir() -> Path:
     """Downloaded images; safe to delete at any time."""
-    configured = os.environ.get("IMAGECHAT_HOME")
-    base = (
-        Path(configured).expanduser() / "cache"
-        if configured
-        else Path(platformdirs.user_cache_dir(APP_NAME))
-    )
+    configured = configured_home()
+    base = configured / "cache" if configured else Path(platformdirs.user_cache_dir(APP_NAME))
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+def config_dir() -> Path:
+    """The user's own settings (accounts.json: names and tokens per server); 0700."""
+    configured = configured_home()
+    path = configured / "config" if configured else Path(platformdirs.user_config_dir(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
 
 
 def default_database_url(home: Path | None = None) -> str:

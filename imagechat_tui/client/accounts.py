@@ -13,22 +13,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
-from imagechat_tui.paths import APP_NAME
+from imagechat_tui.paths import config_dir
 
 ANY_ROOM = "*"
-
-
-def config_dir() -> Path:
-    configured = os.environ.get("IMAGECHAT_HOME")
-    path = (
-        Path(configured).expanduser() / "config"
-        if configured
-        else Path(platformdirs.user_config_dir(APP_NAME))
-    )
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
 
 
 @dataclass

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import time
 import uuid
@@ -68,24 +67,20 @@ class RedisBroker:
         self,
         url: str,
         *,
-        seq_check_interval: float | None = None,
+        seq_check_interval: float = 2.0,
+        presence_ttl: float = 10.0,
         presence_refresh: float | None = None,
-        presence_ttl: float | None = None,
         max_backoff: float = 5.0,
     ) -> None:
         self.url = url
         self.node_id = uuid.uuid4().hex
         self._node = self.node_id.encode()
-        # Seconds between checks of the committed seqs (IMAGECHAT_SEQ_CHECK_INTERVAL, 2):
-        # the longest a lost last message can stay unnoticed is about twice this.
-        self.seq_check_interval = seq_check_interval or float(
-            os.environ.get("IMAGECHAT_SEQ_CHECK_INTERVAL", "2")
-        )
-        # How long a dead node's viewers stay listed: IMAGECHAT_PRESENCE_TTL seconds
-        # (default 10), refreshed every third of that.
-        ttl = presence_ttl or float(os.environ.get("IMAGECHAT_PRESENCE_TTL", "10"))
-        self.presence_ttl = ttl
-        self.presence_refresh = presence_refresh or ttl / 3
+        # Seconds between checks of the committed seqs: the longest a lost last message
+        # can stay unnoticed is about twice this.
+        self.seq_check_interval = seq_check_interval
+        # How long a dead node's viewers stay listed, refreshed every third of that.
+        self.presence_ttl = presence_ttl
+        self.presence_refresh = presence_refresh or presence_ttl / 3
         self.max_backoff = max_backoff
         self.hub: RoomHub | None = None
         self._redis: aioredis.Redis | None = None

@@ -13,9 +13,8 @@ import logging
 import signal
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -24,7 +23,6 @@ from websockets.http11 import Request, Response
 
 from imagechat_tui import paths
 from imagechat_tui.auth import AuthError, Identity, TenantStore
-from imagechat_tui.model import DEFAULT_LIMITS, Limits
 from imagechat_tui.protocol import (
     ClientOp,
     CloseCode,
@@ -39,44 +37,18 @@ from imagechat_tui.protocol import (
     encode,
 )
 from imagechat_tui.safe_text import inert
+from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.room import Room, RoomHub
 from imagechat_tui.server.storage import Storage, StorageUnavailable, Usage, open_storage
-from imagechat_tui.server.subscriber import OutboxLimits, Subscriber
+from imagechat_tui.server.subscriber import Subscriber
 from imagechat_tui.server.usage import UsageMeter, usage_report
 
 if TYPE_CHECKING:
     from imagechat_tui.server.broker import RedisBroker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8765  # 0 picks a free port
-    database: str | None = None  # None: SQLite in the data directory
-    home: Path | None = None  # None: paths.data_home()
-    idle_exit: float = 0.0  # seconds without connections before stopping; 0 = never
-    limits: Limits = DEFAULT_LIMITS
-    outbox: OutboxLimits = field(default_factory=OutboxLimits)
-    max_frame_bytes: int = 64 * 1024  # larger frames close the connection with 1009
-    join_timeout: float = 10.0  # seconds from connecting to a valid join (else 4008)
-    ops_per_second: float = 50.0  # frames per connection per second, sustained ...
-    ops_burst: int = 1000  # ... and in a burst; excess frames get `rate-limited`
-    max_connections_per_user: int = 8  # joined connections per tenant+user (else 4029); 0: no limit
-    max_rooms_per_tenant: int = 10_000  # else `limit-reached` and 4030; 0: no limit
-    reverify_interval: float = 30.0  # seconds between re-checks of a live session's token
-    tls_cert: Path | None = None  # both set: serve wss:// (and https:// for /health, /stats)
-    tls_key: Path | None = None
-    usage_flush_interval: float = 5.0
-    retention: int = 10_000  # events kept per room for replay
-    # Accept permessage-deflate from clients that offer it: ~3.5x fewer bytes per event
-    # on the wire, ~2.6x more CPU per delivered event (docs/BENCHMARKS.md). Turn it off
-    # where CPU per viewer matters more than bandwidth.
-    compression: bool = True
-    broker: str | None = None  # redis://...: share rooms with other nodes; None: this node only
 
 
 def announced_limits(config: ServerConfig) -> ServerLimits:
@@ -259,14 +231,14 @@ async def start_server(config: ServerConfig) -> RunningServer:
     tls = _ssl_context(config)
     TokenBucket(config.ops_per_second, config.ops_burst)  # a bad rate limit fails here, once
     home = config.home or paths.data_home()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
     tenants = TenantStore.in_home(home)
     storage = open_storage(
         config.database or paths.default_database_url(home), retention=config.retention
     )
     await storage.open()
     meter = UsageMeter()
-    broker = _open_broker(config.broker)
+    broker = _open_broker(config)
     hub = RoomHub(storage, meter, config.limits, broker.publisher() if broker else None)
     if broker is not None:
         await broker.start(hub)
@@ -303,7 +275,8 @@ async def start_server(config: ServerConfig) -> RunningServer:
     return running
 
 
-def _open_broker(url: str | None) -> RedisBroker | None:
+def _open_broker(config: ServerConfig) -> RedisBroker | None:
+    url = config.broker
     if url is None:
         return None
     if not url.startswith(("redis://", "rediss://", "unix://")):
@@ -314,7 +287,9 @@ def _open_broker(url: str | None) -> RedisBroker | None:
         raise ValueError(
             f"Redis needs the 'scale' extra: pip install 'imagechat-tui[scale]' ({exc})"
         ) from None
-    return RedisBroker(url)
+    return RedisBroker(
+        url, seq_check_interval=config.seq_check_interval, presence_ttl=config.presence_ttl
+    )
 
 
 async def _flush_usage(running: RunningServer) -> None:
