@@ -1,9 +1,11 @@
 """The chat state of one room and the rules of every event. Pure: no I/O, no clocks.
 
 ``decide`` turns a client op into the event it causes (or a ``Rejection`` saying why
-not), and ``apply`` folds an event into a new ``RoomState``. The server decides and
-applies authoritatively; the terminal app uses the very same functions to apply its own
-ops optimistically and to fold in broadcasts, so the rules live here and nowhere else.
+not), ``apply`` is the change one event makes to a ``RoomState``, and ``fold`` is the one
+way a stream of events (a broadcast, a replay, a database log) advances a state: old seqs
+skipped, a gap reported. The server decides and applies authoritatively; the room, both
+storages and the terminal app's replica all fold with the very same function, so the
+rules live here and nowhere else.
 
 States are immutable: ``apply`` returns a new state and shares every unchanged chat with
 the old one, so keeping the previous state around (for rollback, or for an optimistic
@@ -13,7 +15,9 @@ view) costs nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 import msgspec
 from msgspec import Struct
@@ -333,3 +337,47 @@ def apply_change(
     if isinstance(change, Reopen):
         return replace(chat, resolved=False)
     return replace(chat, x=change.x, y=change.y)
+
+
+T = TypeVar("T")
+
+
+class Folded(NamedTuple, Generic[T]):
+    """What ``fold`` did: the new state, the items that advanced it (in order), and
+    whether it stopped at a gap (an event later than ``state.seq + 1``)."""
+
+    state: RoomState
+    applied: list[T]
+    gap: bool
+
+
+@overload
+def fold(state: RoomState, events: Iterable[Event]) -> Folded[Event]: ...
+
+
+@overload
+def fold(state: RoomState, events: Iterable[T], *, event: Callable[[T], Event]) -> Folded[T]: ...
+
+
+def fold(
+    state: RoomState, events: Iterable[Any], *, event: Callable[[Any], Event] | None = None
+) -> Folded[Any]:
+    """Fold ``events`` (in seq order) into ``state``: the one place events advance a room.
+
+    An event at or below the state's ``seq`` is already in it (a duplicate, or a replay
+    overlapping what was seen) and is skipped. An event beyond ``seq + 1`` means some are
+    missing: folding stops there, with ``gap`` set, and the caller fills the gap (from
+    the database, or by resyncing) rather than apply anything out of order. Neither is an
+    error. ``event`` picks the event out of each item (e.g. a stored event with its
+    bytes), so ``applied`` holds the caller's own items.
+    """
+    applied: list[Any] = []
+    for item in events:
+        ev: Event = item if event is None else event(item)
+        if ev.seq <= state.seq:
+            continue
+        if ev.seq != state.seq + 1:
+            return Folded(state, applied, True)
+        state = apply(state, ev)
+        applied.append(item)
+    return Folded(state, applied, False)

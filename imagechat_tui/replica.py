@@ -8,9 +8,19 @@ recognised by ``broadcastId``, confirms them without applying anything twice; an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from imagechat_tui.model import DEFAULT_LIMITS, Actor, Limits, Rejection, RoomState, apply, decide
+from imagechat_tui.model import (
+    DEFAULT_LIMITS,
+    Actor,
+    Limits,
+    Rejection,
+    RoomState,
+    apply,
+    decide,
+    fold,
+)
 from imagechat_tui.protocol import (
     Ack,
     Batch,
@@ -94,8 +104,7 @@ class Replica:
 
     def _receive(self, frame: ServerFrame, result: Received) -> None:
         if isinstance(frame, Batch):
-            for event in frame.events:
-                self._receive(event, result)
+            self._receive_events(frame.events, result)
         elif isinstance(frame, Joined):
             # Who the server says we are, and its limits: our ops are decided with these.
             self.actor = Actor(user=frame.user, role=frame.role)
@@ -120,20 +129,19 @@ class Replica:
             if self.pending.pop(frame.broadcastId, None) is not None:
                 result.confirmed.append(frame.broadcastId)
         elif isinstance(frame, NewImageChat | ImageChatUpdated | DeletedImageChat):
-            self._receive_event(frame, result)
+            self._receive_events((frame,), result)
 
-    def _receive_event(self, event: Event, result: Received) -> None:
-        if event.seq <= self.confirmed.seq:
-            return  # already have it (a replay overlapping what we saw)
-        if event.seq != self.confirmed.seq + 1:
-            result.needs_resync = True
-            return
-        self.confirmed = apply(self.confirmed, event)
-        result.events.append(event)
-        if self.pending.pop(event.broadcastId, None) is not None:
-            result.confirmed.append(event.broadcastId)
-        else:
-            result.remote.append(event)
+    def _receive_events(self, events: Sequence[Event], result: Received) -> None:
+        # Seqs already seen (a replay overlapping what we saw) are skipped; a gap stops
+        # the fold and asks for a resync.
+        self.confirmed, applied, gap = fold(self.confirmed, events)
+        result.needs_resync |= gap
+        for event in applied:
+            result.events.append(event)
+            if self.pending.pop(event.broadcastId, None) is not None:
+                result.confirmed.append(event.broadcastId)
+            else:
+                result.remote.append(event)
 
     def _rebuild_view(self) -> None:
         """Confirmed state plus own pending ops, re-decided: a pending op that no longer

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from imagechat_tui.auth import TenantStore
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
+from tests.services import Postgres
 
 
 @pytest.fixture
@@ -63,3 +64,18 @@ async def start(home: Path) -> AsyncIterator[StartServer]:
 async def server(start: StartServer) -> RunningServer:
     """A real server on loopback with SQLite in a temporary data directory."""
     return await start()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One throwaway PostgreSQL cluster for the session; tests may stop and start it."""
+    server = Postgres()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(postgres: Postgres) -> str:
+    """A fresh empty database on the (running) cluster."""
+    return postgres.new_database()

@@ -18,6 +18,7 @@ from imagechat_tui.model import (
     apply,
     decide,
     first_comment_id,
+    fold,
 )
 from imagechat_tui.protocol import (
     AddComment,
@@ -133,6 +134,65 @@ def test_apply_refuses_out_of_order_events() -> None:
     later = msgspec.structs.replace(event, seq=5)  # type: ignore[type-var]
     with pytest.raises(SequenceError):
         apply(state, later)
+
+
+def a_log(n: int) -> list:
+    """n events as the server would number them, from an empty room."""
+    state, events = RoomState(room="r"), []
+    for i in range(n):
+        event = decide(state, create(f"c{i}"), ALICE, 1)
+        assert not isinstance(event, Rejection)
+        state = apply(state, event)
+        events.append(event)
+    return events
+
+
+def test_fold_applies_in_order_and_skips_what_the_state_already_has() -> None:
+    log = a_log(5)
+    state, applied, gap = fold(RoomState(room="r"), log[:3])
+    assert (state.seq, applied, gap) == (3, log[:3], False)
+    # A replay overlapping what was seen: the old seqs are skipped, not an error.
+    again, applied, gap = fold(state, [log[1], log[2], log[2], log[3], log[4]])
+    assert (again.seq, applied, gap) == (5, log[3:], False)
+    assert again == fold(RoomState(room="r"), log).state
+    assert fold(again, log) == (again, [], False)  # nothing new
+
+
+def test_fold_stops_at_a_gap_and_says_so() -> None:
+    log = a_log(5)
+    state, applied, gap = fold(RoomState(room="r"), [log[0], log[1], log[3], log[4]])
+    assert (state.seq, applied, gap) == (2, log[:2], True)
+    assert list(state.chats) == ["c0", "c1"]  # nothing after the gap was applied
+    assert fold(RoomState(room="r"), [log[2]]) == (RoomState(room="r"), [], True)
+
+
+def test_fold_keeps_the_callers_items() -> None:
+    log = a_log(3)
+    items = [(f"bytes {e.seq}", e) for e in log]
+    folded = fold(RoomState(room="r"), items[1:], event=lambda item: item[1])
+    assert folded.gap and folded.applied == []
+    folded = fold(RoomState(room="r"), items, event=lambda item: item[1])
+    assert folded.applied == items and folded.state.seq == 3
+
+
+@given(st.lists(st.integers(min_value=1, max_value=8), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_fold_of_any_delivery_is_a_prefix_of_the_log(seqs: list[int]) -> None:
+    """Whatever arrives (repeats, reordering, holes), the state is the log folded up to
+    the last seq reached without a hole, and ``gap`` says whether one was met."""
+    log = a_log(8)
+    state = RoomState(room="r")
+    for seq in seqs:
+        before = state.seq
+        state, applied, gap = fold(state, [log[seq - 1]])
+        assert gap == (seq > before + 1)
+        assert applied == ([log[seq - 1]] if seq == before + 1 else [])
+    assert state == fold(RoomState(room="r"), log[: state.seq]).state
+    reached = 0
+    for seq in seqs:
+        if seq == reached + 1:
+            reached = seq
+    assert state.seq == reached
 
 
 def test_apply_keeps_the_old_state_intact() -> None:

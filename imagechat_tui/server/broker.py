@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from imagechat_tui.protocol import User
+from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.room import Publisher
 from imagechat_tui.server.storage import StorageUnavailable, StoredEvent
 
@@ -94,6 +95,7 @@ class RedisBroker:
         self._connected = asyncio.Event()
         self.reconnects = 0
         self.publish_failures = 0
+        self._publish_faults = FaultLog(log, "publishing to Redis")
 
     def publisher(self) -> Publisher:
         return Publisher(
@@ -178,7 +180,9 @@ class RedisBroker:
                 except (RedisError, OSError) as exc:
                     # Not lost: the events are in the database; other nodes fill the gap.
                     self.publish_failures += len(batch)
-                    log.warning("could not publish %d messages to Redis: %s", len(batch), exc)
+                    self._publish_faults.failed(f"{exc.__class__.__name__}: {exc}")
+                else:
+                    self._publish_faults.succeeded()
 
     # --- subscriptions ---------------------------------------------------------------
 
@@ -320,12 +324,7 @@ class RedisBroker:
 
     async def _room_seqs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         assert self.hub is not None
-        storage = self.hub.storage
-        room_seqs = getattr(storage, "room_seqs", None)
-        if room_seqs is not None:
-            seqs: dict[tuple[str, str], int] = await room_seqs(keys)
-            return seqs
-        return {k: (await storage.load_room(*k)).seq for k in keys}  # SQLite shared by nodes
+        return await self.hub.storage.room_seqs(keys)
 
     # --- presence --------------------------------------------------------------------
 

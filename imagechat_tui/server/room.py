@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
 from collections import deque
@@ -30,10 +29,18 @@ from imagechat_tui.protocol import (
     Presence,
     ServerLimits,
     User,
-    decode_event,
     encode,
 )
-from imagechat_tui.server.storage import Storage, StorageUnavailable, StoredEvent
+from imagechat_tui.server.faultlog import FaultLog
+from imagechat_tui.server.storage import (
+    CommitResult,
+    Decision,
+    OutcomeUnknown,
+    Storage,
+    StorageUnavailable,
+    StoredEvent,
+    fold_log,
+)
 from imagechat_tui.server.subscriber import Subscriber, fan_out
 from imagechat_tui.server.usage import UsageMeter
 
@@ -200,38 +207,39 @@ class Room:
                 except Exception:
                     # A bug in one batch must not strand the ops queued behind it.
                     log.exception("room %s/%s: batch failed", self.tenant, self.name)
-                    _refuse_all(
-                        batch,
-                        ErrorCode.INTERNAL,
-                        "The server failed on this change; it may or may not have been saved. "
-                        "Reconnect to see the current state.",
-                    )
+                    _refuse_all(batch, ErrorCode.INTERNAL, _MAYBE_SAVED)
         finally:
             self._worker = None
 
     async def _commit(self, batch: list[tuple[Subscriber, ClientOp]]) -> None:
         now = now_ms()
         limits = self.hub.limits
-        answers: dict[int, Ack | Error] = {}
 
-        def decide_batch(state: RoomState, known: dict[str, int]) -> tuple[RoomState, list[Event]]:
-            answers.clear()  # the storage may run this again if it retries the transaction
+        def decide_batch(
+            state: RoomState, known: dict[str, int]
+        ) -> Decision[list[Ack | Error | None]]:
+            """Pure: the storage may run it again if it retries the transaction."""
+            answers: list[Ack | Error | None] = []
             events: list[Event] = []
             seen = dict(known)
-            for i, (sub, op) in enumerate(batch):
+            for sub, op in batch:
                 bid = op.broadcastId
-                if bid in seen:
-                    answers[i] = Ack(broadcastId=bid, seq=seen[bid])
+                if bid in seen:  # a retry of an op already stored
+                    answers.append(Ack(broadcastId=bid, seq=seen[bid]))
                     continue
                 outcome = decide(state, op, sub.identity.actor, now, limits)
                 if isinstance(outcome, Rejection):
-                    answers[i] = Error(broadcastId=bid, code=outcome.code, message=outcome.message)
+                    answers.append(
+                        Error(broadcastId=bid, code=outcome.code, message=outcome.message)
+                    )
                     continue
                 state = apply(state, outcome)
                 events.append(outcome)
+                answers.append(None)  # its event, broadcast to all, answers the originator
                 seen[bid] = outcome.seq
-            return state, events
+            return Decision(state, events, answers)
 
+        where = f"room {self.tenant}/{self.name}, {len(batch)} ops"
         try:
             result = await self.hub.storage.commit(
                 self.tenant,
@@ -240,21 +248,41 @@ class Room:
                 [op.broadcastId for _, op in batch],
                 decide_batch,
             )
-        except Exception as exc:
-            if not isinstance(exc, StorageUnavailable):
-                log.exception("commit failed in room %s/%s", self.tenant, self.name)
-            _refuse_all(
-                batch,
-                ErrorCode.UNAVAILABLE,
-                "The server could not save this change, so nothing happened. "
-                "Try again in a moment.",
-            )
+        except StorageUnavailable as exc:
+            self.hub.commit_faults.failed(str(exc), where)
+            _refuse_all(batch, ErrorCode.UNAVAILABLE, _NOT_SAVED)
             return
-        self._publish(result.caught_up + result.committed, state=result.state, local=True)
-        for i, answer in answers.items():
-            batch[i][0].send(answer)
+        except OutcomeUnknown as exc:
+            self.hub.commit_faults.failed(str(exc), where)
+            _refuse_all(batch, ErrorCode.INTERNAL, _MAYBE_SAVED)
+            return
+        except Exception as exc:
+            # Unexpected (a bug?), but the storage rolled the transaction back.
+            log.exception("commit failed in %s", where)
+            self.hub.commit_faults.failed(f"{exc.__class__.__name__}: {exc}", where)
+            _refuse_all(batch, ErrorCode.UNAVAILABLE, _NOT_SAVED)
+            return
+        self.hub.commit_faults.succeeded()
+        self._advance(result)
+        for (sub, _), answer in zip(batch, result.answers, strict=True):
+            if answer is not None:
+                sub.send(answer)
 
     # --- events ----------------------------------------------------------------------
+
+    def _advance(self, result: CommitResult[list[Ack | Error | None]]) -> None:
+        if result.reloaded:
+            self._reset(result.state)
+        self._publish(result.caught_up + result.committed, state=result.state, local=True)
+
+    def _reset(self, state: RoomState) -> None:
+        """Adopt a state loaded from the database because the log no longer reaches
+        back to ours: subscribers cannot be given the events in between, so they are
+        dropped and resync (with a snapshot) when they return."""
+        self.state = state
+        self._recent.clear()
+        for sub in list(self.subscribers):
+            sub.drop_too_slow()
 
     def _publish(self, stored: list[StoredEvent], *, state: RoomState, local: bool) -> None:
         """Deliver events (already durable) to this node's subscribers, and to other nodes
@@ -271,21 +299,11 @@ class Room:
         """Events committed by another node: apply in order, filling any gap from the
         database so that subscribers never see one."""
         async with self.lock:
-            events = [decode_event(f) for f in frames]
-            if all(e.seq <= self.state.seq for e in events):
-                return
-            if events[0].seq > self.state.seq + 1 or any(
-                b.seq != a.seq + 1 for a, b in itertools.pairwise(events)
-            ):
+            state, fresh, gap = fold_log(self.state, frames)
+            if gap:
                 await self._catch_up()
-                return
-            state = self.state
-            fresh: list[StoredEvent] = []
-            for event, data in zip(events, frames, strict=True):
-                if event.seq > state.seq:
-                    state = apply(state, event)
-                    fresh.append(StoredEvent(event, data))
-            self._publish(fresh, state=state, local=False)
+            else:
+                self._publish(fresh, state=state, local=False)
 
     async def sync_with_storage(self) -> None:
         """Catch up with whatever the database holds beyond this node's state (events
@@ -299,20 +317,18 @@ class Room:
         missing = await self.hub.storage.events_since(
             self.tenant, self.name, self.state.seq, latest.seq
         )
-        if missing is None:
-            # Too far behind for the log: subscribers must resync from a snapshot.
-            self.state = latest
-            self._recent.clear()
-            for sub in list(self.subscribers):
-                sub.drop_too_slow()
-            return
-        state = self.state
-        fresh = []
-        for data in missing:
-            event = decode_event(data)
-            state = apply(state, event)
-            fresh.append(StoredEvent(event, data))
-        self._publish(fresh, state=state, local=False)
+        folded = fold_log(self.state, missing) if missing is not None else None
+        if folded is None or folded.gap:
+            self._reset(latest)  # too far behind for the log
+        else:
+            self._publish(folded.applied, state=folded.state, local=False)
+
+
+_NOT_SAVED = "The server could not save this change, so nothing happened. Try again in a moment."
+_MAYBE_SAVED = (
+    "The server failed on this change; it may or may not have been saved. "
+    "Reconnect to see the current state."
+)
 
 
 def _refuse_all(batch: list[tuple[Subscriber, ClientOp]], code: str, message: str) -> None:
@@ -335,6 +351,7 @@ class RoomHub:
         self.limits = limits
         self.publisher = publisher
         self.rooms: dict[tuple[str, str], Room] = {}
+        self.commit_faults = FaultLog(log, "commit")
         self._loading: dict[tuple[str, str], asyncio.Future[Room]] = {}
 
     async def get(self, tenant: str, name: str) -> Room:

@@ -1,4 +1,4 @@
-"""Real PostgreSQL and Redis for the multi-node tests (see tests/services.py)."""
+"""Real Redis and server processes for the multi-node tests (PostgreSQL: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.scale.nodes import Node
-from tests.services import Postgres, Redis
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """One throwaway PostgreSQL cluster for the session; tests may stop and start it."""
-    server = Postgres()
-    server.start()
-    yield server
-    server.destroy()
-
-
-@pytest.fixture
-def pg_url(postgres: Postgres) -> str:
-    """A fresh empty database on the (running) cluster."""
-    return postgres.new_database()
+from tests.services import Redis
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ import asyncpg
 import pytest
 
 from imagechat_tui.server.migrate import migrate
-from imagechat_tui.server.storage import open_storage
-from imagechat_tui.server.storage.postgres import MIGRATIONS
-from imagechat_tui.server.storage.sqlite import _MIGRATIONS as sqlite_migrations
-from tests.server.test_storage import check_refused_ops_leave_no_trace
+from imagechat_tui.server.storage.schema import latest_version
 from tests.services import Postgres
 from tests.wsclient import WsClient, create_op
 
@@ -67,15 +64,6 @@ async def test_joining_an_unloaded_room_while_postgres_is_down_says_try_later(
     await again.close()
 
 
-async def test_postgres_refused_ops_leave_no_trace(pg_url) -> None:
-    storage = open_storage(pg_url)
-    await storage.open()
-    try:
-        await check_refused_ops_leave_no_trace(storage)
-    finally:
-        await storage.close()
-
-
 async def test_nodes_starting_at_once_apply_each_migration_once(pg_url) -> None:
     commands = [
         [sys.executable, "-m", "imagechat_tui", "migrate", "--database", pg_url] for _ in range(4)
@@ -87,7 +75,7 @@ async def test_nodes_starting_at_once_apply_each_migration_once(pg_url) -> None:
     outputs = [await p.communicate() for p in processes]
     assert [p.returncode for p in processes] == [0] * 4, outputs
     said = sorted(out.decode().strip() for out, _ in outputs)
-    latest = len(MIGRATIONS)
+    latest = latest_version("postgres")
     assert (
         said
         == [f"migrated the schema from version 0 to {latest}"]
@@ -104,6 +92,6 @@ async def test_nodes_starting_at_once_apply_each_migration_once(pg_url) -> None:
 
 async def test_migrate_sqlite(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    latest = len(sqlite_migrations)
+    latest = latest_version("sqlite")
     assert await migrate(url) == (0, latest)
     assert await migrate(url) == (latest, latest)

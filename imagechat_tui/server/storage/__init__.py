@@ -1,23 +1,39 @@
-"""Where rooms live between restarts: one interface, one implementation per database.
+"""Where rooms live between restarts: one contract, one implementation per database.
 
-The room hub never touches SQL. It hands ``commit`` a pure function that turns the
-room's current state into new events; the storage runs that function inside one
-transaction (after catching the state up with anything another node committed), stores
-the events and the changed chats, and only then returns them for broadcast.
+``Storage`` is the contract: every method the rest of the server calls, with the same
+meaning for SQLite and PostgreSQL (tests/server/storage/test_contract.py runs the same
+tests against both). The room hub never touches SQL. It hands ``commit`` a pure function
+that turns the room's current state into new events; the storage runs that function
+inside one transaction (after folding in anything another process committed), stores the
+events and the changed chats, and only then returns them, with the function's answers,
+for broadcast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import abc
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Generic, NamedTuple, TypeVar
 
-from imagechat_tui.model import RoomState
-from imagechat_tui.protocol import Event
+from imagechat_tui.model import Folded, RoomState, fold
+from imagechat_tui.protocol import DeletedImageChat, Event, ImageChatUpdated, decode_event
+
+A = TypeVar("A")
+
+
+class Decision(NamedTuple, Generic[A]):
+    """What a batch of ops did to a room: the new state, the events that led to it, and
+    the answers for whoever sent the ops (returned by ``commit`` once stored)."""
+
+    state: RoomState
+    events: list[Event]
+    answers: A
+
 
 #: Given the room's current state and which of the batch's broadcastIds the log already
-#: holds (broadcastId -> seq), return the new state and the events that led to it.
-DecideBatch = Callable[[RoomState, dict[str, int]], tuple[RoomState, list[Event]]]
+#: holds (broadcastId -> seq), decide the batch. Pure: the storage may run it again.
+DecideBatch = Callable[[RoomState, dict[str, int]], Decision[A]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +43,23 @@ class StoredEvent:
 
 
 @dataclass(slots=True)
-class CommitResult:
+class CommitResult(Generic[A]):
     state: RoomState
+    answers: A
     committed: list[StoredEvent] = field(default_factory=list)
     caught_up: list[StoredEvent] = field(default_factory=list)  # others' events found first
+    #: The given state was behind what the log still holds, so the stored state was
+    #: loaded instead: ``caught_up`` is empty and whoever followed the room must resync.
+    reloaded: bool = False
 
 
 class StorageUnavailable(Exception):
-    """The database cannot be reached; nothing was stored."""
+    """The database cannot be reached or written; nothing was stored."""
+
+
+class OutcomeUnknown(Exception):
+    """A commit was sent but its outcome could not be learned (the database stayed out
+    of reach): the ops may or may not have been stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,34 +68,92 @@ class Usage:
     bytes: int = 0
 
 
-class Storage(Protocol):
-    async def open(self) -> None: ...
+def stored_events(log: Iterable[bytes]) -> Iterable[StoredEvent]:
+    """Encoded events from a log, decoded as they are consumed."""
+    return (StoredEvent(decode_event(data), data) for data in log)
 
+
+def fold_log(state: RoomState, log: Iterable[bytes]) -> Folded[StoredEvent]:
+    """``model.fold`` over encoded events (a log, a broadcast): old seqs skipped, a gap
+    reported, the applied events kept with their bytes."""
+    return fold(state, stored_events(log), event=_event_of)
+
+
+def _event_of(stored: StoredEvent) -> Event:
+    return stored.event
+
+
+def affected_chat_ids(events: Iterable[Event]) -> set[str]:
+    """The chats whose stored row the events change (or delete)."""
+    return {
+        e.chatId if isinstance(e, ImageChatUpdated | DeletedImageChat) else e.chat.id
+        for e in events
+    }
+
+
+class Storage(abc.ABC):
+    """The storage contract. Failures to reach or write the database raise
+    ``StorageUnavailable`` (nothing was stored), never a driver's own exception."""
+
+    #: The SQL dialect: the folder of ``sql/`` that holds its migrations.
+    dialect: ClassVar[str]
+
+    def __init__(self, *, retention: int = 10_000) -> None:
+        self.retention = retention  # events kept per room for replays
+        #: (version before, version after) of the schema, once ``open`` has migrated it.
+        self.migrated: tuple[int, int] | None = None
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect, apply pending migrations (setting ``migrated``) and check that the
+        database can be written: StorageUnavailable, with the reason, when not."""
+
+    @abc.abstractmethod
     async def close(self) -> None: ...
 
-    async def load_room(self, tenant: str, room: str) -> RoomState: ...
+    @abc.abstractmethod
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
 
+    @abc.abstractmethod
+    async def load_room(self, tenant: str, room: str) -> RoomState:
+        """The stored state of a room (an empty one if it was never written)."""
+
+    @abc.abstractmethod
+    async def room_count(self, tenant: str) -> int:
+        """How many rooms the tenant has stored."""
+
+    @abc.abstractmethod
+    async def room_seqs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The committed ``seq`` of each (tenant, room) that has been written."""
+
+    @abc.abstractmethod
     async def commit(
         self,
         tenant: str,
         room: str,
         state: RoomState,
         broadcast_ids: list[str],
-        decide_batch: DecideBatch,
-    ) -> CommitResult: ...
+        decide: DecideBatch[A],
+    ) -> CommitResult[A]:
+        """In one transaction: fold in what the log holds beyond ``state`` (or reload the
+        room when the log no longer reaches back to it), run ``decide``, store its events
+        (none stored: nothing written, not even the room), prune the log past
+        ``retention``. Returns only once the outcome is known: stored, or
+        StorageUnavailable when nothing was (OutcomeUnknown if that cannot be learned)."""
 
+    @abc.abstractmethod
     async def events_since(
         self, tenant: str, room: str, since: int, until: int
     ) -> list[bytes] | None:
         """Encoded events with ``since < seq <= until``, or None when the log no longer
         holds all of them (pruned, or ``since`` is not a seq this room ever had)."""
-        ...
 
+    @abc.abstractmethod
     async def add_usage(self, deltas: dict[str, Usage]) -> None: ...
 
+    @abc.abstractmethod
     async def usage(self) -> dict[str, Usage]: ...
-
-    async def room_count(self, tenant: str) -> int: ...
 
 
 def open_storage(url: str, *, retention: int = 10_000) -> Storage:

@@ -8,75 +8,49 @@ before deciding, exactly as with SQLite.
 
 Schema changes are numbered migrations recorded in ``schema_migrations``; they run in
 one transaction under an advisory lock, so nodes starting at once apply each migration
-exactly once and the others wait, then find nothing to do.
+exactly once and the others wait, then find nothing to do. The scripts are the
+``sql/postgres/*.sql`` files.
+
+A connection that drops while ``COMMIT`` is on its way leaves the outcome unknown: the
+commit may have happened. ``commit`` then looks up, on a fresh connection, whether the
+batch's events are in the log, and only answers once it knows (see ``_resolve``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
+from asyncpg.pool import PoolConnectionProxy
 
-from imagechat_tui.model import RoomState, SequenceError, apply
-from imagechat_tui.protocol import Chat, decode_event, encode
+from imagechat_tui.model import RoomState
+from imagechat_tui.protocol import Chat, encode
 from imagechat_tui.server.storage import (
+    A,
     CommitResult,
     DecideBatch,
+    OutcomeUnknown,
+    Storage,
     StorageUnavailable,
     StoredEvent,
     Usage,
+    affected_chat_ids,
+    fold_log,
 )
-from imagechat_tui.server.storage.sqlite import affected_chat_ids
-
-if TYPE_CHECKING:
-    from asyncpg.pool import PoolConnectionProxy
-
-    # What pool.acquire() gives: a proxy with Connection's methods, not a Connection.
-    PooledConnection = PoolConnectionProxy[asyncpg.Record]
+from imagechat_tui.server.storage.schema import migrations
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 #: pg_advisory_xact_lock key for migrations ("imagecha" as a 64-bit integer).
 MIGRATION_LOCK = 0x696D616765636861
-
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE rooms (
-        tenant TEXT NOT NULL,
-        room TEXT NOT NULL,
-        seq BIGINT NOT NULL DEFAULT 0,
-        next_number BIGINT NOT NULL DEFAULT 1,
-        pruned_through BIGINT NOT NULL DEFAULT 0,
-        PRIMARY KEY (tenant, room)
-    );
-    CREATE TABLE chats (
-        tenant TEXT NOT NULL,
-        room TEXT NOT NULL,
-        chat_id TEXT NOT NULL,
-        number BIGINT NOT NULL,
-        data BYTEA NOT NULL,
-        PRIMARY KEY (tenant, room, chat_id)
-    );
-    CREATE TABLE events (
-        tenant TEXT NOT NULL,
-        room TEXT NOT NULL,
-        seq BIGINT NOT NULL,
-        broadcast_id TEXT NOT NULL,
-        data BYTEA NOT NULL,
-        PRIMARY KEY (tenant, room, seq)
-    );
-    CREATE UNIQUE INDEX events_broadcast ON events (tenant, room, broadcast_id);
-    CREATE TABLE usage (
-        tenant TEXT PRIMARY KEY,
-        messages BIGINT NOT NULL DEFAULT 0,
-        bytes BIGINT NOT NULL DEFAULT 0
-    );
-    """,
-]
 
 _PRUNE_EVERY = 256
 _chat_decoder = msgspec.json.Decoder(Chat)
@@ -90,11 +64,15 @@ _UNAVAILABLE = (
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.InsufficientResourcesError,
+    # A connection the server closed under us, found mid-operation (e.g. during a stop).
+    asyncpg.exceptions.InternalClientError,
 )
 
 
-async def apply_migrations(conn: asyncpg.Connection) -> list[int]:
-    """Apply pending migrations in one transaction under an advisory lock; their numbers."""
+async def apply_migrations(conn: asyncpg.Connection) -> tuple[int, int]:
+    """Apply pending migrations in one transaction under an advisory lock; the schema
+    version before and after."""
+    scripts = migrations(PostgresStorage.dialect)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         await conn.execute(
@@ -102,15 +80,15 @@ async def apply_migrations(conn: asyncpg.Connection) -> list[int]:
             " version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
         current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-        applied = []
-        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        for number, script in enumerate(scripts[current:], start=current + 1):
             await conn.execute(script)
             await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
-            applied.append(number)
-        return applied
+        return current, max(current, len(scripts))
 
 
-class PostgresStorage:
+class PostgresStorage(Storage):
+    dialect = "postgres"
+
     def __init__(
         self,
         url: str,
@@ -119,15 +97,17 @@ class PostgresStorage:
         min_size: int = 1,
         max_size: int = 10,
         timeout: float = 5.0,
+        resolve_timeout: float = 30.0,
     ) -> None:
+        super().__init__(retention=retention)
         self.url = url
-        self.retention = retention
         self.min_size = min_size
         self.max_size = max_size
         self.timeout = timeout
+        #: How long a commit whose outcome is unknown keeps asking the database.
+        self.resolve_timeout = resolve_timeout
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
-        self.applied_migrations: list[int] = []
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -138,7 +118,11 @@ class PostgresStorage:
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"PostgreSQL: cannot connect: {exc}") from exc
         try:
-            self.applied_migrations = await apply_migrations(conn)
+            self.migrated = await apply_migrations(conn)
+        except asyncpg.exceptions.ReadOnlySQLTransactionError as exc:
+            raise StorageUnavailable(f"PostgreSQL: the database cannot be written: {exc}") from exc
+        except _UNAVAILABLE as exc:
+            raise StorageUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {exc}") from exc
         finally:
             await conn.close()
         await self._ensure_pool()
@@ -168,7 +152,7 @@ class PostgresStorage:
                 pool.terminate()
 
     @asynccontextmanager
-    async def _conn(self) -> AsyncIterator[PooledConnection]:
+    async def _conn(self) -> AsyncIterator[PoolConnectionProxy]:
         """A pooled connection; any connectivity failure becomes StorageUnavailable.
 
         The pool replaces broken connections on the next acquire, so once PostgreSQL is
@@ -180,9 +164,15 @@ class PostgresStorage:
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {exc}") from exc
 
-    async def _with(self, fn: Callable[[PooledConnection], Awaitable[T]]) -> T:
+    async def _with(self, fn: Callable[[PoolConnectionProxy], Awaitable[T]]) -> T:
         async with self._conn() as conn:
             return await fn(conn)
+
+    async def schema_version(self) -> int:
+        version: int = await self._with(
+            lambda c: c.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        )
+        return version
 
     # --- rooms -----------------------------------------------------------------------
 
@@ -190,7 +180,7 @@ class PostgresStorage:
         async with self._conn() as conn, conn.transaction(isolation="repeatable_read"):
             return await self._load_room(conn, tenant, room)
 
-    async def _load_room(self, conn: PooledConnection, tenant: str, room: str) -> RoomState:
+    async def _load_room(self, conn: PoolConnectionProxy, tenant: str, room: str) -> RoomState:
         row = await conn.fetchrow(
             "SELECT seq, next_number FROM rooms WHERE tenant=$1 AND room=$2", tenant, room
         )
@@ -203,9 +193,10 @@ class PostgresStorage:
         return RoomState(room=room, seq=row[0], next_number=row[1], chats=chats)
 
     async def room_count(self, tenant: str) -> int:
-        return await self._with(
+        count: int = await self._with(
             lambda c: c.fetchval("SELECT COUNT(*) FROM rooms WHERE tenant=$1", tenant)
         )
+        return count
 
     async def room_seqs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """The committed ``seq`` of each (tenant, room) that has a row; one query."""
@@ -228,31 +219,76 @@ class PostgresStorage:
         room: str,
         state: RoomState,
         broadcast_ids: list[str],
-        decide_batch: DecideBatch,
-    ) -> CommitResult:
+        decide: DecideBatch[A],
+    ) -> CommitResult[A]:
         async with self._conn() as conn:
             transaction = conn.transaction()
             await transaction.start()
             try:
-                result = await self._commit(conn, tenant, room, state, broadcast_ids, decide_batch)
+                result = await self._commit(conn, tenant, room, state, broadcast_ids, decide)
             except BaseException:
-                await transaction.rollback()
+                if not conn.is_closed():
+                    with contextlib.suppress(*_UNAVAILABLE):
+                        await transaction.rollback()
                 raise
-            if result.committed:
-                await transaction.commit()
-            else:  # every op refused or a retry: leave no trace (not even the room)
+            if not result.committed:  # every op refused or a retry: leave no trace
                 await transaction.rollback()
+                return result
+            try:
+                await transaction.commit()
+                return result
+            except _UNAVAILABLE as exc:
+                # COMMIT may or may not have reached the server and been applied.
+                dropped: BaseException = exc
+        return await self._resolve(tenant, room, result, dropped)
+
+    async def _resolve(
+        self, tenant: str, room: str, result: CommitResult[A], dropped: BaseException
+    ) -> CommitResult[A]:
+        """Learn whether a commit whose connection dropped was applied: its events are in
+        the log under their broadcastIds (unique per room), at their seqs, or none is.
+        Asks until the database answers or ``resolve_timeout`` passes (OutcomeUnknown)."""
+        expected = {s.event.broadcastId: s.event.seq for s in result.committed}
+        where = f"room {tenant}/{room}: the connection dropped during COMMIT ({dropped!r})"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.resolve_timeout
+        delay = 0.05
+        while True:
+            try:
+                rows = await self._with(
+                    lambda c: c.fetch(
+                        "SELECT broadcast_id, seq FROM events WHERE tenant=$1 AND room=$2"
+                        " AND broadcast_id = ANY($3::text[])",
+                        tenant,
+                        room,
+                        list(expected),
+                    )
+                )
+                break
+            except StorageUnavailable as exc:
+                if loop.time() + delay > deadline:
+                    raise OutcomeUnknown(
+                        f"{where}; PostgreSQL did not answer for {self.resolve_timeout:.0f}s"
+                        f" to say whether it was applied ({exc})"
+                    ) from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        found = {r[0]: r[1] for r in rows}
+        if all(found.get(bid) == seq for bid, seq in expected.items()):
+            log.warning("%s; it was applied (%d events)", where, len(expected))
             return result
+        log.warning("%s; it was not applied", where)
+        raise StorageUnavailable(f"PostgreSQL: {where}; nothing was stored") from dropped
 
     async def _commit(
         self,
-        conn: PooledConnection,
+        conn: PoolConnectionProxy,
         tenant: str,
         room: str,
         state: RoomState,
         broadcast_ids: list[str],
-        decide_batch: DecideBatch,
-    ) -> CommitResult:
+        decide: DecideBatch[A],
+    ) -> CommitResult[A]:
         lock = "SELECT seq, pruned_through FROM rooms WHERE tenant=$1 AND room=$2 FOR UPDATE"
         row = await conn.fetchrow(lock, tenant, room)
         if row is None:
@@ -262,28 +298,24 @@ class PostgresStorage:
                 room,
             )
             row = await conn.fetchrow(lock, tenant, room)
-            assert row is not None  # inserted just above, in this transaction
+        assert row is not None  # inserted above, and rooms are never deleted
         db_seq, pruned = row[0], row[1]
         caught_up: list[StoredEvent] = []
-        if db_seq > state.seq:  # another node wrote to this room meanwhile
-            if state.seq < pruned:
-                # Too far behind for the log: start again from the stored state.
-                state = await self._load_room(conn, tenant, room)
-            else:
-                for (data,) in await conn.fetch(
+        reloaded = False
+        if db_seq != state.seq:  # another node wrote to this room meanwhile
+            folded = None
+            if pruned <= state.seq < db_seq:
+                records = await conn.fetch(
                     "SELECT data FROM events WHERE tenant=$1 AND room=$2 AND seq>$3 ORDER BY seq",
                     tenant,
                     room,
                     state.seq,
-                ):
-                    event = decode_event(data)
-                    try:
-                        state = apply(state, event)
-                    except SequenceError:
-                        state = await self._load_room(conn, tenant, room)
-                        caught_up.clear()
-                        break
-                    caught_up.append(StoredEvent(event, bytes(data)))
+                )
+                folded = fold_log(state, (bytes(r[0]) for r in records))
+            if folded is not None and not folded.gap and folded.state.seq == db_seq:
+                state, caught_up = folded.state, folded.applied
+            else:  # the log no longer reaches back to it: start from the stored state
+                state, reloaded = await self._load_room(conn, tenant, room), True
         known: dict[str, int] = {}
         if broadcast_ids:
             known = {
@@ -296,7 +328,8 @@ class PostgresStorage:
                     broadcast_ids,
                 )
             }
-        new_state, events = decide_batch(state, known)
+        decision = decide(state, known)
+        new_state, events = decision.state, decision.events
         stored = [StoredEvent(event, encode(event)) for event in events]
         if stored:
             await conn.executemany(
@@ -343,7 +376,9 @@ class PostgresStorage:
                 tenant,
                 room,
             )
-        return CommitResult(state=new_state, committed=stored, caught_up=caught_up)
+        return CommitResult(
+            new_state, decision.answers, committed=stored, caught_up=caught_up, reloaded=reloaded
+        )
 
     async def events_since(
         self, tenant: str, room: str, since: int, until: int
@@ -383,8 +418,3 @@ class PostgresStorage:
             lambda c: c.fetch("SELECT tenant, messages, bytes FROM usage ORDER BY tenant")
         )
         return {r[0]: Usage(messages=r[1], bytes=r[2]) for r in rows}
-
-    async def schema_version(self) -> int:
-        return await self._with(
-            lambda c: c.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-        )

@@ -4,6 +4,11 @@ Every call runs on a single worker thread, so the event loop never blocks on dis
 SQLite never sees two writers from this process. ``synchronous=FULL``: a commit is on
 disk before its events are broadcast. Group commit (many ops, one transaction) keeps
 that affordable under bursts.
+
+A database that cannot be written (after a crash the data directory left read-only, say)
+fails ``open`` with the reason; one that stops being writable while serving fails each
+commit, and the connection is opened afresh for the next call, so restoring the
+permissions is enough to recover.
 """
 
 from __future__ import annotations
@@ -17,74 +22,72 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from imagechat_tui.model import RoomState, apply
-from imagechat_tui.protocol import Chat, Event, NewImageChat, decode_event, encode
+from imagechat_tui.model import RoomState
+from imagechat_tui.protocol import Chat, encode
 from imagechat_tui.server.storage import (
+    A,
     CommitResult,
     DecideBatch,
+    Storage,
     StorageUnavailable,
     StoredEvent,
     Usage,
+    affected_chat_ids,
+    fold_log,
 )
+from imagechat_tui.server.storage.schema import migrations
 
 T = TypeVar("T")
-
-_MIGRATIONS = [
-    """
-    CREATE TABLE rooms (
-        tenant TEXT NOT NULL,
-        room TEXT NOT NULL,
-        seq INTEGER NOT NULL DEFAULT 0,
-        next_number INTEGER NOT NULL DEFAULT 1,
-        pruned_through INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (tenant, room)
-    );
-    CREATE TABLE chats (
-        tenant TEXT NOT NULL,
-        room TEXT NOT NULL,
-        chat_id TEXT NOT NULL,
-        number INTEGER NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (tenant, room, chat_id)
-    );
-    CREATE TABLE events (
-        tenant TEXT NOT NULL,
-        room TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        broadcast_id TEXT NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (tenant, room, seq)
-    );
-    CREATE UNIQUE INDEX events_broadcast ON events (tenant, room, broadcast_id);
-    CREATE TABLE usage (
-        tenant TEXT PRIMARY KEY,
-        messages INTEGER NOT NULL DEFAULT 0,
-        bytes INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-]
 
 _chat_decoder = msgspec.json.Decoder(Chat)
 _PRUNE_EVERY = 256
 
+#: Errors after which the connection is not trusted again: the file was not writable
+#: (it may have been opened read-only) or could not be read or opened.
+_REOPEN_AFTER = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB")
 
-def affected_chat_ids(events: list[Event]) -> set[str]:
-    return {e.chat.id if isinstance(e, NewImageChat) else e.chatId for e in events}
+
+def _statements(script: str) -> list[str]:
+    """The statements of an SQL script, split where SQLite says a statement ends."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(
+        part.strip().startswith("--") for part in current.splitlines() if part.strip()
+    ):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {current!r}")
+    return statements
 
 
-class SqliteStorage:
+class SqliteStorage(Storage):
+    dialect = "sqlite"
+
     def __init__(self, path: str | Path, *, retention: int = 10_000) -> None:
+        super().__init__(retention=retention)
         self.path = Path(path)
-        self.retention = retention
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
+        self._reopen = False
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, fn, args)
+
+    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """On the worker thread: run ``fn``, reopening the connection first if the last
+        call left it untrusted; SQLite's operational errors become StorageUnavailable."""
         try:
-            return await loop.run_in_executor(self._executor, fn, *args)
+            if self._reopen:
+                self._connect()
+            return fn(*args)
         except sqlite3.OperationalError as exc:
-            raise StorageUnavailable(f"SQLite: {exc}") from exc
+            name = getattr(exc, "sqlite_errorname", "")
+            if name.startswith(_REOPEN_AFTER):
+                self._reopen = True
+            raise StorageUnavailable(f"SQLite {self.path}: {exc}") from exc
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -92,24 +95,47 @@ class SqliteStorage:
         await self._run(self._open)
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"SQLite {self.path}: {exc}") from exc
+        self._connect()
+        assert self._db is not None
+        before = self._migrate(self._db)
+        self.migrated = (before, len(migrations(self.dialect)))
+
+    def _connect(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA foreign_keys=ON")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            _check_writable(db)
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        self._reopen = False
+
+    def _migrate(self, db: sqlite3.Connection) -> int:
+        """Apply pending migrations, one transaction each; the version found."""
+        scripts = migrations(self.dialect)
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(scripts[version:], start=version + 1):
             db.execute("BEGIN IMMEDIATE")
             try:
                 # executescript would COMMIT first; run the statements one by one instead.
-                for statement in filter(str.strip, script.split(";")):
+                for statement in _statements(script):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version={number}")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        self._db = db
+        return version
 
     async def close(self) -> None:
         if self._db is not None:
@@ -117,14 +143,23 @@ class SqliteStorage:
             self._db = None
         self._executor.shutdown(wait=True)
 
+    def _conn(self) -> sqlite3.Connection:
+        assert self._db is not None, "open() first"
+        return self._db
+
+    async def schema_version(self) -> int:
+        return await self._run(
+            lambda: int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+        )
+
     # --- rooms -----------------------------------------------------------------------
 
     async def load_room(self, tenant: str, room: str) -> RoomState:
         return await self._run(self._load_room, tenant, room)
 
     def _load_room(self, tenant: str, room: str) -> RoomState:
-        assert self._db is not None
-        row = self._db.execute(
+        db = self._conn()
+        row = db.execute(
             "SELECT seq, next_number FROM rooms WHERE tenant=? AND room=?", (tenant, room)
         ).fetchone()
         if row is None:
@@ -133,7 +168,7 @@ class SqliteStorage:
             chat.id: chat
             for chat in (
                 _chat_decoder.decode(data)
-                for (data,) in self._db.execute(
+                for (data,) in db.execute(
                     "SELECT data FROM chats WHERE tenant=? AND room=? ORDER BY number",
                     (tenant, room),
                 )
@@ -145,11 +180,25 @@ class SqliteStorage:
         return await self._run(self._room_count, tenant)
 
     def _room_count(self, tenant: str) -> int:
-        assert self._db is not None
-        count: int = self._db.execute(
-            "SELECT COUNT(*) FROM rooms WHERE tenant=?", (tenant,)
-        ).fetchone()[0]
-        return count
+        (count,) = (
+            self._conn().execute("SELECT COUNT(*) FROM rooms WHERE tenant=?", (tenant,)).fetchone()
+        )
+        return int(count)
+
+    async def room_seqs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        if not keys:
+            return {}
+        return await self._run(self._room_seqs, keys)
+
+    def _room_seqs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        db, found = self._conn(), {}
+        for tenant, room in keys:
+            row = db.execute(
+                "SELECT seq FROM rooms WHERE tenant=? AND room=?", (tenant, room)
+            ).fetchone()
+            if row is not None:
+                found[(tenant, room)] = int(row[0])
+        return found
 
     async def commit(
         self,
@@ -157,9 +206,9 @@ class SqliteStorage:
         room: str,
         state: RoomState,
         broadcast_ids: list[str],
-        decide_batch: DecideBatch,
-    ) -> CommitResult:
-        return await self._run(self._commit, tenant, room, state, broadcast_ids, decide_batch)
+        decide: DecideBatch[A],
+    ) -> CommitResult[A]:
+        return await self._run(self._commit, tenant, room, state, broadcast_ids, decide)
 
     def _commit(
         self,
@@ -167,10 +216,9 @@ class SqliteStorage:
         room: str,
         state: RoomState,
         broadcast_ids: list[str],
-        decide_batch: DecideBatch,
-    ) -> CommitResult:
-        db = self._db
-        assert db is not None
+        decide: DecideBatch[A],
+    ) -> CommitResult[A]:
+        db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute(
@@ -179,21 +227,36 @@ class SqliteStorage:
             if row is None:
                 db.execute("INSERT INTO rooms (tenant, room) VALUES (?, ?)", (tenant, room))
                 row = (0, 0)
+            db_seq, pruned = row
             caught_up: list[StoredEvent] = []
-            if row[0] > state.seq:  # another process wrote to this room meanwhile
-                for (data,) in db.execute(
-                    "SELECT data FROM events WHERE tenant=? AND room=? AND seq>? ORDER BY seq",
-                    (tenant, room, state.seq),
-                ):
-                    event = decode_event(data)
-                    state = apply(state, event)
-                    caught_up.append(StoredEvent(event, bytes(data)))
+            reloaded = False
+            if db_seq != state.seq:  # another process wrote to this room meanwhile
+                folded = None
+                if pruned <= state.seq < db_seq:
+                    folded = fold_log(
+                        state,
+                        (
+                            bytes(data)
+                            for (data,) in db.execute(
+                                "SELECT data FROM events WHERE tenant=? AND room=? AND seq>?"
+                                " ORDER BY seq",
+                                (tenant, room, state.seq),
+                            )
+                        ),
+                    )
+                if folded is not None and not folded.gap and folded.state.seq == db_seq:
+                    state, caught_up = folded.state, folded.applied
+                else:  # the log no longer reaches back to it: start from the stored state
+                    state, reloaded = self._load_room(tenant, room), True
             known = self._known_broadcasts(tenant, room, broadcast_ids)
-            new_state, events = decide_batch(state, known)
+            decision = decide(state, known)
+            new_state, events = decision.state, decision.events
             stored = [StoredEvent(event, encode(event)) for event in events]
             if not stored:  # every op refused or a retry: leave no trace (not even the room)
                 db.execute("ROLLBACK")
-                return CommitResult(state=new_state, caught_up=caught_up)
+                return CommitResult(
+                    new_state, decision.answers, caught_up=caught_up, reloaded=reloaded
+                )
             db.executemany(
                 "INSERT INTO events (tenant, room, seq, broadcast_id, data) VALUES (?,?,?,?,?)",
                 [(tenant, room, s.event.seq, s.event.broadcastId, s.data) for s in stored],
@@ -211,7 +274,6 @@ class SqliteStorage:
                         " VALUES (?,?,?,?,?)",
                         (tenant, room, chat_id, chat.number, encode(chat)),
                     )
-            pruned = row[1]
             if new_state.seq - pruned > self.retention + _PRUNE_EVERY:
                 pruned = new_state.seq - self.retention
                 db.execute(
@@ -224,21 +286,25 @@ class SqliteStorage:
             )
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        return CommitResult(state=new_state, committed=stored, caught_up=caught_up)
+        return CommitResult(
+            new_state, decision.answers, committed=stored, caught_up=caught_up, reloaded=reloaded
+        )
 
     def _known_broadcasts(self, tenant: str, room: str, broadcast_ids: list[str]) -> dict[str, int]:
-        assert self._db is not None
         if not broadcast_ids:
             return {}
         marks = ",".join("?" * len(broadcast_ids))
         return dict(
-            self._db.execute(
+            self._conn()
+            .execute(
                 f"SELECT broadcast_id, seq FROM events WHERE tenant=? AND room=?"
                 f" AND broadcast_id IN ({marks})",
                 (tenant, room, *broadcast_ids),
-            ).fetchall()
+            )
+            .fetchall()
         )
 
     async def events_since(
@@ -247,8 +313,8 @@ class SqliteStorage:
         return await self._run(self._events_since, tenant, room, since, until)
 
     def _events_since(self, tenant: str, room: str, since: int, until: int) -> list[bytes] | None:
-        assert self._db is not None
-        row = self._db.execute(
+        db = self._conn()
+        row = db.execute(
             "SELECT seq, pruned_through FROM rooms WHERE tenant=? AND room=?", (tenant, room)
         ).fetchone()
         seq, pruned = row if row is not None else (0, 0)
@@ -256,7 +322,7 @@ class SqliteStorage:
             return None
         return [
             bytes(data)
-            for (data,) in self._db.execute(
+            for (data,) in db.execute(
                 "SELECT data FROM events WHERE tenant=? AND room=? AND seq>? AND seq<=?"
                 " ORDER BY seq",
                 (tenant, room, since, until),
@@ -270,24 +336,45 @@ class SqliteStorage:
             await self._run(self._add_usage, deltas)
 
     def _add_usage(self, deltas: dict[str, Usage]) -> None:
-        assert self._db is not None
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
                 "INSERT INTO usage (tenant, messages, bytes) VALUES (?,?,?)"
                 " ON CONFLICT(tenant) DO UPDATE SET messages=messages+excluded.messages,"
                 " bytes=bytes+excluded.bytes",
                 [(t, u.messages, u.bytes) for t, u in deltas.items()],
             )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     async def usage(self) -> dict[str, Usage]:
         return await self._run(self._usage)
 
     def _usage(self) -> dict[str, Usage]:
-        assert self._db is not None
         return {
             t: Usage(messages=m, bytes=b)
-            for t, m, b in self._db.execute(
+            for t, m, b in self._conn().execute(
                 "SELECT tenant, messages, bytes FROM usage ORDER BY tenant"
             )
         }
+
+
+def _check_writable(db: sqlite3.Connection) -> None:
+    """Fail now, with SQLite's reason, if this connection cannot write the database (a
+    file or directory left read-only: SQLite then opens the file read-only and every
+    commit would fail)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # A write that changes nothing still needs a writable database and journal.
+        db.execute("PRAGMA user_version=" + str(db.execute("PRAGMA user_version").fetchone()[0]))
+    except sqlite3.OperationalError as exc:
+        raise sqlite3.OperationalError(
+            f"the database cannot be written ({exc}); check that the file, its -wal and"
+            " -shm files and their directory are writable by this user"
+        ) from exc
+    finally:
+        db.execute("ROLLBACK")
