@@ -27,6 +27,7 @@ from textual.widgets import Footer, Static
 from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
 from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import HalfBlockRenderer
+from imagechat_tui.client.undo import Deleted, UndoSlot, restore_ops
 from imagechat_tui.model import Actor, Rejection, decide, first_comment_id
 from imagechat_tui.protocol import (
     AddComment,
@@ -83,6 +84,7 @@ class ImageChatApp(App[int]):
         Binding("x", "delete_comment", "Del comment", show=False, id="thread.delete-comment"),
         Binding("s", "toggle_resolved", "Resolve", id="marker.resolve"),
         Binding("D", "delete_marker", "Del marker", id="marker.delete"),
+        Binding("u", "undo", "Undo", id="edit.undo"),
         Binding("m", "move_marker", "Move", id="marker.move"),
         Binding("escape", "cancel_move", "Cancel move", show=False, id="marker.move-cancel"),
         Binding("v", "toggle_resolved_pins", "Hide resolved", show=False, id="view.resolved"),
@@ -127,6 +129,7 @@ class ImageChatApp(App[int]):
         self.selected: str | None = None
         self.moving: str | None = None  # the marker being moved: the next place moves it
         self.show_resolved = True
+        self.undo = UndoSlot()  # the last delete, for u
         self._asked_for_token = False
         self.autoconnect = autoconnect  # False: show given states only (screenshots)
 
@@ -183,6 +186,9 @@ class ImageChatApp(App[int]):
             "Delete marker", "Delete the selected marker", self.action_delete_marker
         )
         yield SystemCommand("Move marker", "Move the selected marker", self.action_move_marker)
+        yield SystemCommand(
+            "Undo delete", "Bring back what was deleted in the last 10 s", self.action_undo
+        )
         yield SystemCommand(
             "Filter markers",
             "All / open / resolved",
@@ -331,6 +337,12 @@ class ImageChatApp(App[int]):
                 error=True,
             )
             return
+        probe = CreateOp(
+            broadcastId=_new_id(), chat=NewChat(id=_new_id(), x=message.x, y=message.y, text=".")
+        )
+        if (refusal := self._op_refusal(probe)) is not None:
+            self.say(refusal, error=True)  # a viewer, or the marker limit: before typing
+            return
         self._compose(Draft("new", message.x, message.y))
 
     def on_paste(self, event: events.Paste) -> None:
@@ -427,6 +439,10 @@ class ImageChatApp(App[int]):
         if self.selected_chat is None:
             self.say("Select a marker to reply to ([ / ] or click its pin).", error=True)
             return
+        probe = AddComment(comment=NewComment(id=_new_id(), text="."))
+        if (refusal := self._refusal(self.selected_chat.id, probe)) is not None:
+            self.say(refusal, error=True)  # a viewer, or the thread is full: before typing
+            return
         self._compose(Draft("reply", chat_id=self.selected))
 
     def action_edit(self) -> None:
@@ -452,11 +468,44 @@ class ImageChatApp(App[int]):
         found = self._own_comment()
         if found is not None:
             chat, comment_id = found
+            comment = next(c for c in chat.comments if c.id == comment_id)
             op = UpdateOp(
                 broadcastId=_new_id(), chatId=chat.id, change=DeleteComment(commentId=comment_id)
             )
             if self.submit(op):
-                self.say("Comment deleted.")
+                self._deleted(Deleted(chat, comment, time.monotonic()))
+
+    def _deleted(self, deleted: Deleted) -> None:
+        """Offer the undo of what was just deleted, for ``UNDO_SECONDS``."""
+        self.undo.record(deleted)
+        seconds = int(self.undo.seconds)
+        notice = f"{deleted.label} deleted. Press u within {seconds} s to undo."
+        self.say(notice)
+        self.notify(notice, title="Deleted", timeout=self.undo.seconds)
+        self.refresh_bindings()
+        self.set_timer(self.undo.seconds, self.refresh_bindings)  # u leaves the footer
+
+    def action_undo(self) -> None:
+        deleted = self.undo.peek(time.monotonic())
+        if deleted is None:
+            self.say(f"Nothing to undo (a delete can be undone for {int(self.undo.seconds)} s).")
+            return
+        ops = restore_ops(deleted, self.replica.actor.user.id, _new_id)
+        if not self.submit(ops[0]):
+            return  # the reason is shown; the undo stays offered until it expires
+        self.undo.take(time.monotonic())
+        for op in ops[1:]:
+            self.submit(op)
+        self.refresh_bindings()
+        chat = self.replica.view.chats.get(deleted.chat.id)
+        if deleted.comment is None and chat is not None:
+            self.select(chat.id)
+            moved = "" if chat.number == deleted.chat.number else f" as #{chat.number}"
+            self.say(f"Marker #{deleted.chat.number} restored{moved}.")
+        else:
+            self.select(deleted.chat.id)
+            self.query_one(ThreadView).highlight(deleted.comment.id if deleted.comment else "")
+            self.say(f"Comment restored (at the end of #{deleted.chat.number}'s thread).")
 
     def action_toggle_resolved(self) -> None:
         chat = self.selected_chat
@@ -469,8 +518,13 @@ class ImageChatApp(App[int]):
 
     def _refusal(self, chat_id: str, change: ChangeRequest) -> str | None:
         """Why the model would refuse this change now, before the user types anything."""
-        probe = UpdateOp(broadcastId=_new_id(), chatId=chat_id, change=change)
-        outcome = decide(self.replica.view, probe, self.replica.actor, int(time.time() * 1000))
+        return self._op_refusal(UpdateOp(broadcastId=_new_id(), chatId=chat_id, change=change))
+
+    def _op_refusal(self, op: ClientOp) -> str | None:
+        """Why the model (with the server's limits) would refuse ``op`` now."""
+        replica = self.replica
+        now = int(time.time() * 1000)
+        outcome = decide(replica.view, op, replica.actor, now, replica.limits)
         return outcome.message if isinstance(outcome, Rejection) else None
 
     def action_move_marker(self) -> None:
@@ -518,6 +572,8 @@ class ImageChatApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_move":
             return self.moving is not None
+        if action == "undo":
+            return self.undo.peek(time.monotonic()) is not None
         return True
 
     def action_delete_marker(self) -> None:
@@ -525,13 +581,22 @@ class ImageChatApp(App[int]):
         if chat is None:
             self.say("Select a marker first.", error=True)
             return
+        op = DeleteOp(broadcastId=_new_id(), chatId=chat.id)
+        if (refusal := self._op_refusal(op)) is not None:
+            self.say(refusal, error=True)  # before asking, not after
+            return
 
         def confirmed(answer: bool | None) -> None:
-            if answer and self.submit(DeleteOp(broadcastId=_new_id(), chatId=chat.id)):
-                self.say(f"Marker #{chat.number} deleted.")
+            if answer and self.submit(op):
+                self._deleted(Deleted(chat, None, time.monotonic()))
 
+        count = len(chat.comments)
         self.push_screen(
-            ConfirmScreen(f"Delete marker #{chat.number} and its {len(chat.comments)} comments?"),
+            ConfirmScreen(
+                f"Delete marker #{chat.number} and its {count} comment{'s' * (count != 1)}?"
+                f" (u undoes it for {int(self.undo.seconds)} s)",
+                confirm="Delete",
+            ),
             confirmed,
         )
 

@@ -28,21 +28,25 @@ General     tab            next pane                ctrl+p command palette
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question whose default (focused, so enter answers it) is Cancel."""
+
+    AUTO_FOCUS = "#no"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("n,escape", "answer(False)", "Cancel", id="confirm.no"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, confirm: str = "Yes") -> None:
         super().__init__()
         self.question = question
+        self.confirm = confirm
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(Text(self.question))
             with Horizontal(id="dialog-buttons"):
-                yield Button("Yes (y)", variant="error", id="yes")
-                yield Button("No (n)", variant="primary", id="no")
+                yield Button("Cancel (n)", variant="primary", id="no")
+                yield Button(f"{self.confirm} (y)", variant="error", id="yes")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -122,6 +122,67 @@ class ThreadView(LineList):
     def _relayout(self) -> None:
         self._rebuild(self.highlighted_comment_id)
 
+    # --- keys: a comment taller than the panel is scrolled through, not jumped ------
+
+    def _span(self, index: int) -> tuple[int, int]:
+        """The first row and the row after the last of item ``index``."""
+        rows = [row for row, (item, _) in enumerate(self._rows) if item == index]
+        return rows[0], rows[-1] + 1
+
+    def _view(self) -> tuple[int, int]:
+        top = round(self.scroll_offset.y)
+        return top, top + self.scrollable_content_region.height
+
+    def _scroll_rows(self, rows: int) -> None:
+        self.scroll_to(y=max(0, round(self.scroll_offset.y) + rows), animate=False, immediate=True)
+
+    def _hidden_below(self) -> int:
+        """Rows of the highlighted comment below the view (0: its end is shown)."""
+        if self._highlighted is None:
+            return 0
+        return max(0, self._span(self._highlighted)[1] - self._view()[1])
+
+    def _hidden_above(self) -> int:
+        if self._highlighted is None:
+            return 0
+        return max(0, self._view()[0] - self._span(self._highlighted)[0])
+
+    def action_cursor(self, step: int) -> None:
+        if step > 0 and self._hidden_below():
+            self._scroll_rows(1)
+        elif step < 0 and self._hidden_above():
+            self._scroll_rows(-1)
+        else:
+            super().action_cursor(step)
+
+    def action_page(self, direction: int) -> None:
+        page = max(1, self.scrollable_content_region.height - 1)
+        if direction > 0 and (below := self._hidden_below()):
+            self._scroll_rows(min(page, below))
+        elif direction < 0 and (above := self._hidden_above()):
+            self._scroll_rows(-min(page, above))
+        else:
+            super().action_page(direction)
+
+    def action_first(self) -> None:
+        super().action_first()
+        self.scroll_home(animate=False, immediate=True)
+
+    def action_last(self) -> None:
+        """The last comment, scrolled to its very end."""
+        super().action_last()
+        self.scroll_end(animate=False, immediate=True)
+
+    def _scroll_to_highlight(self) -> None:
+        # Reading inside a tall comment: a refresh (a remote reply) must not jump back
+        # to its top while the view is within it.
+        if self._highlighted is not None:
+            first, end = self._span(self._highlighted)
+            top, bottom = self._view()
+            if end - first > bottom - top and first <= top and bottom <= end:
+                return
+        super()._scroll_to_highlight()
+
     # --- keys and mouse --------------------------------------------------------------
 
     def _move_to(self, index: int) -> None:

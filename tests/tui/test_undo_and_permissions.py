@@ -1,0 +1,257 @@
+"""Destructive keys with a way back, permission before effort, and reading a comment
+taller than the thread panel: the app against a real server, a second reviewer on a
+plain connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Button
+
+from imagechat_tui.client.undo import Deleted, UndoSlot, restore_ops
+from imagechat_tui.protocol import AddComment, Chat, Comment, CreateOp, Resolve, UpdateOp, User
+from imagechat_tui.server.node import RunningServer
+from imagechat_tui.tui.app import ImageChatApp
+from imagechat_tui.tui.widgets.comment_input import CommentInput
+from imagechat_tui.tui.widgets.dialogs import ConfirmScreen
+from imagechat_tui.tui.widgets.image_view import ImageView
+from imagechat_tui.tui.widgets.thread_view import ThreadView
+from tests.tui.helpers import RemoteClient, alice_and_bob, make_app, until
+
+SIZE = (120, 36)
+ALICE = User(id="alice", name="alice")
+BOB = User(id="bob", name="bob")
+
+
+def status(app: ImageChatApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+def footer_has(app: ImageChatApp, action: str) -> bool:
+    """Whether the footer offers ``action`` now (what it asks ``check_action``)."""
+    return bool(app.check_action(action, ()))
+
+
+def test_restore_ops_keep_ids_and_quote_other_authors() -> None:
+    chat = Chat(
+        id="c1",
+        number=2,
+        x=10.0,
+        y=20.0,
+        createdBy=ALICE,
+        createdAt=0,
+        resolved=True,
+        comments=(
+            Comment(id="first", author=ALICE, text="mine\ntwo lines", createdAt=0),
+            Comment(id="r1", author=BOB, text="bob's", createdAt=1),
+        ),
+    )
+    ids = iter(f"b{n}" for n in range(10))
+    ops = restore_ops(Deleted(chat), "alice", lambda: next(ids))
+    create, reply, resolve = ops
+    assert isinstance(create, CreateOp)
+    assert (create.chat.id, create.chat.x, create.chat.y) == ("c1", 10.0, 20.0)
+    assert create.chat.text == "mine\ntwo lines"
+    assert isinstance(reply, UpdateOp) and isinstance(reply.change, AddComment)
+    assert reply.change.comment.id == "r1"
+    assert reply.change.comment.text == "bob wrote:\nbob's"
+    assert isinstance(resolve, UpdateOp) and isinstance(resolve.change, Resolve)
+    assert len({op.broadcastId for op in ops}) == 3
+
+
+def test_undo_slot_lasts_its_seconds_and_holds_the_last_delete() -> None:
+    chat = Chat(id="c", number=1, x=0, y=0, createdBy=ALICE, createdAt=0, comments=())
+    slot = UndoSlot(10)
+    slot.record(Deleted(chat, None, at=100.0))
+    assert slot.peek(109.9) is not None
+    assert slot.peek(110.0) is None
+    slot.record(Deleted(chat, None, at=200.0))
+    newer = Deleted(chat, None, at=201.0)
+    slot.record(newer)
+    assert slot.take(205.0) is newer and slot.take(205.0) is None
+
+
+async def test_a_deleted_comment_comes_back_with_u(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(30.0, 30.0, "from bob")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        await pilot.press("right_square_bracket", "r", *"line one", "ctrl+j", *"line two", "enter")
+        thread = app.query_one(ThreadView)
+        await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 2)
+        mine = bob.replica.view.chats[chat_id].comments[1]
+        assert thread.highlighted_comment_id == mine.id  # the one just written
+        assert not footer_has(app, "undo")
+
+        await pilot.press("x")  # acts on the highlighted comment: mine
+        await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 1)
+        notice = "Comment on #1 deleted. Press u within 10 s to undo."
+        assert status(app) == notice
+        assert any(n.message == notice for n in app._notifications)
+        assert footer_has(app, "undo")
+
+        await pilot.press("u")
+        await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 2)
+        back = bob.replica.view.chats[chat_id].comments[1]
+        assert (back.id, back.text, back.author.id) == (mine.id, "line one\nline two", "alice")
+        assert thread.highlighted_comment_id == mine.id
+        assert "restored" in status(app)
+        assert not footer_has(app, "undo")  # u is spent: pressing it again does nothing
+        await pilot.press("u")
+        await pilot.pause()
+        assert len(app.replica.view.chats[chat_id].comments) == 2 and not app.replica.pending
+
+
+async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        await pilot.press("n", *"mine", "ctrl+j", *"second line", "enter")
+        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+        (chat,) = bob.replica.view.chats.values()
+        bob.reply(chat.id, "bob's reply")
+        await until(pilot, lambda: len(app.replica.view.chats[chat.id].comments) == 2)
+        await pilot.press("s")  # resolved
+        await until(pilot, lambda: bob.replica.view.chats[chat.id].resolved)
+
+        await pilot.press("D")
+        assert isinstance(app.screen, ConfirmScreen)
+        focused = app.screen.focused
+        assert isinstance(focused, Button) and focused.id == "no"
+        await pilot.press("enter")  # the default: Cancel
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert chat.id in app.replica.view.chats and not app.replica.pending
+
+        await pilot.press("D", "y")
+        await until(pilot, lambda: chat.id not in bob.replica.view.chats)
+        assert status(app) == "Marker #1 deleted. Press u within 10 s to undo."
+
+        await pilot.press("u")
+        await until(
+            pilot,
+            lambda: chat.id in bob.replica.view.chats and bob.replica.view.chats[chat.id].resolved,
+        )
+        back = bob.replica.view.chats[chat.id]
+        assert back.number == 2  # numbers are never reused
+        assert (back.x, back.y) == (chat.x, chat.y)
+        assert [c.text for c in back.comments] == ["mine\nsecond line", "bob wrote:\nbob's reply"]
+        assert [c.author.id for c in back.comments] == ["alice", "alice"]
+        assert [c.id for c in back.comments] == [
+            chat.comments[0].id,
+            app.replica.view.chats[chat.id].comments[1].id,
+        ]
+        assert status(app) == "Marker #1 restored as #2."
+        assert app.selected == chat.id
+
+
+async def test_undo_expires(server: RunningServer, mint_token: Callable[..., str]) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        await pilot.press("n", *"mine", "enter")
+        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+        app.undo.seconds = 0.0  # as if 10 s had passed
+        await pilot.press("D", "y")
+        await until(pilot, lambda: not bob.replica.view.chats)
+        assert not footer_has(app, "undo")
+        await pilot.press("u")
+        await pilot.pause()
+        assert not app.replica.view.chats and not app.replica.pending
+        app.action_undo()  # from the command palette
+        assert status(app) == "Nothing to undo (a delete can be undone for 0 s)."
+
+
+async def test_a_non_author_is_refused_before_the_delete_confirmation(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(30.0, 30.0, "from bob")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        await pilot.press("right_square_bracket", "D")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert status(app) == "Only its author or a moderator may delete Marker #1."
+        assert chat_id in app.replica.view.chats
+
+
+async def test_a_viewer_is_refused_before_typing(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice", role="viewer"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(
+                pilot, lambda: app.connection.connected and app.replica.actor.role == "viewer"
+            )
+            await bob.connected()
+            chat_id = bob.create(30.0, 30.0, "from bob")
+            await until(pilot, lambda: chat_id in app.replica.view.chats)
+            composer = app.query_one(CommentInput)
+            for keys in (["n"], ["right_square_bracket", "r"]):
+                app.query_one(ImageView).focus()
+                await pilot.press(*keys)
+                assert not composer.display
+                assert status(app) == "Your role is read-only: you can view but not change."
+            await pilot.click(ImageView, offset=(5, 5))
+            assert not composer.display
+            assert "read-only" in status(app)
+    finally:
+        await bob.close()
+
+
+async def test_keys_scroll_within_a_comment_taller_than_the_panel(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    long_text = "\n".join(f"line {n:02}" for n in range(40))
+    bob = RemoteClient(server.url, mint_token("bob"))
+    app = make_app(server.url, mint_token("alice"))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.connection.connected)
+            await bob.connected()
+            chat_id = bob.create(30.0, 30.0, long_text)
+            bob.reply(chat_id, "the reply")
+            await until(
+                pilot,
+                lambda: (
+                    chat_id in app.replica.view.chats
+                    and len(app.replica.view.chats[chat_id].comments) == 2
+                ),
+            )
+            await pilot.press("right_square_bracket")
+            thread = app.query_one(ThreadView)
+            await until(pilot, lambda: len(thread.comment_ids) == 2)
+            first, reply = thread.comment_ids
+            thread.focus()
+            await pilot.press("home")
+            height = thread.scrollable_content_region.height
+            assert height < 41 and thread.highlighted_comment_id == first
+
+            def shown() -> str:
+                return "\n".join(thread.render_line(y).text for y in range(height))
+
+            assert "line 00" in shown() and "line 39" not in shown()
+            await pilot.press("down")
+            assert thread.highlighted_comment_id == first and thread.scroll_offset.y == 1
+            await pilot.press("pagedown")
+            assert thread.highlighted_comment_id == first
+            assert thread.scroll_offset.y == 1 + height - 1
+            while "line 39" not in shown():
+                await pilot.press("down")
+                assert thread.highlighted_comment_id == first
+            await pilot.press("down")  # its end is shown: on to the next comment
+            assert thread.highlighted_comment_id == reply
+            await pilot.press("up")  # back, and up within it
+            assert thread.highlighted_comment_id == first
+            await pilot.press("home")
+            assert thread.scroll_offset.y == 0
+            await pilot.press("end")
+            assert thread.highlighted_comment_id == reply
+            assert thread.scroll_offset.y == thread.max_scroll_y
+            # A remote reply while reading the middle of the long comment keeps the place.
+            await pilot.press("home", "pagedown")
+            place = thread.scroll_offset.y
+            bob.reply(chat_id, "another")
+            await until(pilot, lambda: len(thread.comment_ids) == 3)
+            assert thread.scroll_offset.y == place and thread.highlighted_comment_id == first
+    finally:
+        await bob.close()
