@@ -7,6 +7,7 @@ types, so a frame that decodes here is a frame the whole system agrees on.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import Annotated, Any, Final, Literal
 
@@ -124,7 +125,8 @@ ChangeRequest = AddComment | EditComment | DeleteComment | Resolve | Reopen | Mo
 
 class Join(Base, frozen=True, tag="join", tag_field="op"):
     room: RoomName
-    token: Annotated[str, Meta(max_length=4096)]
+    # Missing or null is `unauthorized` (close 4001), not `invalid`: the session says so.
+    token: Annotated[str, Meta(max_length=4096)] | None = None
     since: Seq | None = None
 
 
@@ -373,6 +375,24 @@ def frames_for(encoded_events: list[bytes], max_bytes: int = MAX_BATCH_BYTES) ->
     if chunk:
         frames.append(chunk[0] if len(chunk) == 1 else encode_batch(chunk))
     return frames
+
+
+#: Where a frame refused unread may name its op: at its very start, in the order this
+#: document's examples (and every msgspec-encoded op) use: ``{"op":...,"broadcastId":...``.
+_LEADING_BROADCAST_ID = re.compile(
+    r'\A\s*\{\s*"op"\s*:\s*"[a-z]{1,16}"\s*,\s*"broadcastId"\s*:\s*"([A-Za-z0-9_.:\-]{1,64})"'
+)
+_PEEK_CHARS = 160
+
+
+def peek_broadcast_id(data: str | bytes) -> str | None:
+    """The ``broadcastId`` of a frame that is refused without being decoded (rate
+    limit), if it stands at the frame's start; else None. Reads at most 160 characters."""
+    head = data[:_PEEK_CHARS]
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", "replace")
+    match = _LEADING_BROADCAST_ID.match(head)
+    return match.group(1) if match else None
 
 
 def decode_client_frame(data: str | bytes) -> ClientFrame:

@@ -15,7 +15,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -24,23 +24,24 @@ from websockets.http11 import Request, Response
 from imagechat_tui import paths
 from imagechat_tui.auth import AuthError, Identity, TenantStore
 from imagechat_tui.protocol import (
-    ClientOp,
     CloseCode,
-    Error,
     ErrorCode,
-    FrameError,
-    Join,
-    Ping,
-    Pong,
     ServerLimits,
-    decode_client_frame,
-    encode,
 )
 from imagechat_tui.safe_text import inert
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
-from imagechat_tui.server.room import Room, RoomHub
+from imagechat_tui.server.room import RoomHub
+from imagechat_tui.server.session import (
+    Action,
+    Close,
+    JoinRequest,
+    Phase,
+    Reply,
+    ServerSession,
+    Submit,
+)
 from imagechat_tui.server.storage import Storage, StorageUnavailable, Usage, open_storage
 from imagechat_tui.server.subscriber import Subscriber
 from imagechat_tui.server.usage import UsageMeter, usage_report
@@ -319,69 +320,15 @@ async def _exit_when_idle(running: RunningServer) -> None:
             return
 
 
-def _error(code: str, message: str, broadcast_id: str | None = None) -> bytes:
-    return encode(Error(broadcastId=broadcast_id, code=code, message=message))
-
-
-def _rate_limited(bucket: TokenBucket, broadcast_id: str | None) -> Error:
-    return Error(
-        broadcastId=broadcast_id,
-        code=ErrorCode.RATE_LIMITED,
-        message=f"Too many frames: at most {bucket.rate:g} a second (bursts of "
-        f"{bucket.burst:g}). This one was dropped; try again in a moment.",
-    )
-
-
-def _decode(data: str | bytes) -> Join | Ping | ClientOp | FrameError:
-    try:
-        return decode_client_frame(data) if isinstance(data, str) else _binary()
-    except FrameError as exc:
-        return exc
-
-
-async def _await_join(
-    ws: ServerConnection, config: ServerConfig, bucket: TokenBucket
-) -> Join | None:
-    """Read frames until a valid ``join``; answer anything else with an error frame."""
-    deadline = asyncio.get_running_loop().time() + config.join_timeout
-    while True:
-        remaining = deadline - asyncio.get_running_loop().time()
-        try:
-            async with asyncio.timeout(max(remaining, 0)):
-                data = await ws.recv()
-        except TimeoutError:
-            await ws.close(CloseCode.JOIN_TIMEOUT, "no join in time")
-            return None
-        frame = _decode(data)
-        if not bucket.take():
-            bid = frame.broadcast_id if isinstance(frame, FrameError) else None
-            await ws.send(encode(_rate_limited(bucket, bid)), text=True)
-            continue
-        if isinstance(frame, FrameError):
-            await ws.send(_error(frame.code, frame.message, frame.broadcast_id), text=True)
-            continue
-        if isinstance(frame, Join):
-            return frame
-        if isinstance(frame, Ping):
-            await ws.send(b'{"type":"pong"}', text=True)
-            continue
-        await ws.send(
-            _error(
-                ErrorCode.NOT_JOINED, "Send a join first: no room is joined yet.", frame.broadcastId
-            ),
-            text=True,
-        )
-
-
-def _binary() -> NoReturn:
-    raise FrameError(ErrorCode.BAD_FRAME, "Frames must be JSON text frames, not binary.")
-
-
-async def _refuse(ws: ServerConnection, code: str, message: str, close_code: int) -> None:
-    """End a join: an error frame saying why, then the close code saying what to do."""
-    log.info("join refused (%s, close %d): %s", code, close_code, inert(message))
-    await ws.send(_error(code, message), text=True)
-    await ws.close(close_code, message[:120])
+async def _perform(ws: ServerConnection, action: Action | None) -> None:
+    """Carry out a session's answer on a connection that has not joined yet."""
+    if isinstance(action, Reply):
+        await ws.send(action.data, text=True)
+    elif isinstance(action, Close):
+        log.info("session closed (%d): %s", action.code, inert(action.reason))
+        if action.data is not None:
+            await ws.send(action.data, text=True)
+        await ws.close(action.code, action.reason)
 
 
 async def _serve_connection(
@@ -392,51 +339,81 @@ async def _serve_connection(
     meter: UsageMeter,
     guards: _Guards,
 ) -> None:
-    bucket = TokenBucket(config.ops_per_second, config.ops_burst)
+    """Move frames between the socket and the connection's session: every protocol
+    decision is the session's (``server.session``); this only does what it says."""
+    session = ServerSession(TokenBucket(config.ops_per_second, config.ops_burst), tenants.verify)
+    timer = asyncio.get_running_loop().call_later(
+        config.join_timeout, lambda: asyncio.ensure_future(_perform(ws, session.timed_out()))
+    )
     try:
-        join = await _await_join(ws, config, bucket)
-        if join is None:
-            return
-        try:
-            identity: Identity = tenants.verify(join.token)
-        except AuthError as exc:
-            await _refuse(ws, exc.code, exc.message, exc.close_code)
-            return
-        if not identity.may_join(join.room):
-            message = "This token is not valid for that room."
-            await _refuse(ws, ErrorCode.FORBIDDEN, message, CloseCode.FORBIDDEN)
-            return
-        tenant, user_id = identity.tenant, identity.actor.user.id
-        try:
-            guards.connections.acquire(tenant, user_id, CloseCode.TOO_MANY_CONNECTIONS)
-        except QuotaExceeded as exc:
-            await _refuse(ws, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
-            return
-        try:
-            try:
-                room = await guards.rooms.open(tenant, join.room, CloseCode.TOO_MANY_ROOMS)
-            except QuotaExceeded as exc:
-                await _refuse(ws, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+        async for data in ws:
+            action = session.receive(data)
+            if isinstance(action, JoinRequest):
+                timer.cancel()
+                await _joined_session(ws, session, action, config, tenants, hub, meter, guards)
                 return
-            except StorageUnavailable:
-                message = "The server cannot reach its database right now; try again shortly."
-                await _refuse(ws, ErrorCode.UNAVAILABLE, message, CloseCode.TRY_AGAIN_LATER)
+            await _perform(ws, action)
+            if session.phase is Phase.CLOSED:
                 return
-            sub = Subscriber(ws, identity, meter, config.outbox)
-            watcher = asyncio.create_task(
-                _end_when_token_ends(ws, tenants, join.token, identity, config.reverify_interval)
-            )
-            try:
-                await room.join(sub, join.since, announced_limits(config))
-                await _serve_ops(ws, sub, room, bucket)
-            finally:
-                watcher.cancel()
-                sub.close()
-                room.leave(sub)
-        finally:
-            guards.connections.release(tenant, user_id)
     except ConnectionClosed:
         pass
+    finally:
+        timer.cancel()
+
+
+async def _joined_session(
+    ws: ServerConnection,
+    session: ServerSession,
+    request: JoinRequest,
+    config: ServerConfig,
+    tenants: TenantStore,
+    hub: RoomHub,
+    meter: UsageMeter,
+    guards: _Guards,
+) -> None:
+    join, identity = request.join, request.identity
+    tenant, user_id = identity.tenant, identity.actor.user.id
+    try:
+        guards.connections.acquire(tenant, user_id, CloseCode.TOO_MANY_CONNECTIONS)
+    except QuotaExceeded as exc:
+        await _refuse(ws, session, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+        return
+    try:
+        try:
+            room = await guards.rooms.open(tenant, join.room, CloseCode.TOO_MANY_ROOMS)
+        except QuotaExceeded as exc:
+            await _refuse(ws, session, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+            return
+        except StorageUnavailable:
+            message = "The server cannot reach its database right now; try again shortly."
+            await _refuse(ws, session, ErrorCode.UNAVAILABLE, message, CloseCode.TRY_AGAIN_LATER)
+            return
+        sub = Subscriber(ws, identity, meter, config.outbox)
+        assert join.token is not None  # the session refuses a join without one
+        watcher = asyncio.create_task(
+            _end_when_token_ends(ws, tenants, join.token, identity, config.reverify_interval)
+        )
+        try:
+            await room.join(sub, join.since, announced_limits(config))
+            session.accepted()
+            async for data in ws:
+                action = session.receive(data)
+                if isinstance(action, Submit):
+                    room.submit(sub, action.op)
+                elif isinstance(action, Reply):
+                    sub.send_encoded(action.data)  # after every frame already queued
+        finally:
+            watcher.cancel()
+            sub.close()
+            room.leave(sub)
+    finally:
+        guards.connections.release(tenant, user_id)
+
+
+async def _refuse(
+    ws: ServerConnection, session: ServerSession, code: str, message: str, close_code: int
+) -> None:
+    await _perform(ws, session.refuse(code, message, close_code))
 
 
 async def _end_when_token_ends(
@@ -456,36 +433,6 @@ async def _end_when_token_ends(
             return
         except Exception:  # the tenants file is unreadable: keep the session, retry later
             log.warning("could not re-check a session's token", exc_info=True)
-
-
-async def _serve_ops(
-    ws: ServerConnection, sub: Subscriber, room: Room, bucket: TokenBucket
-) -> None:
-    async for data in ws:
-        frame = _decode(data)
-        if not bucket.take():
-            bid = (
-                frame.broadcast_id
-                if isinstance(frame, FrameError)
-                else getattr(frame, "broadcastId", None)
-            )
-            sub.send(_rate_limited(bucket, bid))
-            continue
-        if isinstance(frame, FrameError):
-            sub.send(frame.to_frame())
-        elif isinstance(frame, Join):
-            sub.send(
-                Error(
-                    broadcastId=None,
-                    code=ErrorCode.ALREADY_JOINED,
-                    message="This connection "
-                    "has already joined a room; open another connection for another room.",
-                )
-            )
-        elif isinstance(frame, Ping):
-            sub.send(Pong())
-        else:
-            room.submit(sub, frame)
 
 
 async def run_until_signalled(config: ServerConfig) -> None:

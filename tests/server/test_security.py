@@ -158,15 +158,16 @@ async def test_bad_tokens_are_refused_at_join(
     assert not server.hub.rooms  # no room was even loaded
 
 
-async def test_missing_token_is_invalid_and_joins_nothing(server, mint_token) -> None:
+@pytest.mark.parametrize(
+    "join", [{"op": "join", "room": "room-1"}, {"op": "join", "room": "room-1", "token": None}]
+)
+async def test_missing_or_null_token_is_unauthorized_4001(server, join) -> None:
     client = await WsClient.open(server.url)
-    await client.send({"op": "join", "room": "room-1"})
-    error = await client.recv_type("error")
-    assert error["code"] == "invalid" and "token" in error["message"]
-    await client.send(create_op())
-    assert (await client.recv_type("error"))["code"] == "not-joined"
+    await client.send(join)
+    code, frames = await closed_with(client)
+    assert code == 4001
+    assert [(f["code"], f["broadcastId"]) for f in frames] == [("unauthorized", None)]
     assert not server.hub.rooms
-    await client.close()
 
 
 async def test_rotated_secret_refuses_old_tokens(server, mint_token, tenants) -> None:
@@ -218,7 +219,8 @@ async def test_room_scope_is_enforced(server, mint_token, scope, room, allowed) 
         await client.close()
     else:
         code, frames = await refused_join(server.url, token, room=room)
-        assert code == 4003 and [f["code"] for f in frames] == ["forbidden"]
+        # `forbidden` is for role or authorship; a refused token is `unauthorized`.
+        assert code == 4003 and [f["code"] for f in frames] == ["unauthorized"]
         assert (("local", room)) not in server.hub.rooms
 
 
