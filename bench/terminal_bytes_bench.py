@@ -38,11 +38,26 @@ from imagechat_tui.protocol import AddComment, CreateOp, NewChat, NewComment, Up
 from imagechat_tui.replica import Replica
 from imagechat_tui.server.node import ServerConfig, start_server
 
+# What a plain terminal (no graphics, no 24-bit colour query answers) says to the app's
+# start-up probe: only the device attributes, which every terminal answers.
+PLAIN_TERMINAL_REPLIES = b"\x1b[?62;22c"
+DA1_QUESTION = b"\x1b[c"
+
 
 class Terminal:
-    """A pty running the app; counts what it writes."""
+    """A pty running the app; counts what it writes. Answers the app's start-up probe
+    with ``replies`` once its last question (DA1) arrives; None: answers nothing."""
 
-    def __init__(self, argv: list[str], cols: int, rows: int, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        cols: int,
+        rows: int,
+        env: dict[str, str],
+        replies: bytes | None = PLAIN_TERMINAL_REPLIES,
+    ) -> None:
+        self.replies = replies
+        self.answered = False
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # child
             os.execvpe(argv[0], argv, env)
@@ -62,6 +77,9 @@ class Terminal:
         self.total += len(data)
         self.log.append(data)
         self.last_write = time.monotonic()
+        if self.replies is not None and not self.answered and DA1_QUESTION in data:
+            self.answered = True  # (the probe writes its questions in one write)
+            os.write(self.fd, self.replies)
 
     async def changed_since(self, total: int, timeout: float = 5.0) -> None:
         """Wait until something more than ``total`` bytes was written."""

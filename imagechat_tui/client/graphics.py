@@ -12,6 +12,10 @@ import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
+from PIL import Image
+
+from imagechat_tui.client.halfblock import HalfBlockRenderer
+from imagechat_tui.client.pixel_renderer import PixelRenderer
 from imagechat_tui.client.terminal_probe import (
     Capabilities,
     GraphicsChoice,
@@ -47,3 +51,12 @@ def detect_terminal(
     if caps.truecolor and not truecolor_from_env(env):
         env["COLORTERM"] = "truecolor"  # Rich (and so Textual) read it
     return TerminalSetup(choose_mode(caps, requested), caps)
+
+
+def make_renderer(
+    image: Image.Image, terminal: TerminalSetup, background: tuple[int, int, int]
+) -> HalfBlockRenderer | PixelRenderer:
+    """Half blocks, or the image at the cells' real pixel size for Kitty and Sixel."""
+    if terminal.mode == "halfblock":
+        return HalfBlockRenderer(image, background=background)
+    return PixelRenderer(image, cell_size=terminal.cell_size, background=background)

@@ -25,8 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
-from imagechat_tui.client.graphics import TerminalSetup
-from imagechat_tui.client.halfblock import HalfBlockRenderer
+from imagechat_tui.client.graphics import TerminalSetup, make_renderer
 from imagechat_tui.client.undo import Deleted, UndoSlot, restore_ops
 from imagechat_tui.model import Actor, Rejection, decide, first_comment_id
 from imagechat_tui.protocol import (
@@ -113,7 +112,7 @@ class ImageChatApp(App[int]):
         self.image_source = image_source or title  # its URL or path, for exports
         self.sub_title = room
         self.terminal = terminal or TerminalSetup()  # graphics mode and cell size
-        self.renderer = HalfBlockRenderer(image, background=IMAGE_BACKGROUND)
+        self.renderer = make_renderer(image, self.terminal, IMAGE_BACKGROUND)
         self.replica = Replica(room, Actor(user=user))
         self.connection = Connection(
             server_url,
@@ -138,7 +137,7 @@ class ImageChatApp(App[int]):
     def compose(self) -> ComposeResult:
         yield OfflineBanner(id="offline-banner")
         with Horizontal(id="main"):
-            yield ImageView(self.renderer, id="image")
+            yield ImageView(self.renderer, id="image", terminal=self.terminal)
             with Vertical(id="sidebar"):
                 yield MarkerList(id="markers")
                 yield ThreadView(id="thread")

@@ -8,9 +8,9 @@ import re
 import sys
 from pathlib import Path
 
+from bench.terminal_bytes_bench import Terminal
 from imagechat_tui.server.node import RunningServer
 from tests.client.test_terminal_probe import PLAIN_XTERM_256_REPLIES, XTERM_VT340_REPLIES
-from tests.terminal import AnsweringTerminal
 from tests.tui import helpers
 from tests.tui.test_token_and_launch import run_cli
 
@@ -27,7 +27,7 @@ async def _first_screen(
     env.pop("IMAGECHAT_GRAPHICS", None)
     argv = [sys.executable, "-m", "imagechat_tui", str(home / "shot.png")]
     argv += ["--server", server.url, "--graphics", graphics]
-    terminal = AnsweringTerminal(argv, 100, 30, env, replies)
+    terminal = Terminal(argv, 100, 30, env, replies)
     try:
         await terminal.until_written(b"Connected")
         return b"".join(terminal.log)

@@ -8,6 +8,7 @@ repaint of the image.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -20,7 +21,10 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import Geometry, HalfBlockRenderer, Viewport
+from imagechat_tui.client.pixel_renderer import PixelRenderer
+from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
 
 PIN_OPEN = Style(color="rgb(0,0,0)", bgcolor="rgb(255,196,0)", bold=True)
 PIN_SELECTED = Style(color="rgb(255,255,255)", bgcolor="rgb(220,20,60)", bold=True)
@@ -81,9 +85,22 @@ class ImageView(Widget, can_focus=True):
             super().__init__()
             self.chat_id = chat_id
 
-    def __init__(self, renderer: HalfBlockRenderer, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        renderer: HalfBlockRenderer | PixelRenderer,
+        *,
+        id: str | None = None,
+        terminal: TerminalSetup | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.renderer = renderer
+        # Kitty or Sixel: the terminal draws the pixels under / between our text cells.
+        self.pixels: PixelLayer | None = None
+        if isinstance(renderer, PixelRenderer) and terminal is not None:
+            self.pixels = PixelLayer(
+                self, renderer, terminal.mode, color_registers=terminal.caps.color_registers
+            )
+            self.styles.background = "ansi_default"  # blank cells must let the image show
         self.pins: dict[str, Pin] = {}
         self.selected: str | None = None
         self.show_resolved = True
@@ -195,6 +212,23 @@ class ImageView(Widget, can_focus=True):
     def watch_viewport(self) -> None:
         self._relayout_pins(refresh_changed=False)
         self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = super().render_lines(crop)
+        if self.pixels is not None:
+            self.pixels.painted(crop, lines)  # the graphics follow after this frame
+        return lines
+
+    def _exchange_repaint_regions(self) -> Collection[Region]:
+        regions = super()._exchange_repaint_regions()  # what Textual will write of us
+        if self.pixels is not None:
+            offset = self.content_offset
+            self.pixels.damaged(region.translate(-offset) for region in regions)
+        return regions
+
+    def on_unmount(self) -> None:
+        if self.pixels is not None:
+            self.pixels.close()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -1,0 +1,231 @@
+"""Draws ``ImageView``'s pixels with Kitty graphics or Sixel, around Textual's text.
+
+Textual paints the image area as blank cells (``PixelRenderer.render``) and the pins,
+crosshair and selection as text cells over them. After each frame this layer sends
+only the graphics the frame made necessary:
+
+- **Kitty**: one image per zoom/pan/size state, transmitted once (the last few are kept
+  in the terminal, so going back costs only a placement) and placed under the text
+  layer at a z-index below cells with a background colour. A pin is a text cell with a
+  background: it shows over the image and costs what it costs in half-block mode.
+- **Sixel**: the area is cut into at most ``MAX_BANDS`` full-width bands of cell rows,
+  fixed per state (xterm keeps 16 images and reuses the one at the same place and
+  size, so bands never push each other out). Text written over a sixel erases it under
+  that cell, so after a frame the bands holding a cell that Textual repainted as image
+  are sent again, with the cells that are text now (pins, crosshair) left transparent.
+
+A cell counts as image when it is a blank with no background colour of its own.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from PIL import Image
+from rich.cells import cell_len
+from textual.geometry import Region
+from textual.strip import Strip
+
+from imagechat_tui.client import kitty, sixel
+from imagechat_tui.client.halfblock import Geometry
+from imagechat_tui.client.pixel_renderer import IMAGE_CELL, PixelRenderer
+from imagechat_tui.client.terminal_probe import GraphicsMode
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+MAX_BANDS = 12  # xterm keeps 16 sixel images at once: stay well under
+KITTY_IMAGES_KEPT = 4
+KITTY_FIRST_ID = 0x1C4A7  # arbitrary, unlikely to clash with another program's ids
+SIXEL_SCROLLING = b"\x1b[?80l"  # sixels at the cursor (DECSDM reset), not at the top left
+
+
+def image_cells(strip: Strip, width: int) -> bytearray:
+    """One byte per cell: 1 where the cell shows the image (a blank, default background)."""
+    mask = bytearray(width)
+    col = 0
+    for text, style, control in strip:
+        if control:
+            continue
+        bgcolor = style.bgcolor if style is not None else None
+        plain = bgcolor is None or bgcolor.is_default
+        for char in text:
+            if col >= width:
+                return mask
+            mask[col] = plain and char == IMAGE_CELL
+            col += cell_len(char)
+    return mask
+
+
+class PixelLayer:
+    """The graphics side of one ``ImageView``."""
+
+    def __init__(
+        self,
+        widget: Widget,
+        renderer: PixelRenderer,
+        mode: GraphicsMode,
+        *,
+        color_registers: int | None = None,
+        write: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.widget = widget
+        self.renderer = renderer
+        self.mode = mode
+        self.colors = min(sixel.MAX_COLORS, color_registers or sixel.MAX_COLORS)
+        self._write = write
+        self._scheduled = False
+        self._hidden = True
+        self._state: tuple[Geometry, Region] | None = None  # what the terminal shows
+        self._masks: dict[int, bytearray] = {}  # row -> image cells, as last painted
+        self._dirty: dict[int, list[tuple[int, int]]] = {}  # row -> written column spans
+        self._quantized: tuple[Geometry, Image.Image] | None = None
+        self._kitty_ids: OrderedDict[Geometry, int] = OrderedDict()
+        self._next_id = KITTY_FIRST_ID
+        self._started = False
+        self.bytes_written = 0
+
+    # --- from ImageView --------------------------------------------------------------
+
+    def damaged(self, regions: Iterable[Region]) -> None:
+        """Textual will write these regions of the widget (content coordinates): text
+        written over a sixel erases it there."""
+        width, height = self.widget.size
+        for region in regions:
+            for y in range(max(0, region.y), min(height, region.bottom)):
+                self._dirty.setdefault(y, []).append((max(0, region.x), min(width, region.right)))
+        self._schedule()
+
+    def painted(self, crop: Region, lines: list[Strip]) -> None:
+        """Textual rendered these lines (the widget's ``crop``): which cells are image."""
+        width = self.widget.size.width
+        for offset, line in enumerate(lines):
+            y = crop.y + offset
+            mask = self._masks.get(y)
+            if mask is None or len(mask) != width:
+                mask = self._masks[y] = bytearray(b"\x01" * width)
+            fresh = image_cells(line, crop.width)
+            mask[crop.x : crop.x + len(fresh)] = fresh
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self.widget.call_after_refresh(self.flush)
+
+    def close(self) -> None:
+        """Remove what we drew from the terminal (the app is ending)."""
+        if self.mode == "kitty":
+            self._send(b"".join(kitty.delete(image_id) for image_id in self._kitty_ids.values()))
+            self._kitty_ids.clear()
+
+    # --- after the frame ---------------------------------------------------------------
+
+    def flush(self) -> None:
+        self._scheduled = False
+        widget = self.widget
+        dirty, self._dirty = self._dirty, {}
+        if not widget.is_mounted or widget.screen is not widget.app.screen:
+            self._hide()  # under a dialog: Textual painted the dialog over our cells
+            return
+        region = widget.content_region
+        if not region.width or not region.height:
+            return
+        geometry = widget.geometry  # type: ignore[attr-defined]
+        if self.mode == "kitty":
+            self._kitty(geometry, region)
+        else:
+            self._sixel(geometry, region, dirty)
+
+    def _hide(self) -> None:
+        if self.mode == "kitty" and not self._hidden:
+            self._send(b"".join(kitty.hide(image_id) for image_id in self._kitty_ids.values()))
+        self._hidden = True
+        self._state = None
+
+    def _kitty(self, geometry: Geometry, region: Region) -> None:
+        if self._state == (geometry, region) and not self._hidden:
+            return  # the placement under the text still holds: nothing to send
+        out = []
+        if not self._hidden and self._state is not None:
+            old = self._kitty_ids.get(self._state[0])
+            if old is not None:
+                out.append(kitty.hide(old))
+        image_id = self._kitty_ids.get(geometry)
+        if image_id is None:
+            image_id = self._next_id
+            self._next_id += 1
+            self._kitty_ids[geometry] = image_id
+            out.append(kitty.transmit(image_id, self.renderer.view_image(geometry)))
+            if len(self._kitty_ids) > KITTY_IMAGES_KEPT:
+                _, oldest = self._kitty_ids.popitem(last=False)
+                out.append(kitty.delete(oldest))
+        else:
+            self._kitty_ids.move_to_end(geometry)
+        out.append(
+            kitty.place(image_id, 1, region.width, region.height, row=region.y, col=region.x)
+        )
+        self._send(b"".join(out))
+        self._state = (geometry, region)
+        self._hidden = False
+
+    def bands(self, rows: int) -> list[tuple[int, int]]:
+        """The fixed bands (first row, row count) cutting ``rows`` rows."""
+        height = max(1, -(-rows // MAX_BANDS))
+        return [(top, min(height, rows - top)) for top in range(0, rows, height)]
+
+    def _repainted_rows(self, dirty: dict[int, list[tuple[int, int]]]) -> set[int]:
+        """Rows where Textual wrote over a cell that shows the image."""
+        rows = set()
+        for y, spans in dirty.items():
+            mask = self._masks.get(y)
+            if mask is None or any(any(mask[x0:x1]) for x0, x1 in spans):
+                rows.add(y)
+        return rows
+
+    def _sixel(
+        self, geometry: Geometry, region: Region, dirty: dict[int, list[tuple[int, int]]]
+    ) -> None:
+        if self._state != (geometry, region) or self._hidden:
+            rows = set(range(region.height))  # a new state: every band
+        else:
+            rows = self._repainted_rows(dirty)
+        self._state = (geometry, region)
+        self._hidden = False
+        if self._quantized is None or self._quantized[0] != geometry:
+            view = self.renderer.view_image(geometry)
+            self._quantized = (geometry, sixel.quantize(view, self.colors))
+        paletted = self._quantized[1]
+        cell_w, cell_h = self.renderer.cell_width, self.renderer.cell_height
+        out = []
+        for top, height in self.bands(region.height):
+            if not any(top <= row < top + height for row in rows):
+                continue
+            box = (0, top * cell_h, region.width * cell_w, (top + height) * cell_h)
+            band = paletted.crop(box)
+            for row in range(top, top + height):
+                mask = self._masks.get(row, b"")
+                for col in range(min(len(mask), region.width)):
+                    if not mask[col]:  # text here (a pin, the crosshair): leave it visible
+                        y = (row - top) * cell_h
+                        band.paste(sixel.HOLE, (col * cell_w, y, (col + 1) * cell_w, y + cell_h))
+            out.append(b"\x1b7\x1b[%d;%dH" % (region.y + top + 1, region.x + 1))
+            out.append(sixel.encode(band))
+            out.append(b"\x1b8")
+        if out and not self._started:
+            self._started = True
+            out.insert(0, SIXEL_SCROLLING)
+        self._send(b"".join(out))
+
+    def _send(self, data: bytes) -> None:
+        if not data:
+            return
+        self.bytes_written += len(data)
+        if self._write is not None:
+            self._write(data)
+            return
+        driver = self.widget.app._driver  # Textual has no public raw-write API
+        if driver is not None:
+            driver.write(data.decode("ascii"))

@@ -1,0 +1,130 @@
+"""Kitty and Sixel drawing in the real app (Pilot) against a real server: what is sent
+to the terminal for a first paint, a remote marker, a crosshair step, zoom and back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from imagechat_tui.client.graphics import TerminalSetup
+from imagechat_tui.client.terminal_probe import Capabilities, GraphicsMode
+from imagechat_tui.protocol import User
+from imagechat_tui.server.node import RunningServer
+from imagechat_tui.tui.app import ImageChatApp
+from imagechat_tui.tui.widgets.image_view import ImageView
+from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
+from tests.client.test_kitty import parse
+from tests.tui import helpers
+from tests.tui.helpers import ROOM, RemoteClient, until
+
+SIZE = (120, 36)
+SIXEL = re.compile(rb"\x1bP0;1;0q.*?\x1b\\", re.DOTALL)
+
+
+class Sent(list[bytes]):
+    @property
+    def total(self) -> int:
+        return sum(map(len, self))
+
+    def joined(self) -> bytes:
+        return b"".join(self)
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Let every pending refresh reach the screen and the layer flush after it."""
+    for _ in range(3):
+        await pilot.pause()
+
+
+@pytest.fixture
+def open_app(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> Callable[
+    [GraphicsMode], AsyncIterator[tuple[ImageChatApp, Pilot[object], RemoteClient, Sent]]
+]:
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def opened(mode: GraphicsMode):  # type: ignore[no-untyped-def]
+        terminal = TerminalSetup(mode, Capabilities(cell_size=(8, 16), cell_size_known=True))
+        app = ImageChatApp(
+            helpers.test_image(),
+            room=ROOM,
+            server_url=server.url,
+            token=mint_token("alice"),
+            user=User(id="alice", name="alice"),
+            terminal=terminal,
+        )
+        bob = RemoteClient(server.url, mint_token("bob"))
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await until(pilot, lambda: app.connection.connected)
+                await bob.connected()
+                await settle(pilot)
+                layer = app.query_one(ImageView).pixels
+                assert isinstance(layer, PixelLayer)
+                sent = Sent()
+                layer._write = sent.append
+                yield app, pilot, bob, sent
+        finally:
+            await bob.close()
+
+    return opened  # type: ignore[return-value]
+
+
+async def test_sixel_sends_bands_only_where_the_image_was_painted_over(open_app) -> None:  # type: ignore[no-untyped-def]
+    async with open_app("sixel") as (app, pilot, bob, sent):
+        view = app.query_one(ImageView)
+        view.refresh()  # a full repaint: every band
+        await until(pilot, lambda: bool(sent))
+        await settle(pilot)
+        full = sent.total
+        bands = SIXEL.findall(sent.joined())
+        assert 1 < len(bands) <= 12  # xterm keeps 16 images: bands reuse their places
+        sent.clear()
+
+        bob.create(30.0, 40.0, "look here")
+        await until(pilot, lambda: len(view.pins) == 1)
+        await settle(pilot)
+        # The pin's cells are text now; no image cell was repainted: no sixel at all.
+        assert SIXEL.findall(sent.joined()) == []
+
+        await pilot.press("right")  # the crosshair leaves a cell: that row's band again
+        await settle(pilot)
+        assert len(SIXEL.findall(sent.joined())) == 1
+        assert sent.total < full / 5
+        sent.clear()
+
+        await pilot.press("plus")  # a new view: every band
+        await settle(pilot)
+        assert len(SIXEL.findall(sent.joined())) == len(bands)
+
+
+async def test_kitty_transmits_once_per_view_and_nothing_for_pins(open_app) -> None:  # type: ignore[no-untyped-def]
+    async with open_app("kitty") as (app, pilot, bob, sent):
+        view = app.query_one(ImageView)
+        await pilot.press("plus")
+        await until(pilot, lambda: bool(sent))
+        await settle(pilot)
+        commands = parse(sent.joined())
+        transmitted = [keys for keys, _ in commands if keys.get("a") == "t"]
+        placed = [keys for keys, _ in commands if keys.get("a") == "p"]
+        assert len(transmitted) == 1 and len(placed) == 1
+        width, height = view.content_region.size
+        assert (placed[0]["c"], placed[0]["r"]) == (str(width), str(height))
+        sent.clear()
+
+        bob.create(30.0, 40.0, "look here")
+        await until(pilot, lambda: len(view.pins) == 1)
+        await settle(pilot)
+        await pilot.press("right", "down")
+        await settle(pilot)
+        assert sent == []  # pins and the crosshair are text cells over the image
+
+        await pilot.press("minus")  # back to the first view: kept in the terminal
+        await settle(pilot)
+        kinds = [keys["a"] for keys, _ in parse(sent.joined())]
+        assert "t" not in kinds and "p" in kinds
