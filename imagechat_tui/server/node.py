@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from imagechat_tui import paths
 from imagechat_tui.auth import AuthError, Identity, TenantStore
@@ -64,6 +65,27 @@ def announced_limits(config: ServerConfig) -> ServerLimits:
     )
 
 
+#: Seconds a stopping server waits for its peers' closing handshakes; a healthy peer
+#: answers within a round trip.
+SHUTDOWN_GRACE = 1.0
+
+
+def _tracked(live: set[ServerConnection]) -> type[ServerConnection]:
+    """A connection class that keeps ``live`` up to date from accept to loss, handshake
+    done or not (websockets' own ``connections`` only lists the open ones)."""
+
+    class TrackedConnection(ServerConnection):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            live.add(self)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            live.discard(self)
+            super().connection_lost(exc)
+
+    return TrackedConnection
+
+
 class RunningServer:
     def __init__(
         self,
@@ -85,6 +107,7 @@ class RunningServer:
         self._flushing: asyncio.Future[None] | None = None  # a usage write under way
         self._closing: asyncio.Future[None] | None = None
         self.broker: RedisBroker | None = None
+        self.live: set[ServerConnection] = set()  # every accepted TCP connection
 
     @property
     def url(self) -> str:
@@ -114,8 +137,8 @@ class RunningServer:
         if self._flushing is not None:
             with contextlib.suppress(Exception):
                 await self._flushing
-        self.server.close(close_connections=True)
-        await self.server.wait_closed()
+        self.server.close(close_connections=True)  # 1001 to every open connection
+        await self._end_connections()
         await self.hub.drain()
         if self.broker is not None:
             await self.broker.close()
@@ -126,6 +149,23 @@ class RunningServer:
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
+
+    async def _end_connections(self) -> None:
+        """Wait for the closing handshakes, but not for peers that cannot take part: one
+        that never finished the opening handshake has nobody to say goodbye to, and one
+        that does not answer the close frame within ``SHUTDOWN_GRACE`` is dead or stalled
+        (websockets alone would wait 10 s for each kind)."""
+        for connection in list(self.live):
+            if connection.protocol.state is State.CONNECTING:
+                connection.transport.abort()
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await self.server.wait_closed()
+        except TimeoutError:
+            log.info("dropping %d connections that did not answer the close", len(self.live))
+            for connection in list(self.live):
+                connection.transport.abort()
+            await self.server.wait_closed()
 
 
 def _health(connection: ServerConnection, request: Request, home_id: str) -> Response | None:
@@ -256,6 +296,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
             return await _stats(connection, request, tenants, storage, meter, guards.connections)
         return _health(connection, request, paths.home_id(home))
 
+    live: set[ServerConnection] = set()
     server = await serve(
         handler,
         config.host,
@@ -266,8 +307,10 @@ async def start_server(config: ServerConfig) -> RunningServer:
         compression="deflate" if config.compression else None,
         ping_interval=20,
         ping_timeout=20,
+        create_connection=_tracked(live),
     )
     running = RunningServer(config, server, storage, hub, meter)
+    running.live = live
     running.broker = broker
     running._tasks.append(asyncio.create_task(_flush_usage(running)))
     if config.idle_exit > 0:
