@@ -95,7 +95,7 @@ async def measure(mode: str, cols: int, rows: int, home: Path, settle: float = 1
             await terminal.changed_since(before, timeout=30)
             written = await terminal.quiet(settle) - before
             if os.environ.get("BENCH_DUMP"):
-                Path(f"{os.environ['BENCH_DUMP']}-{mode}-{len(dumps)}").write_bytes(
+                Path(f"{os.environ['BENCH_DUMP']}-{mode}-{len(dumps)}").write_bytes(  # noqa: ASYNC240
                     b"".join(terminal.log)
                 )
                 dumps.append(written)
