@@ -2,7 +2,7 @@
 
 Without a broker (the default) a node is alone and its rooms' subscribers are all
 local. With ``RedisBroker`` every node that has a room loaded subscribes to the room's
-channel ``imagechat:{tenant}:{room}``; whatever a node commits it publishes there after
+channel ``imagechat:room:{tenant}:{room}``; whatever a node commits it publishes there after
 the commit, and the other nodes hand it to ``Room.ingest``. Redis is only a fast path:
 the database is the truth. A message Redis drops shows up as a ``seq`` gap at the next
 one and ``Room.ingest`` fills it from the database; a lost *last* message, or a Redis
@@ -12,6 +12,10 @@ Presence: each node keeps its viewers of a room in the hash
 ``imagechat:presence:{tenant}:{room}`` (one field per node, with an expiry time it
 refreshes every few seconds) and announces changes on the room's channel. A node that
 dies stops refreshing, so its viewers age out of every other node's ``presence`` frame.
+
+Names: the second segment says what a name is for (``room``, ``node``, ``presence``) and
+is never taken from a tenant or a room, and tenant names hold no ``:``; so no tenant or
+room, whatever it is called, can land on a node's own channel or another room's.
 """
 
 from __future__ import annotations
@@ -53,12 +57,36 @@ _entry_decoder = msgspec.json.Decoder(_PresenceEntry)
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 
 
+_ROOM_CHANNEL = f"{PREFIX}:room:"
+
+
+def _checked(tenant: str) -> str:
+    if ":" in tenant or not tenant:
+        raise ValueError(f"A tenant name cannot be empty or hold ':' ({tenant!r}).")
+    return tenant
+
+
 def channel_for(tenant: str, room: str) -> str:
-    return f"{PREFIX}:{tenant}:{room}"
+    """A room's pub/sub channel."""
+    return f"{_ROOM_CHANNEL}{_checked(tenant)}:{room}"
+
+
+def room_of_channel(channel: str) -> tuple[str, str] | None:
+    """(tenant, room) for a room's channel (the inverse of channel_for); None for any other."""
+    if not channel.startswith(_ROOM_CHANNEL):
+        return None
+    tenant, sep, room = channel.removeprefix(_ROOM_CHANNEL).partition(":")
+    return (tenant, room) if sep and tenant else None
+
+
+def node_channel(node_id: str) -> str:
+    """A node's own channel (nothing is published there; it keeps the subscription open)."""
+    return f"{PREFIX}:node:{node_id}"
 
 
 def presence_key(tenant: str, room: str) -> str:
-    return f"{PREFIX}:presence:{tenant}:{room}"
+    """The hash of a room's viewers, one field per node."""
+    return f"{PREFIX}:presence:{_checked(tenant)}:{room}"
 
 
 class RedisBroker:
@@ -210,8 +238,7 @@ class RedisBroker:
 
     async def _unsubscribe(self, channel: str) -> None:
         assert self.hub is not None
-        tenant_room = channel.removeprefix(PREFIX + ":").split(":", 1)
-        if tuple(tenant_room) in self.hub.rooms:
+        if room_of_channel(channel) in self.hub.rooms:
             return  # loaded again meanwhile
         with contextlib.suppress(RedisError, OSError):
             await self._pubsub.unsubscribe(channel)
@@ -226,7 +253,7 @@ class RedisBroker:
             try:
                 # A dummy channel gives the connection something to wait on when no
                 # room is loaded (a pubsub with no subscription returns at once).
-                await pubsub.subscribe(f"{PREFIX}:node:{self.node_id}")
+                await pubsub.subscribe(node_channel(self.node_id))
                 self._pubsub = pubsub
                 rooms = list(self.hub.rooms.values())
                 await self._subscribe(rooms)
@@ -256,10 +283,9 @@ class RedisBroker:
         kind = message["type"]
         channel = message["channel"]
         channel = channel.decode() if isinstance(channel, bytes) else channel
-        parts = channel.split(":", 2)
-        if len(parts) != 3 or parts[1] in ("node", "presence"):
-            return
-        key = (parts[1], parts[2])
+        key = room_of_channel(channel)
+        if key is None:
+            return  # the node's own channel
         room = self.hub.rooms.get(key)
         if room is None:
             return
