@@ -56,6 +56,7 @@ from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, HelpScreen, TokenSc
 from imagechat_tui.tui.widgets.image_view import ImageView, Pin
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
+from imagechat_tui.tui.widgets.region_overlay import RegionRequested
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 
 IMAGE_BACKGROUND = (24, 24, 24)
@@ -127,6 +128,7 @@ class ImageChatApp(App[int]):
         self.remint_token = remint_token  # callable minting a fresh local token, if local
         self.selected: str | None = None
         self.moving: str | None = None  # the marker being moved: the next place moves it
+        self.region_size: tuple[float, float] | None = None  # of the new marker being written
         self.show_resolved = True
         self.undo = UndoSlot()  # the last delete, for u
         self._asked_for_token = False
@@ -218,7 +220,7 @@ class ImageChatApp(App[int]):
             self._stop_moving()
             self.say("The marker being moved was deleted.", error=True)
         self.query_one(ImageView).set_pins(
-            [Pin(c.id, c.number, c.x, c.y, c.resolved) for c in chats],
+            [Pin(c.id, c.number, c.x, c.y, c.resolved, c.w, c.h) for c in chats],
             self.selected,
             self.show_resolved,
         )
@@ -342,11 +344,32 @@ class ImageChatApp(App[int]):
         if (refusal := self._op_refusal(probe)) is not None:
             self.say(refusal, error=True)  # a viewer, or the marker limit: before typing
             return
+        self.region_size = None
         self._compose(Draft("new", message.x, message.y))
 
     def on_paste(self, event: events.Paste) -> None:
         # Reaches the app only when no text box took it: it lands nowhere, and acts never.
         self.say("Pasted text goes into a comment: r replies, n places a marker first.")
+
+    @on(RegionRequested)
+    def place_region(self, message: RegionRequested) -> None:
+        if not self.connection.connected:
+            self.say("Offline: a region cannot be created while disconnected.", error=True)
+            return
+        probe = CreateOp(
+            broadcastId=_new_id(),
+            chat=NewChat(
+                id=_new_id(), x=message.x, y=message.y, w=message.w, h=message.h, text="."
+            ),
+        )
+        if (refusal := self._op_refusal(probe)) is not None:
+            self.say(refusal, error=True)  # a viewer, or the marker limit: before typing
+            return
+        self._compose(Draft("new", message.x, message.y))
+        self.region_size = (message.w, message.h)
+        view = self.query_one(ImageView)
+        view.pending_region = (message.x, message.y, message.w, message.h)
+        view.refresh()
 
     @on(ImageView.PinClicked)
     def pin_clicked(self, message: ImageView.PinClicked) -> None:
@@ -373,8 +396,10 @@ class ImageChatApp(App[int]):
         if draft.purpose == "new":
             chat_id = _new_id()
             written = first_comment_id(chat_id)
+            w, h = self.region_size or (None, None)
             op = CreateOp(
-                broadcastId=_new_id(), chat=NewChat(id=chat_id, x=draft.x, y=draft.y, text=text)
+                broadcastId=_new_id(),
+                chat=NewChat(id=chat_id, x=draft.x, y=draft.y, w=w, h=h, text=text),
             )
         elif draft.purpose == "reply" and draft.chat_id:
             chat_id, written = draft.chat_id, _new_id()
@@ -407,8 +432,13 @@ class ImageChatApp(App[int]):
         self.query_one(ImageView).focus()
 
     def _close_composer(self) -> None:
+        self.region_size = None
         self.query_one(CommentInput).stop()
-        self.query_one(ImageView).pending_spot = None
+        view = self.query_one(ImageView)
+        view.pending_spot = None
+        if view.pending_region is not None:
+            view.pending_region = None
+            view.refresh()
 
     # --- actions ---------------------------------------------------------------------
 

@@ -86,10 +86,15 @@ class RemoteClient:
             while not self.connection.connected:
                 await asyncio.sleep(0.02)
 
-    def create(self, x: float, y: float, text: str) -> str:
+    def create(
+        self, x: float, y: float, text: str, w: float | None = None, h: float | None = None
+    ) -> str:
         chat_id = str(uuid.uuid4())
         self.connection.submit(
-            CreateOp(broadcastId=str(uuid.uuid4()), chat=NewChat(id=chat_id, x=x, y=y, text=text))
+            CreateOp(
+                broadcastId=str(uuid.uuid4()),
+                chat=NewChat(id=chat_id, x=x, y=y, w=w, h=h, text=text),
+            )
         )
         return chat_id
 

@@ -24,7 +24,9 @@ from textual.widget import Widget
 from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import Geometry, HalfBlockRenderer, Viewport
 from imagechat_tui.client.pixel_renderer import PixelRenderer
+from imagechat_tui.tui.widgets import region_overlay
 from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
+from imagechat_tui.tui.widgets.region_overlay import Frame, RegionRequested, Span
 
 PIN_OPEN = Style(color="rgb(0,0,0)", bgcolor="rgb(255,196,0)", bold=True)
 PIN_SELECTED = Style(color="rgb(255,255,255)", bgcolor="rgb(220,20,60)", bold=True)
@@ -43,6 +45,8 @@ class Pin:
     x: float  # percent
     y: float
     resolved: bool = False
+    w: float | None = None  # a region's size (percent): drawn as a frame from (x, y)
+    h: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,8 @@ class ImageView(Widget, can_focus=True):
         Binding("plus,equals_sign", "zoom(1)", "Zoom in", key_display="+", id="view.zoom-in"),
         Binding("minus", "zoom(-1)", "Zoom out", key_display="-", id="view.zoom-out"),
         Binding("n,enter", "place", "New marker", key_display="n", id="marker.new"),
+        Binding("a", "draw_region", "Region", id="marker.region"),
+        Binding("escape", "cancel_region", "Cancel region", show=False, id="marker.region-cancel"),
     ]
 
     viewport: reactive[Viewport] = reactive(Viewport, layout=False)
@@ -79,6 +85,8 @@ class ImageView(Widget, can_focus=True):
             super().__init__()
             self.x = x
             self.y = y
+
+    RegionRequested = RegionRequested
 
     class PinClicked(Message):
         def __init__(self, chat_id: str) -> None:
@@ -111,6 +119,12 @@ class ImageView(Widget, can_focus=True):
         self._dragged = False
         self.moving = False  # a click places (a marker being moved), even on a pin
         self._pending_spot: tuple[float, float] | None = None
+        self._frames: dict[int, list[Span]] = {}  # region frames by row
+        # The region being drawn: its first corner; the crosshair is the other one.
+        self.region_anchor: tuple[float, float] | None = None
+        # A drawn region whose first comment is being written (x, y, w, h in percent).
+        self.pending_region: tuple[float, float, float, float] | None = None
+        self._drag_button = 0
 
     # --- geometry --------------------------------------------------------------------
 
@@ -192,6 +206,7 @@ class ImageView(Widget, can_focus=True):
                     _PlacedPin(pin.chat_id, col, f"●{pin.number}", style)
                 )
         self._rows = new
+        self._layout_frames(geometry, refresh_changed)
         if refresh_changed:
             # Only the cells under pins that appeared, moved, changed or went away (and
             # beside them on the crosshair's row: it brackets a pin it falls on).
@@ -203,6 +218,19 @@ class ImageView(Widget, can_focus=True):
                     for placed in {*before, *after} - ({*before} & {*after}):
                         region = Region(placed.col - margin, row, len(placed.text) + 2 * margin, 1)
                         self.refresh(region)
+
+    def _layout_frames(self, geometry: Geometry, refresh_changed: bool) -> None:
+        """Region frames (``region_overlay``); refreshes the rows whose frames changed."""
+        frames = [
+            Frame(pin.chat_id, pin.x, pin.y, pin.w, pin.h, _frame_style(pin, self.selected))
+            for pin in sorted(self.pins.values(), key=lambda p: p.chat_id == self.selected)
+            if pin.w is not None and pin.h is not None and (self.show_resolved or not pin.resolved)
+        ]
+        old, self._frames = self._frames, region_overlay.layout(geometry, frames, self.size.height)
+        if refresh_changed:
+            for row in set(old) | set(self._frames):
+                if old.get(row) != self._frames.get(row):
+                    self.refresh(Region(0, row, self.size.width, 1))
 
     # --- rendering -------------------------------------------------------------------
 
@@ -247,9 +275,20 @@ class ImageView(Widget, can_focus=True):
             col, row = geometry.to_cell(*self._pending_spot)
             if row == y:
                 pins = [*pins, _PlacedPin("", col, PENDING_TEXT, PENDING)]
+        strip = self._draw_frames(strip, y, geometry)
         # Pins last: a pin under the crosshair stays readable, bracketed by it.
         for placed in [*overlays, *pins]:
             strip = _overlay(strip, placed.col, placed.text, placed.style, width)
+        return strip
+
+    def _draw_frames(self, strip: Strip, y: int, geometry: Geometry) -> Strip:
+        """Region frames on line ``y``, and the region being drawn over them."""
+        spans = list(self._frames.get(y, ()))
+        if (drawing := self.drawn_region() or self.pending_region) is not None:
+            box = region_overlay.cell_box(geometry, *drawing)
+            spans += region_overlay.frame_spans(box, "", region_overlay.FRAME_DRAWING).get(y, [])
+        for span in spans:
+            strip = _overlay(strip, span.col, span.text, span.style, self.size.width)
         return strip
 
     def on_focus(self) -> None:
@@ -288,6 +327,8 @@ class ImageView(Widget, can_focus=True):
             )
         else:
             self._refresh_crosshair_row()
+        if self.region_anchor is not None:
+            self.refresh()  # the region being drawn follows the crosshair
 
     def show_crosshair_at(self, x: float, y: float) -> None:
         """Put the crosshair on this image point (percent), panning to it if needed."""
@@ -311,7 +352,39 @@ class ImageView(Widget, can_focus=True):
         self.viewport = Viewport(self.viewport.zoom, cx, cy).zoomed(factor)
 
     def action_place(self) -> None:
+        if self.region_anchor is not None:
+            self._finish_region()
+            return
         self.post_message(self.PlaceRequested(*self.crosshair))
+
+    # --- drawing a region --------------------------------------------------------------
+
+    def drawn_region(self) -> tuple[float, float, float, float] | None:
+        """The region being drawn (x, y, w, h in percent): anchor to crosshair."""
+        if self.region_anchor is None:
+            return None
+        return region_overlay.region_between(self.geometry, self.region_anchor, self.crosshair)
+
+    def action_draw_region(self) -> None:
+        """Start a region at the crosshair; arrows stretch it, enter confirms."""
+        self.region_anchor = self.crosshair
+        self.refresh()
+
+    def action_cancel_region(self) -> None:
+        self.region_anchor = None
+        self.refresh()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_region":
+            return self.region_anchor is not None  # else escape goes on to the app
+        return True
+
+    def _finish_region(self) -> None:
+        region = self.drawn_region()
+        self.region_anchor = None
+        self.refresh()
+        if region is not None:
+            self.post_message(self.RegionRequested(*region))
 
     # --- mouse -----------------------------------------------------------------------
 
@@ -324,12 +397,16 @@ class ImageView(Widget, can_focus=True):
         return x, y
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
-        if event.button == 1:
+        if event.button in (1, 2, 3):
             self._drag_from = (event.pointer_screen_x, event.pointer_screen_y)
+            self._drag_button = event.button
             self._dragged = False
             self.capture_mouse()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._drag_from is not None and self._drag_button == 1:
+            self._drag_region(event)  # a left drag draws a region
+            return
         if self._drag_from is None or not event.button:
             return
         fx, fy = self._drag_from
@@ -347,6 +424,25 @@ class ImageView(Widget, can_focus=True):
     def on_mouse_up(self, event: events.MouseUp) -> None:
         self._drag_from = None
         self.release_mouse()
+        if self._drag_button == 1 and self._dragged and self.region_anchor is not None:
+            self._finish_region()
+
+    def _drag_region(self, event: events.MouseMove) -> None:
+        """Left button held: a region from where it went down to the pointer."""
+        assert self._drag_from is not None
+        if not self._dragged:
+            fx, fy = self._drag_from
+            if abs(event.pointer_screen_x - fx) < 1 and abs(event.pointer_screen_y - fy) < 1:
+                return  # not moved off the cell yet: still a click
+            start = self.percent_at(fx - self.region.x + 0.5, fy - self.region.y + 0.5)
+            if start is None:
+                return  # started off the image
+            self._dragged = True
+            self.region_anchor = start
+        spot = self.percent_at(*self._pointer(event))
+        if spot is not None:
+            self.crosshair = spot
+            self.refresh()
 
     def on_click(self, event: events.Click) -> None:
         if event.button != 1 or self._dragged:
@@ -357,12 +453,21 @@ class ImageView(Widget, can_focus=True):
             if placed.col <= event.x < placed.col + len(placed.text):
                 self.post_message(self.PinClicked(placed.chat_id))
                 return
+        if not self.moving and (hit := region_overlay.frame_at(self._frames, event.x, event.y)):
+            self.post_message(self.PinClicked(hit))  # a region's frame selects it too
+            return
         spot = self.percent_at(*self._pointer(event))
         if spot is not None:
             self._refresh_crosshair_row()
             self.crosshair = spot
             self._refresh_crosshair_row()
             self.post_message(self.PlaceRequested(*spot))
+
+
+def _frame_style(pin: Pin, selected: str | None) -> Style:
+    if pin.chat_id == selected:
+        return region_overlay.FRAME_SELECTED
+    return region_overlay.FRAME_RESOLVED if pin.resolved else region_overlay.FRAME_OPEN
 
 
 def _crosshair(col: int, pins: list[_PlacedPin]) -> list[_PlacedPin]:
