@@ -7,7 +7,7 @@ import pytest
 
 from imagechat_tui.auth import TenantStore
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
-from tests.services import Postgres
+from tests.services import Postgres, Redis
 
 
 @pytest.fixture
@@ -79,3 +79,12 @@ def postgres() -> Iterator[Postgres]:
 def pg_url(postgres: Postgres) -> str:
     """A fresh empty database on the (running) cluster."""
     return postgres.new_database()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Redis]:
+    """A throwaway redis-server of the test's own (it may kill and restart it)."""
+    server = Redis()
+    server.start()
+    yield server
+    server.destroy()

@@ -1,4 +1,4 @@
-"""Real Redis and server processes for the multi-node tests (PostgreSQL: tests/conftest.py)."""
+"""Server processes for the multi-node tests (PostgreSQL and Redis: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ import pytest
 
 from tests.scale.nodes import Node
 from tests.services import Redis
-
-
-@pytest.fixture
-def redis_server() -> Iterator[Redis]:
-    server = Redis()
-    server.start()
-    yield server
-    server.destroy()
 
 
 @pytest.fixture

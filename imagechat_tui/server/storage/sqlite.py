@@ -5,10 +5,9 @@ SQLite never sees two writers from this process. ``synchronous=FULL``: a commit 
 disk before its events are broadcast. Group commit (many ops, one transaction) keeps
 that affordable under bursts.
 
-A database that cannot be written (after a crash the data directory left read-only, say)
-fails ``open`` with the reason; one that stops being writable while serving fails each
-commit, and the connection is opened afresh for the next call, so restoring the
-permissions is enough to recover.
+A database that cannot be written (after a crash, the data directory and the -wal/-shm
+files left read-only, say: SQLite then opens the file read-only) fails ``open`` with the
+reason, so the server does not start rather than start and refuse every op.
 """
 
 from __future__ import annotations
@@ -42,10 +41,6 @@ T = TypeVar("T")
 _chat_decoder = msgspec.json.Decoder(Chat)
 _PRUNE_EVERY = 256
 
-#: Errors after which the connection is not trusted again: the file was not writable
-#: (it may have been opened read-only) or could not be read or opened.
-_REOPEN_AFTER = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB")
-
 
 def _statements(script: str) -> list[str]:
     """The statements of an SQL script, split where SQLite says a statement ends."""
@@ -70,23 +65,14 @@ class SqliteStorage(Storage):
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
-        self._reopen = False
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the worker thread; SQLite's operational errors (locked, full,
+        read-only, I/O) become StorageUnavailable."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn, args)
-
-    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        """On the worker thread: run ``fn``, reopening the connection first if the last
-        call left it untrusted; SQLite's operational errors become StorageUnavailable."""
         try:
-            if self._reopen:
-                self._connect()
-            return fn(*args)
+            return await loop.run_in_executor(self._executor, fn, *args)
         except sqlite3.OperationalError as exc:
-            name = getattr(exc, "sqlite_errorname", "")
-            if name.startswith(_REOPEN_AFTER):
-                self._reopen = True
             raise StorageUnavailable(f"SQLite {self.path}: {exc}") from exc
 
     # --- lifecycle -------------------------------------------------------------------
@@ -105,9 +91,6 @@ class SqliteStorage(Storage):
         self.migrated = (before, len(migrations(self.dialect)))
 
     def _connect(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -118,7 +101,6 @@ class SqliteStorage(Storage):
             db.close()
             raise
         self._db = db
-        self._reopen = False
 
     def _migrate(self, db: sqlite3.Connection) -> int:
         """Apply pending migrations, one transaction each; the version found."""
