@@ -192,7 +192,7 @@ class ImageView(Widget, can_focus=True):
             for pin in sorted(self.pins.values(), key=lambda p: p.chat_id == self.selected):
                 if pin.resolved and not self.show_resolved:
                     continue
-                col, row = geometry.to_cell(pin.x, pin.y)
+                col, row = _pin_cell(geometry, pin)
                 if not (0 <= col < self.size.width and 0 <= row < self.size.height):
                     continue
                 style = (
@@ -462,6 +462,14 @@ class ImageView(Widget, can_focus=True):
             self.crosshair = spot
             self._refresh_crosshair_row()
             self.post_message(self.PlaceRequested(*spot))
+
+
+def _pin_cell(geometry: Geometry, pin: Pin) -> tuple[int, int]:
+    """A point's pin is on its cell; a region's sits on its frame's top-left corner."""
+    if pin.w is not None and pin.h is not None:
+        left, top, _, _ = region_overlay.cell_box(geometry, pin.x, pin.y, pin.w, pin.h)
+        return left, top
+    return geometry.to_cell(pin.x, pin.y)
 
 
 def _frame_style(pin: Pin, selected: str | None) -> Style:
