@@ -31,6 +31,7 @@ from imagechat_tui.protocol import (
 )
 from imagechat_tui.safe_text import inert
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
+from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.room import RoomHub
@@ -337,6 +338,7 @@ def _open_broker(config: ServerConfig) -> RedisBroker | None:
 
 
 async def _flush_usage(running: RunningServer) -> None:
+    faults = FaultLog(log, "saving usage figures (kept for the next try)")
     while True:
         await asyncio.sleep(running.config.usage_flush_interval)
         # Shielded: cancelling this loop at shutdown must not cancel a write whose counts
@@ -346,8 +348,10 @@ async def _flush_usage(running: RunningServer) -> None:
             await asyncio.shield(running._flushing)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.warning("could not save usage figures; will retry", exc_info=True)
+        except Exception as exc:
+            faults.failed(f"{exc.__class__.__name__}: {exc}")
+        else:
+            faults.succeeded()
 
 
 async def _exit_when_idle(running: RunningServer) -> None:

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from imagechat_tui.server.migrate import migrate
+from imagechat_tui.server.storage import StorageUnavailable, open_storage
 from imagechat_tui.server.storage.schema import latest_version
 from tests.services import Postgres
 from tests.wsclient import WsClient, create_op
@@ -95,3 +96,16 @@ async def test_migrate_sqlite(tmp_path) -> None:
     latest = latest_version("sqlite")
     assert await migrate(url) == (0, latest)
     assert await migrate(url) == (latest, latest)
+
+
+async def test_a_postgres_database_that_cannot_be_written_fails_the_start(pg_url) -> None:
+    conn = await asyncpg.connect(pg_url)
+    try:
+        database = pg_url.rsplit("/", 1)[1]
+        await conn.execute(f"ALTER DATABASE {database} SET default_transaction_read_only = on")
+    finally:
+        await conn.close()
+    storage = open_storage(pg_url)
+    with pytest.raises(StorageUnavailable, match="cannot be written"):
+        await storage.open()
+    await storage.close()

@@ -232,7 +232,8 @@ class PostgresStorage(Storage):
                         await transaction.rollback()
                 raise
             if not result.committed:  # every op refused or a retry: leave no trace
-                await transaction.rollback()
+                with contextlib.suppress(*_UNAVAILABLE):  # nothing to lose if it fails
+                    await transaction.rollback()
                 return result
             try:
                 await transaction.commit()
