@@ -1,7 +1,8 @@
 """Kitty graphics protocol commands: transmit an image once, place it, delete it.
 
 Every command carries ``q=2`` so the terminal sends no replies (they would arrive as
-key presses). Images are sent as PNG (``f=100``), base64 in chunks of 4096 bytes.
+key presses). Images are sent as PNG (``f=100``), base64 in chunks of 4096 bytes, and
+shown by placements of parts of them (a source rectangle onto whole cells).
 """
 
 from __future__ import annotations
@@ -12,10 +13,6 @@ import io
 from PIL import Image
 
 CHUNK = 4096
-# Below this z-index an image is drawn under cells that have a background colour of
-# their own, and over cells with the default background: pins (which have one) stay
-# on top while the blank cells over the image let it show.
-UNDER_COLORED_CELLS = -1_073_741_825
 
 
 def _command(keys: str, payload: bytes = b"") -> bytes:
@@ -36,11 +33,27 @@ def transmit(image_id: int, image: Image.Image) -> bytes:
     return b"".join(out)
 
 
-def place(image_id: int, placement_id: int, cols: int, rows: int, *, row: int, col: int) -> bytes:
-    """Show the image over ``cols`` x ``rows`` cells from screen cell (col, row) (0-based),
-    leaving the cursor where it was."""
-    keys = f"a=p,i={image_id},p={placement_id},c={cols},r={rows},C=1,z={UNDER_COLORED_CELLS},q=2"
+def place(
+    image_id: int,
+    placement_id: int,
+    source: tuple[int, int, int, int],
+    cols: int,
+    rows: int,
+    *,
+    row: int,
+    col: int,
+) -> bytes:
+    """Show the ``source`` rectangle (x, y, width, height in the image's pixels) over
+    ``cols`` x ``rows`` cells from screen cell (col, row) (0-based), above the text,
+    leaving the cursor where it was. The same ids again move or replace the placement."""
+    x, y, w, h = source
+    keys = f"a=p,i={image_id},p={placement_id},x={x},y={y},w={w},h={h},c={cols},r={rows},C=1,q=2"
     return b"\x1b7\x1b[%d;%dH" % (row + 1, col + 1) + _command(keys) + b"\x1b8"
+
+
+def unplace(image_id: int, placement_id: int) -> bytes:
+    """Remove one placement."""
+    return _command(f"a=d,d=i,i={image_id},p={placement_id},q=2")
 
 
 def hide(image_id: int) -> bytes:

@@ -41,22 +41,26 @@ def test_transmit_round_trips_the_pixels() -> None:
         assert ImageChops.difference(decoded.convert("RGB"), image).getbbox() is None
 
 
-def test_place_under_coloured_cells_without_moving_the_cursor() -> None:
-    data = kitty.place(77, 1, 116, 44, row=2, col=0)
-    assert data.startswith(b"\x1b7\x1b[3;1H") and data.endswith(b"\x1b8")
+def test_place_a_part_over_cells_without_moving_the_cursor() -> None:
+    data = kitty.place(77, 3, (90, 38, 360, 19), 40, 1, row=2, col=10)
+    assert data.startswith(b"\x1b7\x1b[3;11H") and data.endswith(b"\x1b8")
     [(keys, payload)] = parse(data)
     assert keys == {
         "a": "p",
         "i": "77",
-        "p": "1",
-        "c": "116",
-        "r": "44",
+        "p": "3",
+        "x": "90",
+        "y": "38",
+        "w": "360",
+        "h": "19",
+        "c": "40",
+        "r": "1",
         "C": "1",
-        "z": str(kitty.UNDER_COLORED_CELLS),
         "q": "2",
     }
-    assert int(keys["z"]) < -1_073_741_824
     assert payload == b""
+    [(unplace, _)] = parse(kitty.unplace(77, 3))
+    assert (unplace["a"], unplace["d"], unplace["i"], unplace["p"]) == ("d", "i", "77", "3")
 
 
 def test_hide_keeps_the_data_delete_frees_it() -> None:

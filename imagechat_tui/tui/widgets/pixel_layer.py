@@ -5,9 +5,11 @@ crosshair and selection as text cells over them. After each frame this layer sen
 only the graphics the frame made necessary:
 
 - **Kitty**: one image per zoom/pan/size state, transmitted once (the last few are kept
-  in the terminal, so going back costs only a placement) and placed under the text
-  layer at a z-index below cells with a background colour. A pin is a text cell with a
-  background: it shows over the image and costs what it costs in half-block mode.
+  in the terminal, so going back costs only placements), shown above the text by one
+  placement per run of image cells in each row. A pin or the crosshair splits its row's
+  run: that row's placements are sent again (a few hundred bytes), the image is not.
+  (Placing the image under the text, z < 0, would need no re-placing, but kitty 0.26
+  under Xvfb draws coloured cells wrongly over such images; runs work everywhere.)
 - **Sixel**: the area is cut into at most ``MAX_BANDS`` full-width bands of cell rows,
   fixed per state (xterm keeps 16 images and reuses the one at the same place and
   size, so bands never push each other out). Text written over a sixel erases it under
@@ -59,6 +61,26 @@ def image_cells(strip: Strip, width: int) -> bytearray:
     return mask
 
 
+def image_runs(mask: bytes | bytearray, width: int) -> list[tuple[int, int]]:
+    """The runs [x0, x1) of image cells in a row."""
+    runs = []
+    start = None
+    for x in range(width):
+        is_image = x < len(mask) and mask[x]
+        if is_image and start is None:
+            start = x
+        elif not is_image and start is not None:
+            runs.append((start, x))
+            start = None
+    if start is not None:
+        runs.append((start, width))
+    return runs
+
+
+def _placement(row: int, n: int) -> int:
+    return row * 1024 + n + 1
+
+
 class PixelLayer:
     """The graphics side of one ``ImageView``."""
 
@@ -83,6 +105,7 @@ class PixelLayer:
         self._dirty: dict[int, list[tuple[int, int]]] = {}  # row -> written column spans
         self._quantized: tuple[Geometry, Image.Image] | None = None
         self._kitty_ids: OrderedDict[Geometry, int] = OrderedDict()
+        self._placed: dict[int, list[tuple[int, int]]] = {}  # row -> runs placed
         self._next_id = KITTY_FIRST_ID
         self._started = False
         self.bytes_written = 0
@@ -146,30 +169,50 @@ class PixelLayer:
         self._state = None
 
     def _kitty(self, geometry: Geometry, region: Region) -> None:
-        if self._state == (geometry, region) and not self._hidden:
-            return  # the placement under the text still holds: nothing to send
         out = []
-        if not self._hidden and self._state is not None:
-            old = self._kitty_ids.get(self._state[0])
-            if old is not None:
-                out.append(kitty.hide(old))
-        image_id = self._kitty_ids.get(geometry)
-        if image_id is None:
-            image_id = self._next_id
-            self._next_id += 1
-            self._kitty_ids[geometry] = image_id
-            out.append(kitty.transmit(image_id, self.renderer.view_image(geometry)))
-            if len(self._kitty_ids) > KITTY_IMAGES_KEPT:
-                _, oldest = self._kitty_ids.popitem(last=False)
-                out.append(kitty.delete(oldest))
-        else:
-            self._kitty_ids.move_to_end(geometry)
-        out.append(
-            kitty.place(image_id, 1, region.width, region.height, row=region.y, col=region.x)
-        )
+        if self._state != (geometry, region) or self._hidden:
+            if not self._hidden and self._state is not None:
+                old = self._kitty_ids.get(self._state[0])
+                if old is not None:
+                    out.append(kitty.hide(old))
+            self._placed = {}
+            image_id = self._kitty_ids.get(geometry)
+            if image_id is None:
+                image_id = self._next_id
+                self._next_id += 1
+                self._kitty_ids[geometry] = image_id
+                out.append(kitty.transmit(image_id, self.renderer.view_image(geometry)))
+                if len(self._kitty_ids) > KITTY_IMAGES_KEPT:
+                    _, oldest = self._kitty_ids.popitem(last=False)
+                    out.append(kitty.delete(oldest))
+            else:
+                self._kitty_ids.move_to_end(geometry)
+            self._state = (geometry, region)
+            self._hidden = False
+        image_id = self._kitty_ids[geometry]
+        cell_w, cell_h = self.renderer.cell_width, self.renderer.cell_height
+        for row in range(region.height):
+            runs = image_runs(self._masks.get(row, b""), region.width)
+            before = self._placed.get(row, [])
+            if runs == before:
+                continue
+            for n, (x0, x1) in enumerate(runs):
+                source = (x0 * cell_w, row * cell_h, (x1 - x0) * cell_w, cell_h)
+                out.append(
+                    kitty.place(
+                        image_id,
+                        _placement(row, n),
+                        source,
+                        x1 - x0,
+                        1,
+                        row=region.y + row,
+                        col=region.x + x0,
+                    )
+                )
+            for n in range(len(runs), len(before)):
+                out.append(kitty.unplace(image_id, _placement(row, n)))
+            self._placed[row] = runs
         self._send(b"".join(out))
-        self._state = (geometry, region)
-        self._hidden = False
 
     def bands(self, rows: int) -> list[tuple[int, int]]:
         """The fixed bands (first row, row count) cutting ``rows`` rows."""
