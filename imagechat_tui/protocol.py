@@ -8,6 +8,7 @@ types, so a frame that decodes here is a frame the whole system agrees on.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from typing import Annotated, Any, Final, Literal
 
@@ -23,8 +24,9 @@ Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.
 RoomName = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-/]+$")]
 #: Percent of the image's width or height from its top-left corner.
 Percent = Annotated[float, Meta(ge=0.0, le=100.0)]
-#: Comment text. The hard cap guards the decoder; the configurable limit is in Limits.
-Text = Annotated[str, Meta(min_length=1, max_length=10_000)]
+#: Comment text. Its length limit is the server's (``maxText``, checked by ``decide`` as
+#: `too-large`); the frame size limit bounds what reaches the decoder.
+Text = Annotated[str, Meta(min_length=1)]
 Seq = Annotated[int, Meta(ge=0, le=2**53)]
 #: Milliseconds since the Unix epoch (UTC).
 Millis = int
@@ -229,9 +231,13 @@ class Joined(Struct, frozen=True, tag="joined", tag_field="type"):
 
 
 class Snapshot(Struct, frozen=True, tag="snapshot", tag_field="type"):
+    """The room at ``seq``, possibly in several frames (see ``snapshot_frames``): every
+    part but the last has ``more``; a chat may continue into the next part."""
+
     room: str
     seq: int
     chats: tuple[Chat, ...]
+    more: bool = False
 
 
 class Batch(Struct, frozen=True, tag="batch", tag_field="type"):
@@ -375,6 +381,62 @@ def frames_for(encoded_events: list[bytes], max_bytes: int = MAX_BATCH_BYTES) ->
     if chunk:
         frames.append(chunk[0] if len(chunk) == 1 else encode_batch(chunk))
     return frames
+
+
+def snapshot_frames(
+    room: str, seq: int, chats: Iterable[Chat], max_bytes: int = MAX_BATCH_BYTES
+) -> list[bytes]:
+    """A snapshot as ``snapshot`` frames of about ``max_bytes`` at most: chats in order,
+    as many per frame as fit; a chat too large for one frame is split between its
+    comments, each later part repeating the chat with the comments that follow. So no
+    frame is larger than ``max_bytes`` plus one item (a chat with one comment)."""
+    head = b'{"type":"snapshot","room":' + _encoder.encode(room) + b',"seq":%d,"chats":[' % seq
+    frames: list[bytes] = []
+    items: list[bytes] = []
+    size = 0
+
+    def add(item: bytes) -> None:
+        nonlocal items, size
+        if items and size + len(item) > max_bytes:
+            frames.append(head + b",".join(items) + b'],"more":true}')
+            items, size = [], 0
+        items.append(item)
+        size += len(item) + 1
+
+    for chat in chats:
+        encoded = _encoder.encode(chat)
+        if len(encoded) <= max_bytes or len(chat.comments) <= 1:
+            add(encoded)
+            continue
+        # Too large for one frame: parts of at least one comment each, in order.
+        bare = len(_encoder.encode(msgspec.structs.replace(chat, comments=())))
+        group: list[Comment] = []
+        group_size = bare
+        for comment in chat.comments:
+            comment_size = len(_encoder.encode(comment)) + 1
+            if group and group_size + comment_size > max_bytes:
+                add(_encoder.encode(msgspec.structs.replace(chat, comments=tuple(group))))
+                group, group_size = [], bare
+            group.append(comment)
+            group_size += comment_size
+        add(_encoder.encode(msgspec.structs.replace(chat, comments=tuple(group))))
+    frames.append(head + b",".join(items) + b'],"more":false}')
+    return frames
+
+
+def merge_snapshot(parts: Sequence[Snapshot]) -> Snapshot:
+    """One snapshot from its parts (``snapshot_frames``' frames, decoded, in order)."""
+    chats: dict[str, Chat] = {}
+    for part in parts:
+        for chat in part.chats:
+            earlier = chats.get(chat.id)
+            chats[chat.id] = (
+                chat
+                if earlier is None
+                else msgspec.structs.replace(earlier, comments=earlier.comments + chat.comments)
+            )
+    last = parts[-1]
+    return Snapshot(room=last.room, seq=last.seq, chats=tuple(chats.values()))
 
 
 #: Where a frame refused unread may name its op: at its very start, in the order this

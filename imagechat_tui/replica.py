@@ -33,6 +33,7 @@ from imagechat_tui.protocol import (
     NewImageChat,
     ServerFrame,
     Snapshot,
+    merge_snapshot,
 )
 
 
@@ -67,6 +68,7 @@ class Replica:
         self.pending: dict[str, Pending] = {}
         self.view = self.confirmed
         self.synced = False
+        self._snapshot_parts: list[Snapshot] = []  # a snapshot arriving in several frames
 
     @property
     def room(self) -> str:
@@ -111,8 +113,14 @@ class Replica:
             if frame.limits is not None:
                 self.limits = Limits.from_server(frame.limits)
             result.joined = frame
+            self._snapshot_parts = []  # a new connection: any unfinished snapshot is void
         elif isinstance(frame, Snapshot):
-            self.confirmed = RoomState.from_snapshot(frame)
+            if frame.more:
+                self._snapshot_parts.append(frame)
+                return
+            parts, self._snapshot_parts = [*self._snapshot_parts, frame], []
+            whole = merge_snapshot(parts) if len(parts) > 1 else frame
+            self.confirmed = RoomState.from_snapshot(whole)
             self.synced = True
             result.snapshot = True
             # An own op whose effect is already in the snapshot is confirmed by it.

@@ -44,7 +44,7 @@ class WsClient:
                 else []
             )
             return client, joined, missed
-        return client, joined, [await client.recv_type("snapshot")]
+        return client, joined, [await client.recv_snapshot()]
 
     async def send(self, frame: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
@@ -64,6 +64,22 @@ class WsClient:
                 return frame
             if frame["type"] != "presence":
                 raise AssertionError(f"expected {type_}, got {frame}")
+
+    async def recv_snapshot(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        """A whole snapshot: its parts (``"more": true`` on all but the last) merged as the
+        document says, a chat continuing into the next part getting its comments appended."""
+        parts = [await self.recv_type("snapshot", timeout)]
+        while parts[-1]["more"]:
+            parts.append(await self.recv_type("snapshot", timeout))
+        chats: dict[str, dict[str, Any]] = {}
+        for part in parts:
+            assert (part["room"], part["seq"]) == (parts[0]["room"], parts[0]["seq"])
+            for chat in part["chats"]:
+                if chat["id"] in chats:
+                    chats[chat["id"]]["comments"].extend(chat["comments"])
+                else:
+                    chats[chat["id"]] = chat
+        return {**parts[-1], "chats": list(chats.values())}
 
     async def recv_events(self, count: int, timeout: float = RECV_TIMEOUT) -> list[dict[str, Any]]:
         """Exactly ``count`` events, unpacking batches; presence frames are skipped."""

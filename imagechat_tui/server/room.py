@@ -30,6 +30,8 @@ from imagechat_tui.protocol import (
     ServerLimits,
     User,
     encode,
+    frames_for,
+    snapshot_frames,
 )
 from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.storage import (
@@ -47,7 +49,6 @@ from imagechat_tui.server.usage import UsageMeter
 log = logging.getLogger(__name__)
 
 MAX_OPS_PER_COMMIT = 256
-REPLAY_CHUNK = 256  # events per batch frame when replaying a long gap
 RECENT_EVENTS = 1024  # replays within this many events are served from memory
 PRESENCE_DELAY = 0.05  # seconds: joins and leaves within this window make one frame ...
 PRESENCE_DELAY_PER_VIEWER = 0.002  # ... a window that grows with the room, so a join storm
@@ -93,8 +94,13 @@ class Room:
     # --- joining and leaving ---------------------------------------------------------
 
     async def join(self, sub: Subscriber, since: int | None, limits: ServerLimits) -> bool:
-        """Subscribe ``sub``: ``joined``, then the missed events or a snapshot. True when
-        the missed events could be replayed."""
+        """Subscribe ``sub``: ``joined``, then the missed events or a snapshot, then live
+        events. True when the missed events could be replayed.
+
+        Under the room's lock the catch-up is fixed (the missed events' frames, or the
+        immutable state to snapshot) and ``sub`` subscribed, holding live frames back;
+        the catch-up is then streamed outside the lock at the client's pace, so a large
+        gap neither blocks the room nor fills the backlog (4009)."""
         if self._evict_handle is not None:
             self._evict_handle.cancel()
             self._evict_handle = None
@@ -105,25 +111,27 @@ class Room:
                 with contextlib.suppress(StorageUnavailable):
                     await self._catch_up()
             replay = await self._replay(since) if since is not None else None
+            state = self.state
             sub.send(
                 Joined(
                     room=self.name,
-                    seq=self.state.seq,
+                    seq=state.seq,
                     recovered=replay is not None,
                     user=sub.user,
                     limits=limits,
                     role=sub.identity.actor.role,
                 )
             )
-            if replay is None:
-                sub.send(self.state.to_snapshot())
-            else:
-                for start in range(0, len(replay), REPLAY_CHUNK):
-                    sub.deliver_events(replay[start : start + REPLAY_CHUNK])
+            sub.hold()
             self.subscribers[sub] = None
             # Deferred: a drop happens mid fan-out, while the subscribers are iterated.
             sub.on_drop = lambda: asyncio.get_running_loop().call_soon(self.leave, sub)
         self._presence_changed()
+        if replay is None:
+            catch_up = snapshot_frames(self.name, state.seq, state.chats.values())
+        else:
+            catch_up = frames_for(replay)
+        await sub.stream(catch_up)
         return replay is not None
 
     async def _replay(self, since: int) -> list[bytes] | None:

@@ -56,13 +56,14 @@ class Subscriber:
         self._drainer: asyncio.Task[None] | None = None
         self.closed = False
         self.on_drop: Callable[[], object] | None = None  # set by the room it joins
+        self._holding = False  # a catch-up is being streamed: everything else waits
 
     @property
     def user(self) -> User:
         return self.identity.actor.user
 
     def _keeping_up(self) -> bool:
-        if self._backlog:
+        if self._backlog or self._holding:
             return False
         transport = self.ws.transport
         return transport is not None and transport.get_write_buffer_size() < self.limits.high_water
@@ -91,7 +92,27 @@ class Subscriber:
         self._backlog_bytes += sum(len(f) for f in frames)
         if self._backlog_bytes > self.limits.max_backlog_bytes:
             self.drop_too_slow()
-        elif self._drainer is None:
+        elif self._drainer is None and not self._holding:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    def hold(self) -> None:
+        """Keep every frame from now on in the backlog until ``stream`` has written a
+        catch-up ahead of them (the room subscribes us before the catch-up is sent)."""
+        self._holding = True
+
+    async def stream(self, frames: list[bytes]) -> None:
+        """Write a catch-up (snapshot parts or replayed events) at the pace the client
+        reads it, then what waited behind it. However long the catch-up, it never sits in
+        the backlog, so only live frames count toward ``max_backlog_bytes``."""
+        try:
+            for frame in frames:
+                if self.closed:
+                    return
+                await self.ws.send(frame, text=True)
+                self.meter.add(self.tenant, 1, len(frame))
+        finally:
+            self._holding = False
+        if self._backlog and self._drainer is None and not self.closed:
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
     def _next_frame(self) -> bytes:

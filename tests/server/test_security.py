@@ -44,6 +44,7 @@ async def test_same_room_name_in_two_tenants_are_two_rooms(server, mint_token) -
         "room": "room-1",
         "seq": 0,
         "chats": [],
+        "more": False,
     }
     # ... exactly what a room that exists nowhere looks like: nothing to learn.
     nowhere, joined_nowhere, (empty,) = await WsClient.joined(

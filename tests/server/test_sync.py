@@ -44,7 +44,7 @@ async def test_join_new_room_gets_empty_snapshot(server, mint_token) -> None:
         "role": "member",
         "image": None,  # a room not shared with its image
     }
-    assert snapshot == {"type": "snapshot", "room": "room-1", "seq": 0, "chats": []}
+    assert snapshot == {"type": "snapshot", "room": "room-1", "seq": 0, "chats": [], "more": False}
     await client.close()
 
 
