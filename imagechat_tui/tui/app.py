@@ -56,6 +56,7 @@ from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, HelpScreen, TokenSc
 from imagechat_tui.tui.widgets.image_view import ImageView, Pin
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
+from imagechat_tui.tui.widgets.pointer_status import PointerStatus
 from imagechat_tui.tui.widgets.region_overlay import RegionRequested
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 
@@ -147,6 +148,7 @@ class ImageChatApp(App[int]):
         with Horizontal(id="statusbar"):
             yield ConnectionIndicator(id="connection")
             yield Static(id="status")
+            yield PointerStatus(id="pointer")
             yield Static(Text(f"{self.title} · {self.sub_title}"), id="where")
         yield Footer()
 

@@ -86,7 +86,7 @@ class CommentInput(Vertical):
         border-title-color: $text;
         border-subtitle-color: $text-muted;
         padding: 0 0;
-        & > ComposerArea {
+        & > ComposerArea, & > ComposerArea:focus {
             height: auto;
             min-height: 1;
             max-height: 8;

@@ -8,6 +8,7 @@ repaint of the image.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -65,18 +66,27 @@ class ImageView(Widget, can_focus=True):
         Binding("right,l", "move(1, 0)", "Move", show=False, id="crosshair.right"),
         Binding("up,k", "move(0, -1)", "Move", show=False, id="crosshair.up"),
         Binding("down,j", "move(0, 1)", "Move", show=False, id="crosshair.down"),
-        Binding("shift+left", "pan(-1, 0)", "Pan", show=False, id="view.pan-left"),
-        Binding("shift+right", "pan(1, 0)", "Pan", show=False, id="view.pan-right"),
-        Binding("shift+up", "pan(0, -1)", "Pan", show=False, id="view.pan-up"),
-        Binding("shift+down", "pan(0, 1)", "Pan", show=False, id="view.pan-down"),
+        Binding("shift+left,H", "move(-1, 0, 10)", "Move x10", show=False, id="crosshair.left-far"),
+        Binding(
+            "shift+right,L", "move(1, 0, 10)", "Move x10", show=False, id="crosshair.right-far"
+        ),
+        Binding("shift+up,K", "move(0, -1, 10)", "Move x10", show=False, id="crosshair.up-far"),
+        Binding("shift+down,J", "move(0, 1, 10)", "Move x10", show=False, id="crosshair.down-far"),
+        Binding("ctrl+left", "pan(-1, 0)", "Pan", show=False, id="view.pan-left"),
+        Binding("ctrl+right", "pan(1, 0)", "Pan", show=False, id="view.pan-right"),
+        Binding("ctrl+up", "pan(0, -1)", "Pan", show=False, id="view.pan-up"),
+        Binding("ctrl+down", "pan(0, 1)", "Pan", show=False, id="view.pan-down"),
         Binding("plus,equals_sign", "zoom(1)", "Zoom in", key_display="+", id="view.zoom-in"),
         Binding("minus", "zoom(-1)", "Zoom out", key_display="-", id="view.zoom-out"),
+        Binding("0", "fit", "Fit", show=False, id="view.fit"),
         Binding("n,enter", "place", "New marker", key_display="n", id="marker.new"),
         Binding("a", "draw_region", "Region", id="marker.region"),
         Binding("escape", "cancel_region", "Cancel region", show=False, id="marker.region-cancel"),
     ]
 
     viewport: reactive[Viewport] = reactive(Viewport, layout=False)
+    #: Where the crosshair points, in percent of the image (the status bar watches it).
+    crosshair: reactive[tuple[float, float]] = reactive((50.0, 50.0), layout=False, repaint=False)
 
     class PlaceRequested(Message):
         """Place a marker at this image point (percent)."""
@@ -112,7 +122,6 @@ class ImageView(Widget, can_focus=True):
         self.pins: dict[str, Pin] = {}
         self.selected: str | None = None
         self.show_resolved = True
-        self.crosshair: tuple[float, float] = (50.0, 50.0)
         self._rows: dict[int, list[_PlacedPin]] = {}
         self._rows_geometry: Geometry | None = None
         self._drag_from: tuple[float, float] | None = None
@@ -239,6 +248,7 @@ class ImageView(Widget, can_focus=True):
 
     def watch_viewport(self) -> None:
         self._relayout_pins(refresh_changed=False)
+        self._keep_crosshair_in_view()
         self.refresh()
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -257,6 +267,23 @@ class ImageView(Widget, can_focus=True):
     def on_unmount(self) -> None:
         if self.pixels is not None:
             self.pixels.close()
+
+    def _keep_crosshair_in_view(self) -> None:
+        """After a pan or zoom, bring the crosshair to the nearest spot still in view, so
+        that n never places a marker where the reviewer cannot see."""
+        width, height = self.size
+        if not (width and height):
+            return
+        geometry = self.geometry
+        col, row = geometry.to_cell(*self.crosshair)
+        if 0 <= col < width and 0 <= row < height:
+            return
+        (c0, c1), (r0, r1) = _cell_range(geometry)
+        col = min(max(col, c0, 0), c1, width - 1)
+        row = min(max(row, r0, 0), r1, height - 1)
+        spot = geometry.to_percent(col + 0.5, row + 0.5)
+        if spot is not None:
+            self.crosshair = spot
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -304,20 +331,39 @@ class ImageView(Widget, can_focus=True):
 
     # --- actions ---------------------------------------------------------------------
 
-    def action_move(self, dx: int, dy: int) -> None:
-        """Move the crosshair one cell; when zoomed in and it would leave the view,
-        pan the view with it. It stops at the image's edges."""
+    def action_move(self, dx: int, dy: int, times: int = 1) -> None:
+        """Move the crosshair ``times`` steps. A step is one cell, or one image pixel
+        when zoomed in so far that a pixel spans several cells (a smaller step could not
+        point anywhere new). It stops at the image's edges; when it would leave the
+        view, the view pans with it."""
         geometry = self.geometry
-        col, row = geometry.to_cell(*self.crosshair)
-        col, row = col + dx, row + dy
-        spot = geometry.to_percent(col + 0.5, row + 0.5)
-        if spot is None:
-            return  # past the edge of the image
+        width, height = geometry.image_width, geometry.image_height
+        x, y = self.crosshair
+        (c0, c1), (r0, r1) = _cell_range(geometry)
+        col, row = geometry.to_cell(x, y)
+        if dx:
+            if geometry.scale <= 1:  # a cell shows one pixel or more
+                col = min(max(col + dx * times, c0), c1)
+                x = (col + 0.5 - geometry.left) / geometry.scale / width * 100
+            else:
+                px = min(max(int(x / 100 * width) + dx * times, 0), width - 1)
+                x = (px + 0.5) / width * 100
+        if dy:
+            if geometry.scale <= 2:  # a row of cells is two pixels high
+                row = min(max(row + dy * times, r0), r1)
+                y = ((row + 0.5) * 2 - geometry.top) / geometry.scale / height * 100
+            else:
+                py = min(max(int(y / 100 * height) + dy * times, 0), height - 1)
+                y = (py + 0.5) / height * 100
+        spot = (min(100.0, max(0.0, x)), min(100.0, max(0.0, y)))
+        if spot == self.crosshair:
+            return
         self._refresh_crosshair_row()
         self.crosshair = spot
-        width, height = self.size
-        shift_x = col - (width - 1) if col >= width else min(0, col)
-        shift_y = row - (height - 1) if row >= height else min(0, row)
+        col, row = geometry.to_cell(*spot)
+        view_w, view_h = self.size
+        shift_x = col - (view_w - 1) if col >= view_w else min(0, col)
+        shift_y = row - (view_h - 1) if row >= view_h else min(0, row)
         if shift_x or shift_y:
             cx, cy = geometry.centre
             self.viewport = Viewport(
@@ -350,6 +396,29 @@ class ImageView(Widget, can_focus=True):
             cx, cy = self.geometry.centre
         factor = ZOOM_STEP if direction > 0 else 1 / ZOOM_STEP
         self.viewport = Viewport(self.viewport.zoom, cx, cy).zoomed(factor)
+
+    def action_fit(self) -> None:
+        """The whole image in view."""
+        self.viewport = Viewport()
+
+    def zoom_at(self, factor: float, cell_x: float, cell_y: float) -> None:
+        """Zoom by ``factor`` keeping the image point under (cell_x, cell_y) in place
+        (as far as the image's edges allow)."""
+        before = self.geometry
+        zoom = Viewport(self.viewport.zoom).zoomed(factor).zoom
+        after = self.renderer.geometry(before.cols, before.rows, Viewport(zoom))
+        # The point under the pointer, as fractions of the image.
+        fx = (cell_x - before.left) / (before.image_width * before.scale)
+        fy = (cell_y * 2 - before.top) / (before.image_height * before.scale)
+        shown_w = after.image_width * after.scale
+        shown_h = after.image_height * after.scale
+        cx = fx + (before.cols / 2 - cell_x) / shown_w
+        cy = fy + (before.rows - cell_y * 2) / shown_h
+        self.viewport = Viewport(zoom, min(1.0, max(0.0, cx)), min(1.0, max(0.0, cy)))
+
+    @property
+    def zoom(self) -> float:
+        return self.viewport.zoom
 
     def action_place(self) -> None:
         if self.region_anchor is not None:
@@ -421,6 +490,14 @@ class ImageView(Widget, can_focus=True):
         span_y = geometry.image_height * geometry.scale / 2
         self.viewport = Viewport(self.viewport.zoom, cx - dx / span_x, cy - dy / span_y)
 
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.zoom_at(ZOOM_STEP, *self._pointer(event))
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.zoom_at(1 / ZOOM_STEP, *self._pointer(event))
+
     def on_mouse_up(self, event: events.MouseUp) -> None:
         self._drag_from = None
         self.release_mouse()
@@ -476,6 +553,16 @@ def _frame_style(pin: Pin, selected: str | None) -> Style:
     if pin.chat_id == selected:
         return region_overlay.FRAME_SELECTED
     return region_overlay.FRAME_RESOLVED if pin.resolved else region_overlay.FRAME_OPEN
+
+
+def _cell_range(geometry: Geometry) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The first and last column and row whose centres lie on the image (in or out of
+    the view)."""
+    right = geometry.left + geometry.image_width * geometry.scale
+    bottom = geometry.top + geometry.image_height * geometry.scale
+    c0, c1 = math.ceil(geometry.left - 0.5), math.floor(right - 0.5)
+    r0, r1 = math.ceil(geometry.top / 2 - 0.5), math.floor(bottom / 2 - 0.5)
+    return (c0, max(c0, c1)), (r0, max(r0, r1))
 
 
 def _crosshair(col: int, pins: list[_PlacedPin]) -> list[_PlacedPin]:
