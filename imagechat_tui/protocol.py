@@ -497,6 +497,15 @@ def decode_client_frame(data: str | bytes) -> ClientFrame:
         ) from None
 
 
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of every client and server frame: the appendix of
+    docs/PROTOCOL.md is generated from it (scripts/protocol_schema.py)."""
+    (client, server), defs = msgspec.json.schema_components(
+        (ClientFrame, ServerFrame), ref_template="#/$defs/{name}"
+    )
+    return {"clientFrame": client, "serverFrame": server, "$defs": defs}
+
+
 def decode_server_frame(data: str | bytes) -> ServerFrame:
     return _server_decoder.decode(data)
 
