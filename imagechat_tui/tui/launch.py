@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from imagechat_tui.client.connection import server_urls
 from imagechat_tui.client.graphics import detect_terminal
 from imagechat_tui.client.image_source import ImageLoadError, LoadedImage, is_url, load_image
+from imagechat_tui.client.join_link import JoinError, open_link
 from imagechat_tui.client.local_server import (
     DEFAULT_URL,
     LocalServerError,
@@ -26,6 +28,7 @@ from imagechat_tui.client.local_server import (
     local_token,
 )
 from imagechat_tui.client.terminal_probe import GRAPHICS_CHOICES
+from imagechat_tui.links import looks_like_room_link
 from imagechat_tui.protocol import User
 from imagechat_tui.safe_text import inert
 
@@ -57,7 +60,7 @@ class Target:
 
 
 #: The expected failures of ``resolve``: each is reported as one line.
-TargetError = (LaunchError, ImageLoadError, LocalServerError)
+TargetError = (LaunchError, ImageLoadError, LocalServerError, JoinError)
 
 
 def resolve(
@@ -67,8 +70,11 @@ def resolve(
     token: str | None,
     ca_file: str | None,
     err: Console,
+    name: str | None = None,
 ) -> Target:
     """Load ``image`` and find its room, server and token (raises one of TargetError)."""
+    if looks_like_room_link(image):
+        return _resolve_link(image, token, ca_file, err, name)
     loaded = _load(image, err, _ssl_context(ca_file))
     room_name = room or loaded.default_room
     if not ROOM_PATTERN.match(room_name):
@@ -88,6 +94,32 @@ def resolve(
     )
 
 
+def _resolve_link(
+    link: str, token: str | None, ca_file: str | None, err: Console, name: str | None
+) -> Target:
+    """A room link (``http://HOST/r/ROOM?invite=CODE``): the server, room and image are
+    the link's; the token is the one held for that server or the invite's."""
+    context = _ssl_context(ca_file)
+
+    def ask_name() -> str:
+        if not sys.stdin.isatty():
+            raise LaunchError("Pass --name NAME: the name others see next to your comments.")
+        return str(typer.prompt("Your name, as others in the room will see it"))
+
+    joined = open_link(link, name=name, token=token, verify=context or True, ask_name=ask_name)
+    ws_url = joined.link.ws_url
+    return Target(
+        loaded=joined.loaded,
+        room=joined.link.room,
+        server_url=ws_url,
+        token=joined.token,
+        user=_user_from_token(joined.token),
+        title=joined.title or joined.link.room,
+        ssl_context=context if ws_url.startswith("wss://") else None,
+        remint_token=None,
+    )
+
+
 def report(err: Console, exc: Exception) -> int:
     """Print an expected failure as one line; returns the exit code for it."""
     # One line, whatever the terminal's width (soft_wrap: no hard line breaks).
@@ -103,13 +135,14 @@ def run(
     ca_file: str | None,
     *,
     graphics: str = "auto",
+    name: str | None = None,
 ) -> int:
     """Open ``image`` for review; returns the process exit code."""
     err = Console(stderr=True, highlight=False)
     try:
         if graphics not in GRAPHICS_CHOICES:
             raise LaunchError(f"--graphics must be one of {', '.join(GRAPHICS_CHOICES)}.")
-        target = resolve(image, server, room, token, ca_file, err)
+        target = resolve(image, server, room, token, ca_file, err, name)
     except TargetError as exc:
         return report(err, exc)
     terminal = detect_terminal(graphics)  # type: ignore[arg-type]  # checked above

@@ -18,6 +18,7 @@ from typing import ClassVar, Generic, NamedTuple, TypeVar
 
 from imagechat_tui.model import Folded, RoomState, fold
 from imagechat_tui.protocol import DeletedImageChat, Event, ImageChatUpdated, decode_event
+from imagechat_tui.server.storage.sharing import SharingStorage
 
 A = TypeVar("A")
 
@@ -91,8 +92,8 @@ def affected_chat_ids(events: Iterable[Event]) -> set[str]:
     }
 
 
-class Storage(abc.ABC):
-    """The storage contract. Failures to reach or write the database raise
+class Storage(SharingStorage):
+    """The storage contract (with shared images and invites, from ``SharingStorage``). Failures to reach or write the database raise
     ``StorageUnavailable`` (nothing was stored), never a driver's own exception."""
 
     #: The SQL dialect: the folder of ``sql/`` that holds its migrations.

@@ -44,6 +44,7 @@ from imagechat_tui.server.storage import (
     fold_log,
 )
 from imagechat_tui.server.storage.schema import migrations
+from imagechat_tui.server.storage.sharing_postgres import PostgresSharing
 
 T = TypeVar("T")
 
@@ -86,7 +87,7 @@ async def apply_migrations(conn: asyncpg.Connection) -> tuple[int, int]:
         return current, max(current, len(scripts))
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(PostgresSharing, Storage):
     dialect = "postgres"
 
     def __init__(

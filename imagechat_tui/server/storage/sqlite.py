@@ -35,6 +35,7 @@ from imagechat_tui.server.storage import (
     fold_log,
 )
 from imagechat_tui.server.storage.schema import migrations
+from imagechat_tui.server.storage.sharing_sqlite import SqliteSharing
 
 T = TypeVar("T")
 
@@ -57,7 +58,7 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-class SqliteStorage(Storage):
+class SqliteStorage(SqliteSharing, Storage):
     dialect = "sqlite"
 
     def __init__(self, path: str | Path, *, retention: int = 10_000) -> None:

@@ -1,0 +1,199 @@
+"""PostgreSQL statements for images, rooms' images and invites (see ``storage.sharing``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from imagechat_tui.invites import Invite, redeem
+from imagechat_tui.protocol import RoomImage
+from imagechat_tui.server.uploads import ImageInfo
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+T = TypeVar("T")
+
+_INVITE_COLUMNS = (
+    "code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked"
+)
+
+
+def _invite(row: Any) -> Invite:
+    code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked = (
+        tuple(row)
+    )
+    return Invite(
+        code_hash=code_hash,
+        tenant=tenant,
+        room=room,
+        role=role,
+        created_by=created_by,
+        created_at=int(created_at),
+        expires_at=int(expires_at),
+        max_uses=int(max_uses),
+        uses=int(uses),
+        revoked=bool(revoked),
+    )
+
+
+class PostgresSharing:
+    if TYPE_CHECKING:
+
+        async def _with(self, fn: Callable[[PoolConnectionProxy], Awaitable[T]]) -> T: ...
+
+    async def put_image(self, tenant: str, info: ImageInfo, data: bytes) -> bool:
+        async def put(conn: PoolConnectionProxy) -> bool:
+            status = await conn.execute(
+                "INSERT INTO images (tenant, digest, mime, width, height, size, data, created_at)"
+                " VALUES ($1,$2,$3,$4,$5,$6,$7, EXTRACT(EPOCH FROM now())::bigint)"
+                " ON CONFLICT DO NOTHING",
+                tenant,
+                info.digest,
+                info.mime,
+                info.width,
+                info.height,
+                info.size,
+                data,
+            )
+            return bool(status == "INSERT 0 1")
+
+        return await self._with(put)
+
+    async def image_info(self, tenant: str, digest: str) -> ImageInfo | None:
+        async def read(conn: PoolConnectionProxy) -> ImageInfo | None:
+            row = await conn.fetchrow(
+                "SELECT digest, mime, width, height, size FROM images"
+                " WHERE tenant=$1 AND digest=$2",
+                tenant,
+                digest,
+            )
+            return None if row is None else ImageInfo(*tuple(row))
+
+        return await self._with(read)
+
+    async def image_data(self, tenant: str, digest: str) -> tuple[ImageInfo, bytes] | None:
+        async def read(conn: PoolConnectionProxy) -> tuple[ImageInfo, bytes] | None:
+            row = await conn.fetchrow(
+                "SELECT digest, mime, width, height, size, data FROM images"
+                " WHERE tenant=$1 AND digest=$2",
+                tenant,
+                digest,
+            )
+            return None if row is None else (ImageInfo(*tuple(row)[:5]), bytes(row[5]))
+
+        return await self._with(read)
+
+    async def set_room_image(
+        self, tenant: str, room: str, image: RoomImage
+    ) -> tuple[RoomImage, bool]:
+        async def put(conn: PoolConnectionProxy) -> tuple[RoomImage, bool]:
+            status = await conn.execute(
+                "INSERT INTO room_images (tenant, room, digest, width, height, title)"
+                " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+                tenant,
+                room,
+                image.digest,
+                image.width,
+                image.height,
+                image.title,
+            )
+            if status == "INSERT 0 1":
+                return image, True
+            stored = await self._room_image(conn, tenant, room)
+            assert stored is not None
+            return stored, False
+
+        return await self._with(put)
+
+    @staticmethod
+    async def _room_image(conn: PoolConnectionProxy, tenant: str, room: str) -> RoomImage | None:
+        row = await conn.fetchrow(
+            "SELECT digest, width, height, title FROM room_images WHERE tenant=$1 AND room=$2",
+            tenant,
+            room,
+        )
+        return None if row is None else RoomImage(*tuple(row))
+
+    async def room_image(self, tenant: str, room: str) -> RoomImage | None:
+        return await self._with(lambda conn: self._room_image(conn, tenant, room))
+
+    async def rooms_showing(self, tenant: str, digest: str) -> list[str]:
+        async def read(conn: PoolConnectionProxy) -> list[str]:
+            rows = await conn.fetch(
+                "SELECT room FROM room_images WHERE tenant=$1 AND digest=$2 ORDER BY room",
+                tenant,
+                digest,
+            )
+            return [str(row[0]) for row in rows]
+
+        return await self._with(read)
+
+    async def add_invite(self, invite: Invite) -> None:
+        async def put(conn: PoolConnectionProxy) -> None:
+            await conn.execute(
+                f"INSERT INTO invites ({_INVITE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                invite.code_hash,
+                invite.tenant,
+                invite.room,
+                invite.role,
+                invite.created_by,
+                invite.created_at,
+                invite.expires_at,
+                invite.max_uses,
+                invite.uses,
+                invite.revoked,
+            )
+
+        await self._with(put)
+
+    @staticmethod
+    async def _get_invite(
+        conn: PoolConnectionProxy, code_hash: str, lock: str = ""
+    ) -> Invite | None:
+        row = await conn.fetchrow(
+            f"SELECT {_INVITE_COLUMNS} FROM invites WHERE code_hash=$1 {lock}", code_hash
+        )
+        return None if row is None else _invite(row)
+
+    async def get_invite(self, code_hash: str) -> Invite | None:
+        return await self._with(lambda conn: self._get_invite(conn, code_hash))
+
+    async def redeem_invite(self, code_hash: str, now: float) -> Invite:
+        async def use(conn: PoolConnectionProxy) -> Invite:
+            async with conn.transaction():
+                # FOR UPDATE: two nodes redeeming the last use at once, one of them wins.
+                used = redeem(await self._get_invite(conn, code_hash, "FOR UPDATE"), now)
+                await conn.execute(
+                    "UPDATE invites SET uses=$1 WHERE code_hash=$2", used.uses, code_hash
+                )
+            return used
+
+        return await self._with(use)
+
+    async def list_invites(self, tenant: str | None = None) -> list[Invite]:
+        async def read(conn: PoolConnectionProxy) -> list[Invite]:
+            if tenant is None:
+                rows = await conn.fetch(
+                    f"SELECT {_INVITE_COLUMNS} FROM invites ORDER BY created_at DESC, code_hash"
+                )
+            else:
+                rows = await conn.fetch(
+                    f"SELECT {_INVITE_COLUMNS} FROM invites WHERE tenant=$1"
+                    " ORDER BY created_at DESC, code_hash",
+                    tenant,
+                )
+            return [_invite(row) for row in rows]
+
+        return await self._with(read)
+
+    async def revoke_invites(self, code_hashes: list[str]) -> list[Invite]:
+        async def revoke(conn: PoolConnectionProxy) -> list[Invite]:
+            rows = await conn.fetch(
+                f"UPDATE invites SET revoked=TRUE WHERE code_hash = ANY($1::text[])"
+                f" RETURNING {_INVITE_COLUMNS}",
+                code_hashes,
+            )
+            return [_invite(row) for row in rows]
+
+        return await self._with(revoke)
