@@ -12,6 +12,7 @@ from pathlib import Path
 
 from imagechat_tui.model import DEFAULT_LIMITS, Limits
 from imagechat_tui.server.subscriber import OutboxLimits
+from imagechat_tui.server.uploads import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
 
 @dataclass
@@ -44,3 +45,5 @@ class ServerConfig:
     seq_check_interval: float = 2.0
     # ... and how long a dead node's viewers stay listed (refreshed every third of it).
     presence_ttl: float = 10.0
+    max_image_bytes: int = DEFAULT_MAX_BYTES  # PUT /images: larger uploads get 413 ...
+    max_image_pixels: int = DEFAULT_MAX_PIXELS  # ... and so do images with more pixels

@@ -32,9 +32,11 @@ from imagechat_tui.protocol import (
 from imagechat_tui.safe_text import inert
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
+from imagechat_tui.server.http_front import body_reading_connection
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.room import RoomHub
+from imagechat_tui.server.routes import Routes
 from imagechat_tui.server.session import (
     Action,
     Close,
@@ -292,7 +294,17 @@ async def start_server(config: ServerConfig) -> RunningServer:
     async def handler(ws: ServerConnection) -> None:
         await _serve_connection(ws, config, tenants, hub, meter, guards)
 
+    routes = Routes(
+        storage=storage,
+        tenants=tenants,
+        on_room_image=hub.room_image_set,
+        max_image_bytes=config.max_image_bytes,
+        max_image_pixels=config.max_image_pixels,
+    )
+
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        if routes.handles(request.path):  # images, rooms, invites, the link's page
+            return await routes.respond(connection, request)
         if request.path.split("?", 1)[0] == "/stats":
             return await _stats(connection, request, tenants, storage, meter, guards.connections)
         return _health(connection, request, paths.home_id(home))
@@ -304,6 +316,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         config.port,
         ssl=tls,
         process_request=process_request,
+        create_connection=body_reading_connection(config.max_image_bytes),
         max_size=config.max_frame_bytes,
         compression="deflate" if config.compression else None,
         ping_interval=20,

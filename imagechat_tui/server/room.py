@@ -27,6 +27,7 @@ from imagechat_tui.protocol import (
     Event,
     Joined,
     Presence,
+    RoomImage,
     ServerLimits,
     User,
     encode,
@@ -86,6 +87,7 @@ class Room:
         self._presence_handle: asyncio.TimerHandle | None = None
         self._evict_handle: asyncio.TimerHandle | None = None
         self.remote_viewers: tuple[User, ...] = ()  # viewers on other nodes (broker)
+        self.image: RoomImage | None = None  # the image it was shared with, if any
 
     @property
     def idle(self) -> bool:
@@ -120,6 +122,7 @@ class Room:
                     user=sub.user,
                     limits=limits,
                     role=sub.identity.actor.role,
+                    image=self.image,
                 )
             )
             sub.hold()
@@ -375,6 +378,7 @@ class RoomHub:
         try:
             state = await self.storage.load_room(tenant, name)
             room = Room(self, tenant, name, state)
+            room.image = await self.storage.room_image(tenant, name)
             self.rooms[key] = room
             if self.publisher is not None and self.publisher.room_loaded is not None:
                 self.publisher.room_loaded(room)
@@ -386,6 +390,12 @@ class RoomHub:
             raise
         finally:
             del self._loading[key]
+
+    def room_image_set(self, tenant: str, name: str, image: RoomImage) -> None:
+        """A room was just shared with its image: a loaded room tells its next joiners."""
+        room = self.rooms.get((tenant, name))
+        if room is not None:
+            room.image = image
 
     def evict_if_idle(self, room: Room) -> None:
         room._evict_handle = None
