@@ -55,7 +55,7 @@ def open_link(
     accounts = _accounts()
     account = accounts.server(link.base)
     with httpx.Client(base_url=link.base, verify=verify, timeout=TIMEOUT) as http:
-        held = token or account.token_for(link.room)
+        held: str | None = token or account.token_for(link.room)
         room = _room(http, link, held) if held else None
         if room is None:  # no token, or the one held was refused: the invite it is
             if link.invite is None:
@@ -83,6 +83,7 @@ def open_link(
         if not isinstance(image, dict):
             raise JoinError("That room was not shared with an image; open it with the image.")
         digest = str(image["digest"])
+        assert held is not None  # a room was described: some token was accepted
         data = _image_bytes(http, digest, held, progress)
     loaded = LoadedImage(
         image=decode_image(data, name="the room's image"),

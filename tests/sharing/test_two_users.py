@@ -22,8 +22,8 @@ from rich.console import Console
 from imagechat_tui.client.accounts import Accounts
 from imagechat_tui.client.connection import Backoff, Connection
 from imagechat_tui.model import Actor
-from imagechat_tui.replica import Replica
 from imagechat_tui.protocol import AddComment, NewComment, UpdateOp, User
+from imagechat_tui.replica import Replica
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.launch import resolve
@@ -74,7 +74,9 @@ def bea_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 async def share(server: RunningServer, image: Path, *extra: str) -> str:
     assert server.config.home is not None
-    result = await run_cli("share", str(image), "--server", server.http_url, *extra, home=server.config.home)
+    result = await run_cli(
+        "share", str(image), "--server", server.http_url, *extra, home=server.config.home
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]  # the link is the last line
 
@@ -156,5 +158,7 @@ async def test_a_used_up_invite_is_one_line_and_a_non_zero_exit(
     assert second.returncode != 0
     assert second.stderr.strip().count("\n") == 0
     assert "used as many times as it allows" in second.stderr
-    bad = await run_cli("open", link.replace("invite=", "invite=x"), "--name", "Eve", home=tmp_path / "eve")
+    bad = await run_cli(
+        "open", link.replace("invite=", "invite=x"), "--name", "Eve", home=tmp_path / "eve"
+    )
     assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0
