@@ -73,11 +73,13 @@ def announced_limits(config: ServerConfig) -> ServerLimits:
 SHUTDOWN_GRACE = 1.0
 
 
-def _tracked(live: set[ServerConnection]) -> type[ServerConnection]:
+def _tracked(
+    live: set[ServerConnection], base: type[ServerConnection] = ServerConnection
+) -> type[ServerConnection]:
     """A connection class that keeps ``live`` up to date from accept to loss, handshake
     done or not (websockets' own ``connections`` only lists the open ones)."""
 
-    class TrackedConnection(ServerConnection):
+    class TrackedConnection(base):  # type: ignore[valid-type,misc]
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
             live.add(self)
@@ -316,12 +318,12 @@ async def start_server(config: ServerConfig) -> RunningServer:
         config.port,
         ssl=tls,
         process_request=process_request,
-        create_connection=body_reading_connection(config.max_image_bytes),
         max_size=config.max_frame_bytes,
         compression="deflate" if config.compression else None,
         ping_interval=20,
         ping_timeout=20,
-        create_connection=_tracked(live),
+        # Tracked, and reading request bodies (PUT /images, POST /api) for the routes.
+        create_connection=_tracked(live, body_reading_connection(config.max_image_bytes)),
     )
     running = RunningServer(config, server, storage, hub, meter)
     running.live = live
