@@ -1,18 +1,22 @@
 """Write SVG screenshots of the real app in its main states to screenshots/.
 
-Run: .venv/bin/python scripts/screenshots.py
+Run: python scripts/screenshots.py
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 
-from imagechat_tui.tui.demo import DemoApp, DemoState
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the fixed demo states live with the tests
 
-OUT = Path(__file__).resolve().parent.parent / "screenshots"
+from tests.tui.demo import DemoApp, DemoState  # noqa: E402
+
+OUT = ROOT / "screenshots"
 SHOTS: list[tuple[str, DemoState, tuple[int, int]]] = [
     ("main-view", "main", (160, 48)),
     ("main-view-80x24", "main", (80, 24)),

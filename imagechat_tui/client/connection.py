@@ -18,7 +18,7 @@ import contextlib
 import random
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,6 +91,12 @@ class Backoff:
 StateListener = Callable[[ConnState], object]
 ReceivedListener = Callable[[Received], object]
 PresenceListener = Callable[[Presence], object]
+#: Called before each reconnect attempt; may bring the server back (the local default).
+Reviver = Callable[[], Awaitable[None]]
+
+
+def _ignore(_: object) -> None:
+    pass
 
 
 def server_urls(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -106,13 +112,14 @@ class Connection:
         token: str,
         replica: Replica,
         *,
-        on_state: StateListener,
-        on_received: ReceivedListener,
-        on_presence: PresenceListener | None = None,
+        on_state: StateListener = _ignore,
+        on_received: ReceivedListener = _ignore,
+        on_presence: PresenceListener = _ignore,
         ssl_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
         open_timeout: float = 5.0,
         rng: random.Random | None = None,
+        revive: Reviver | None = None,
     ) -> None:
         self.urls = server_urls(url)
         self._url_index = 0
@@ -125,8 +132,10 @@ class Connection:
         self.backoff = backoff or Backoff()
         self._open_timeout = open_timeout
         self._rng = rng or random.Random()
+        self._revive = revive
         self.state = ConnState("connecting")
         self.user: User | None = None
+        self.presence: Presence | None = None  # the last one the server sent
         self._ws: ClientConnection | None = None
         self._wake = asyncio.Event()
         self._closing = False
@@ -137,11 +146,26 @@ class Connection:
         """The server URL the current (or next) attempt uses."""
         return self.urls[self._url_index]
 
+    def listen(
+        self,
+        *,
+        on_state: StateListener,
+        on_received: ReceivedListener,
+        on_presence: PresenceListener = _ignore,
+    ) -> None:
+        """Report to these callbacks from now on (the app attaches itself this way to a
+        connection its launcher built)."""
+        self._on_state = on_state
+        self._on_received = on_received
+        self._on_presence = on_presence
+
     # --- control -------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
-        return self.state.connected and self._ws is not None
+        """``state`` is the one source of truth: it says "connected" exactly while a
+        joined link is up (set after the link is stored, replaced as soon as it ends)."""
+        return self.state.connected
 
     def retry_now(self) -> None:
         """Skip the rest of the backoff wait (also leaves offline / auth-failed)."""
@@ -165,7 +189,7 @@ class Connection:
         NotConnected when there is no live link: the op is neither applied nor queued.
         """
         if not self.connected:
-            raise NotConnected(self._offline_message())
+            raise NotConnected(self.offline_message())
         now = int(time.time() * 1000) if now_ms is None else now_ms
         outcome = self.replica.propose(op, now)
         if isinstance(outcome, Rejection):
@@ -175,7 +199,8 @@ class Connection:
         task.add_done_callback(self._send_tasks.discard)
         return outcome
 
-    def _offline_message(self) -> str:
+    def offline_message(self) -> str:
+        """Why nothing can be sent now, for people."""
         if self.state.kind == "auth-failed":
             return f"Offline: {self.state.reason} Nothing was sent."
         return "Offline: not connected to the sync server, so nothing can be created or changed."
@@ -196,9 +221,13 @@ class Connection:
     async def run(self) -> None:
         """Connect, stay connected, reconnect; returns only after ``close()``."""
         attempt = 0
+        first = True
         while not self._closing:
             if attempt == 0:
                 self._set_state(ConnState("connecting", reason=self.state.reason))
+            if not first and self._revive is not None:
+                await self._revive()  # e.g. start the local server again if it died
+            first = False
             outcome = await self._session()
             if self._closing:
                 break
@@ -281,8 +310,8 @@ class Connection:
             except msgspec.DecodeError:
                 continue  # a frame from a newer server; skip rather than die
             if isinstance(frame, Presence):
-                if self._on_presence is not None:
-                    self._on_presence(frame)
+                self.presence = frame
+                self._on_presence(frame)
                 continue
             if isinstance(frame, Error) and frame.broadcastId is None and not self.connected:
                 if frame.code in (ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN):

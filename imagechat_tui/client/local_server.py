@@ -9,6 +9,7 @@ with the local tenant's secret, which that server reads from the same data direc
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ IDLE_EXIT_SECONDS = 300
 class LocalServer:
     url: str
     started_pid: int | None  # the process we started, or None if one was already running
+    process: subprocess.Popen[bytes] | None = None  # the same, to see whether it still runs
 
 
 class LocalServerError(Exception):
@@ -103,7 +105,7 @@ def ensure_local_server(
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if is_healthy(url, timeout=0.5):
-            return LocalServer(url, process.pid)
+            return LocalServer(url, process.pid, process)
         if process.poll() is not None:
             break
         time.sleep(0.1)
@@ -114,3 +116,32 @@ def local_token(home: Path | None = None) -> str:
     """A token for the current OS user on the local tenant."""
     store = TenantStore.in_home(home or data_home())
     return store.mint(tenant=LOCAL_TENANT, user_id=local_user_id())
+
+
+class LocalServerKeeper:
+    """Starts the local server again when the one this app started has died.
+
+    Only a server this process started is kept: one found running belongs to someone
+    else (another terminal), and its fate is theirs. ``revive`` is the connection's
+    hook before each reconnect attempt, so the app comes back by itself.
+    """
+
+    def __init__(self, started: LocalServer, *, host: str, port: int, home: Path) -> None:
+        self.process = started.process
+        self.restarts = 0
+        self.error: str | None = None  # why the last restart failed (its log path)
+        self._host, self._port, self._home = host, port, home
+
+    async def revive(self) -> None:
+        if self.process is None or self.process.poll() is None:
+            return  # not ours, or still running
+        try:
+            started = await asyncio.to_thread(
+                ensure_local_server, host=self._host, port=self._port, home=self._home
+            )
+        except LocalServerError as exc:
+            self.error = str(exc)  # the next reconnect attempt tries again
+            return
+        self.error = None
+        self.process = started.process  # None: another terminal's server answered first
+        self.restarts += 1

@@ -7,10 +7,8 @@ own ops show at once and remote ones arrive without a key press.
 
 from __future__ import annotations
 
-import ssl
 import time
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,32 +22,22 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
+from imagechat_tui.client.connection import Connection, ConnState
 from imagechat_tui.client.graphics import TerminalSetup, make_renderer
+from imagechat_tui.client.session import ClientSession, Done, Outcome, Refused, new_id
 from imagechat_tui.client.undo import Deleted, UndoSlot, restore_ops
-from imagechat_tui.model import Actor, Rejection, decide, first_comment_id
-from imagechat_tui.protocol import (
-    AddComment,
-    ChangeRequest,
-    Chat,
-    ClientOp,
-    CreateOp,
-    DeleteComment,
-    DeleteOp,
-    EditComment,
-    Move,
-    NewChat,
-    NewComment,
-    Reopen,
-    Resolve,
-    UpdateOp,
-    User,
-)
-from imagechat_tui.replica import Received, Replica
+from imagechat_tui.protocol import Chat, Presence
+from imagechat_tui.replica import Received
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.export_commands import ExportCommands
 from imagechat_tui.tui.input_driver import paste_safe
-from imagechat_tui.tui.messages import ConnectionChanged, OpsFailed, PresenceChanged, RoomChanged
+from imagechat_tui.tui.messages import (
+    ConnectionChanged,
+    OpsFailed,
+    PresenceChanged,
+    RoomChanged,
+    viewer_count,
+)
 from imagechat_tui.tui.widgets.comment_input import CommentInput, Draft
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
 from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, HelpScreen, TokenScreen
@@ -63,12 +51,12 @@ from imagechat_tui.tui.widgets.thread_view import ThreadView
 IMAGE_BACKGROUND = (24, 24, 24)
 
 
-def _new_id() -> str:
-    return str(uuid.uuid4())
+def _ignore(_: object) -> None:
+    pass
 
 
 class ImageChatApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {ExportCommands}
     TITLE = "imagechat"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # classes on the screen
@@ -96,44 +84,31 @@ class ImageChatApp(App[int]):
     def __init__(
         self,
         image: Image.Image,
+        connection: Connection,
         *,
-        room: str,
-        server_url: str,
-        token: str,
-        user: User,
         title: str = "imagechat",
-        ssl_context: ssl.SSLContext | None = None,
-        backoff: Backoff | None = None,
-        remint_token: object = None,
-        autoconnect: bool = True,
+        remint_token: Callable[[], str] | None = None,
         terminal: TerminalSetup | None = None,
         image_source: str | None = None,
     ) -> None:
+        """``connection`` is built by the launcher (or a test) and not yet running; the
+        app runs it in a worker, and builds every own change through ``ClientSession``."""
         super().__init__()
+        self.connection = connection
+        self.session = ClientSession(connection)
+        self.replica = connection.replica
         self.title = inert(title)
         self.image_source = image_source or title  # its URL or path, for exports
-        self.sub_title = room
+        self.sub_title = self.replica.room
         self.terminal = terminal or TerminalSetup()  # graphics mode and cell size
         self.renderer = make_renderer(image, self.terminal, IMAGE_BACKGROUND)
-        self.replica = Replica(room, Actor(user=user))
-        self.connection = Connection(
-            server_url,
-            token,
-            self.replica,
-            on_state=lambda state: self.post_message(ConnectionChanged(state)),
-            on_received=self._received,
-            on_presence=lambda presence: self.post_message(PresenceChanged(presence)),
-            ssl_context=ssl_context,
-            backoff=backoff,
-        )
-        self.remint_token = remint_token  # callable minting a fresh local token, if local
+        self.remint_token = remint_token  # mints a fresh local token, if local
         self.selected: str | None = None
         self.moving: str | None = None  # the marker being moved: the next place moves it
         self.region_size: tuple[float, float] | None = None  # of the new marker being written
         self.show_resolved = True
         self.undo = UndoSlot()  # the last delete, for u
         self._asked_for_token = False
-        self.autoconnect = autoconnect  # False: show given states only (screenshots)
 
     # --- layout ----------------------------------------------------------------------
 
@@ -155,16 +130,22 @@ class ImageChatApp(App[int]):
     def on_mount(self) -> None:
         if self.console.color_system != "truecolor":
             self.renderer.colors = "256"
-        self.query_one(OfflineBanner).show(self.connection.state)
         self.query_one(CommentInput).display = False
         self.query_one(ImageView).focus()
         self.refresh_room()
-        if self.autoconnect:
-            self.run_worker(
-                self.connection.run(), name="connection", group="connection", exclusive=True
-            )
+        self.show_connection()
+        self.connection.listen(
+            on_state=self._state_changed,
+            on_received=self._received,
+            on_presence=self._presence_changed,
+        )
+        self.run_worker(
+            self.connection.run(), name="connection", group="connection", exclusive=True
+        )
 
     async def on_unmount(self) -> None:
+        # The widgets are going: no more reports to them, then close the link.
+        self.connection.listen(on_state=_ignore, on_received=_ignore, on_presence=_ignore)
         await self.connection.close()
 
     def get_driver_class(self) -> type[Driver]:
@@ -206,6 +187,12 @@ class ImageChatApp(App[int]):
         yield SystemCommand("Keys", "Show every key", self.action_help)
 
     # --- from the connection worker --------------------------------------------------
+
+    def _state_changed(self, _state: ConnState) -> None:
+        self.post_message(ConnectionChanged())
+
+    def _presence_changed(self, _presence: Presence) -> None:
+        self.post_message(PresenceChanged())
 
     def _received(self, received: Received) -> None:
         if received.failed:
@@ -257,9 +244,11 @@ class ImageChatApp(App[int]):
         self.refresh_room()
 
     @on(ConnectionChanged)
-    def show_connection(self, message: ConnectionChanged) -> None:
-        state = message.state
-        self.query_one(ConnectionIndicator).show(state)
+    def show_connection(self) -> None:
+        """Every widget shows ``connection.state``, the one source of truth (the
+        message only says it changed)."""
+        state = self.connection.state
+        self.query_one(ConnectionIndicator).show(state, viewer_count(self.connection.presence))
         self.query_one(OfflineBanner).show(state)
         if state.kind == "connected":
             self._asked_for_token = False
@@ -268,13 +257,13 @@ class ImageChatApp(App[int]):
             self._token_refused(state)
 
     @on(PresenceChanged)
-    def show_presence(self, message: PresenceChanged) -> None:
+    def show_presence(self) -> None:
         indicator = self.query_one(ConnectionIndicator)
-        indicator.show(indicator.state, message.count)
+        indicator.show(self.connection.state, viewer_count(self.connection.presence))
 
     def _token_refused(self, state: ConnState) -> None:
         self.say(state.reason, error=True)
-        if callable(self.remint_token) and state.token_expired:
+        if self.remint_token is not None and state.token_expired:
             self.connection.set_token(self.remint_token())
             return
         if self._asked_for_token:
@@ -307,16 +296,19 @@ class ImageChatApp(App[int]):
         if error:
             self.notify(inert(text), severity="error", timeout=4)
 
-    def submit(self, op: ClientOp) -> bool:
-        try:
-            outcome = self.connection.submit(op)
-        except NotConnected as exc:
-            self.say(str(exc), error=True)
-            return False
-        if isinstance(outcome, Rejection):
-            self.say(outcome.message, error=True)
+    def done(self, outcome: Outcome) -> bool:
+        """Show what an own change did: refused (and why) or applied."""
+        if isinstance(outcome, Refused):
+            self.say(outcome.reason, error=True)
             return False
         self.refresh_room()
+        return True
+
+    def refused(self, refusal: str | None) -> bool:
+        """Say why an action is refused before any effort; False when it is not."""
+        if refusal is None:
+            return False
+        self.say(refusal, error=True)
         return True
 
     def _own_comment(self) -> tuple[Chat, str] | None:
@@ -334,18 +326,8 @@ class ImageChatApp(App[int]):
         if self.moving is not None:
             self._finish_move(message.x, message.y)
             return
-        if not self.connection.connected:
-            self.say(
-                "Offline: a marker cannot be created while disconnected. Press R to retry.",
-                error=True,
-            )
-            return
-        probe = CreateOp(
-            broadcastId=_new_id(), chat=NewChat(id=_new_id(), x=message.x, y=message.y, text=".")
-        )
-        if (refusal := self._op_refusal(probe)) is not None:
-            self.say(refusal, error=True)  # a viewer, or the marker limit: before typing
-            return
+        if self.refused(self.session.refusal_to_create()):
+            return  # offline, a viewer, or the marker limit: before typing
         self.region_size = None
         self._compose(Draft("new", message.x, message.y))
 
@@ -355,18 +337,9 @@ class ImageChatApp(App[int]):
 
     @on(RegionRequested)
     def place_region(self, message: RegionRequested) -> None:
-        if not self.connection.connected:
-            self.say("Offline: a region cannot be created while disconnected.", error=True)
-            return
-        probe = CreateOp(
-            broadcastId=_new_id(),
-            chat=NewChat(
-                id=_new_id(), x=message.x, y=message.y, w=message.w, h=message.h, text="."
-            ),
-        )
-        if (refusal := self._op_refusal(probe)) is not None:
-            self.say(refusal, error=True)  # a viewer, or the marker limit: before typing
-            return
+        region = (message.x, message.y, message.w, message.h)
+        if self.refused(self.session.refusal_to_create(region)):
+            return  # offline, a viewer, the marker limit, a bad region: before typing
         self._compose(Draft("new", message.x, message.y))
         self.region_size = (message.w, message.h)
         view = self.query_one(ImageView)
@@ -394,35 +367,20 @@ class ImageChatApp(App[int]):
     @on(CommentInput.Sent)
     def send_comment(self, message: CommentInput.Sent) -> None:
         draft, text = message.draft, message.text
-        op: ClientOp
         if draft.purpose == "new":
-            chat_id = _new_id()
-            written = first_comment_id(chat_id)
             w, h = self.region_size or (None, None)
-            op = CreateOp(
-                broadcastId=_new_id(),
-                chat=NewChat(id=chat_id, x=draft.x, y=draft.y, w=w, h=h, text=text),
-            )
+            outcome = self.session.create(draft.x, draft.y, text, w, h)
         elif draft.purpose == "reply" and draft.chat_id:
-            chat_id, written = draft.chat_id, _new_id()
-            op = UpdateOp(
-                broadcastId=_new_id(),
-                chatId=chat_id,
-                change=AddComment(comment=NewComment(id=written, text=text)),
-            )
+            outcome = self.session.reply(draft.chat_id, text)
         elif draft.chat_id and draft.comment_id:
-            chat_id, written = draft.chat_id, draft.comment_id
-            op = UpdateOp(
-                broadcastId=_new_id(),
-                chatId=chat_id,
-                change=EditComment(commentId=draft.comment_id, text=text),
-            )
+            outcome = self.session.edit(draft.chat_id, draft.comment_id, text)
         else:
             return
-        if self.submit(op):
+        if self.done(outcome) and isinstance(outcome, Done):
             self._close_composer()
-            self.select(chat_id)
-            self.query_one(ThreadView).highlight(written)  # e / x act on what was written
+            self.select(outcome.chat_id)
+            if outcome.comment_id is not None:  # e / x act on what was just written
+                self.query_one(ThreadView).highlight(outcome.comment_id)
             self.say("Sent.")
             (
                 self.query_one(ImageView) if draft.purpose == "new" else self.query_one(ThreadView)
@@ -470,10 +428,8 @@ class ImageChatApp(App[int]):
         if self.selected_chat is None:
             self.say("Select a marker to reply to ([ / ] or click its pin).", error=True)
             return
-        probe = AddComment(comment=NewComment(id=_new_id(), text="."))
-        if (refusal := self._refusal(self.selected_chat.id, probe)) is not None:
-            self.say(refusal, error=True)  # a viewer, or the thread is full: before typing
-            return
+        if self.refused(self.session.refusal_to_reply(self.selected_chat.id)):
+            return  # offline, a viewer, or the thread is full: before typing
         self._compose(Draft("reply", chat_id=self.selected))
 
     def action_edit(self) -> None:
@@ -482,9 +438,7 @@ class ImageChatApp(App[int]):
             return
         chat, comment_id = found
         comment = next(c for c in chat.comments if c.id == comment_id)
-        probe = EditComment(commentId=comment_id, text=comment.text)
-        if (refusal := self._refusal(chat.id, probe)) is not None:
-            self.say(refusal, error=True)
+        if self.refused(self.session.refusal_to_edit(chat, comment_id)):
             return
         self._compose(Draft("edit", chat_id=chat.id, comment_id=comment_id), comment.text)
 
@@ -500,10 +454,7 @@ class ImageChatApp(App[int]):
         if found is not None:
             chat, comment_id = found
             comment = next(c for c in chat.comments if c.id == comment_id)
-            op = UpdateOp(
-                broadcastId=_new_id(), chatId=chat.id, change=DeleteComment(commentId=comment_id)
-            )
-            if self.submit(op):
+            if self.done(self.session.delete_comment(chat.id, comment_id)):
                 self._deleted(Deleted(chat, comment, time.monotonic()))
 
     def _deleted(self, deleted: Deleted) -> None:
@@ -521,12 +472,12 @@ class ImageChatApp(App[int]):
         if deleted is None:
             self.say(f"Nothing to undo (a delete can be undone for {int(self.undo.seconds)} s).")
             return
-        ops = restore_ops(deleted, self.replica.actor.user.id, _new_id)
-        if not self.submit(ops[0]):
+        ops = restore_ops(deleted, self.replica.actor.user.id, new_id)
+        if not self.done(self.session.submit(ops[0])):
             return  # the reason is shown; the undo stays offered until it expires
         self.undo.take(time.monotonic())
         for op in ops[1:]:
-            self.submit(op)
+            self.done(self.session.submit(op))
         self.refresh_bindings()
         chat = self.replica.view.chats.get(deleted.chat.id)
         if deleted.comment is None and chat is not None:
@@ -543,33 +494,17 @@ class ImageChatApp(App[int]):
         if chat is None:
             self.say("Select a marker first.", error=True)
             return
-        change = Reopen() if chat.resolved else Resolve()
-        if self.submit(UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=change)):
+        if self.done(self.session.set_resolved(chat.id, not chat.resolved)):
             self.say(f"Marker #{chat.number} {'reopened' if chat.resolved else 'resolved'}.")
-
-    def _refusal(self, chat_id: str, change: ChangeRequest) -> str | None:
-        """Why the model would refuse this change now, before the user types anything."""
-        return self._op_refusal(UpdateOp(broadcastId=_new_id(), chatId=chat_id, change=change))
-
-    def _op_refusal(self, op: ClientOp) -> str | None:
-        """Why the model (with the server's limits) would refuse ``op`` now."""
-        replica = self.replica
-        now = int(time.time() * 1000)
-        outcome = decide(replica.view, op, replica.actor, now, replica.limits)
-        return outcome.message if isinstance(outcome, Rejection) else None
 
     def action_move_marker(self) -> None:
         chat = self.selected_chat
         if chat is None:
             self.say("Select a marker to move first ([ / ] or click its pin).", error=True)
             return
-        if not self.connection.connected:
-            self.say("Offline: a marker cannot be moved while disconnected.", error=True)
-            return
-        # Ask the rules first (only its author or a moderator may move it), so that a
-        # refusal comes now rather than after choosing the new spot.
-        if (refusal := self._refusal(chat.id, Move(x=chat.x, y=chat.y))) is not None:
-            self.say(refusal, error=True)
+        # Ask the rules first (offline; only its author or a moderator may move it), so
+        # that a refusal comes now rather than after choosing the new spot.
+        if self.refused(self.session.refusal_to_move(chat)):
             return
         self.moving = chat.id
         view = self.query_one(ImageView)
@@ -586,8 +521,7 @@ class ImageChatApp(App[int]):
         chat = self.replica.view.chats.get(chat_id) if chat_id else None
         if chat is None:
             return
-        op = UpdateOp(broadcastId=_new_id(), chatId=chat.id, change=Move(x=x, y=y))
-        if self.submit(op):
+        if self.done(self.session.move(chat.id, x, y)):
             self.select(chat.id)
             self.say(f"Marker #{chat.number} moved.")
 
@@ -612,13 +546,11 @@ class ImageChatApp(App[int]):
         if chat is None:
             self.say("Select a marker first.", error=True)
             return
-        op = DeleteOp(broadcastId=_new_id(), chatId=chat.id)
-        if (refusal := self._op_refusal(op)) is not None:
-            self.say(refusal, error=True)  # before asking, not after
-            return
+        if self.refused(self.session.refusal_to_delete_marker(chat.id)):
+            return  # before asking, not after
 
         def confirmed(answer: bool | None) -> None:
-            if answer and self.submit(op):
+            if answer and self.done(self.session.delete_marker(chat.id)):
                 self._deleted(Deleted(chat, None, time.monotonic()))
 
         count = len(chat.comments)
@@ -630,6 +562,3 @@ class ImageChatApp(App[int]):
             ),
             confirmed,
         )
-
-
-CSS_FILE = Path(__file__).with_name("app.tcss")

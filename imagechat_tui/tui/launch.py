@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,25 +18,34 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from imagechat_tui.client.connection import server_urls
+from imagechat_tui.client.connection import Backoff, Connection, server_urls
 from imagechat_tui.client.graphics import detect_terminal
 from imagechat_tui.client.image_source import ImageLoadError, LoadedImage, is_url, load_image
 from imagechat_tui.client.join_link import JoinError, open_link
 from imagechat_tui.client.local_server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
     DEFAULT_URL,
     LocalServerError,
+    LocalServerKeeper,
     ensure_local_server,
     local_token,
 )
 from imagechat_tui.client.terminal_probe import GRAPHICS_CHOICES
 from imagechat_tui.links import looks_like_room_link
+from imagechat_tui.model import Actor
+from imagechat_tui.paths import data_home
 from imagechat_tui.protocol import User
+from imagechat_tui.replica import Replica
 from imagechat_tui.safe_text import inert
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-/]{1,128}$")
 PROGRESS_FROM_BYTES = 1_000_000
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+
+
+Remint = Callable[[], str] | None
 
 
 class LaunchError(Exception):
@@ -56,7 +66,8 @@ class Target:
     user: User
     title: str
     ssl_context: ssl.SSLContext | None
-    remint_token: object  # callable minting a fresh local token, if the server is local
+    remint_token: Remint  # mints a fresh local token, if the server is local
+    keeper: LocalServerKeeper | None = None  # the local server we started, kept running
 
 
 #: The expected failures of ``resolve``: each is reported as one line.
@@ -81,7 +92,7 @@ def resolve(
         raise LaunchError(
             "The room may only use letters, digits and _ . : - / (at most 128 characters)."
         )
-    server_url, token, remint = _server_and_token(server, token)
+    server_url, token, remint, keeper = _server_and_token(server, token)
     return Target(
         loaded=loaded,
         room=room_name,
@@ -91,6 +102,29 @@ def resolve(
         title=Path(image).name if not is_url(image) else image.rsplit("/", 1)[-1] or image,
         ssl_context=_ssl_context(ca_file) if server_url.startswith("wss://") else None,
         remint_token=remint,
+        keeper=keeper,
+    )
+
+
+def build_connection(
+    server_url: str,
+    token: str,
+    room: str,
+    user: User,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    keeper: LocalServerKeeper | None = None,
+    backoff: Backoff | None = None,
+) -> Connection:
+    """The app's link to the room, not yet running (the app runs it). With ``keeper``,
+    a local server this process started is started again if it dies."""
+    return Connection(
+        server_url,
+        token,
+        Replica(room, Actor(user=user)),
+        ssl_context=ssl_context,
+        backoff=backoff,
+        revive=keeper.revive if keeper is not None else None,
     )
 
 
@@ -148,14 +182,18 @@ def run(
     terminal = detect_terminal(graphics)  # type: ignore[arg-type]  # checked above
     from imagechat_tui.tui.app import ImageChatApp  # Textual import only when needed
 
+    connection = build_connection(
+        target.server_url,
+        target.token,
+        target.room,
+        target.user,
+        ssl_context=target.ssl_context,
+        keeper=target.keeper,
+    )
     app = ImageChatApp(
         target.loaded.image,
-        room=target.room,
-        server_url=target.server_url,
-        token=target.token,
-        user=target.user,
+        connection,
         title=target.title,
-        ssl_context=target.ssl_context,
         remint_token=target.remint_token,
         image_source=target.loaded.source,
         terminal=terminal,
@@ -198,8 +236,11 @@ def _load(image: str, err: Console, context: ssl.SSLContext | None) -> LoadedIma
         return load_image(image, progress=report, verify=context or True)
 
 
-def _server_and_token(server: str | None, token: str | None) -> tuple[str, str, object]:
-    """The server URL and token; with no server, the local default (started if needed)."""
+def _server_and_token(
+    server: str | None, token: str | None
+) -> tuple[str, str, Remint, LocalServerKeeper | None]:
+    """The server URL and token (and how to mint a fresh one, for a local server); with
+    no server, the local default, started if needed and kept running if we started it."""
     if server:
         urls = server_urls(server)  # several: the app fails over between them in turn
         for url in urls or ("",):
@@ -207,12 +248,15 @@ def _server_and_token(server: str | None, token: str | None) -> tuple[str, str, 
                 raise LaunchError(f"The server must be a ws:// or wss:// URL, not {url!r}.")
         url = ",".join(urls)
         if token:
-            return url, token, None
+            return url, token, None, None
         if url.startswith(("ws://127.0.0.1:", "ws://localhost:", "ws://[::1]:")):
-            return url, local_token(), local_token  # a local server shares our data dir
+            return url, local_token(), local_token, None  # a local server shares our data dir
         raise LaunchError("A token is needed for that server: pass --token or set IMAGECHAT_TOKEN.")
-    url = ensure_local_server().url if not token else DEFAULT_URL
-    return url, token or local_token(), None if token else local_token
+    if token:
+        return DEFAULT_URL, token, None, None
+    local = ensure_local_server()
+    keeper = LocalServerKeeper(local, host=DEFAULT_HOST, port=DEFAULT_PORT, home=data_home())
+    return local.url, local_token(), local_token, keeper
 
 
 def _user_from_token(token: str) -> User:

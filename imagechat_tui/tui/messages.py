@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from imagechat_tui.client.connection import ConnState
 from imagechat_tui.protocol import ClientOp, Error, Presence
 
 
@@ -13,6 +12,13 @@ class RoomChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RoomChanged)
+
+
+def viewer_count(presence: Presence | None) -> int:
+    """Everyone viewing (the server names only the first 100)."""
+    if presence is None:
+        return 0
+    return presence.count or len(presence.viewers)
 
 
 class OpsFailed(Message):
@@ -24,19 +30,14 @@ class OpsFailed(Message):
 
 
 class ConnectionChanged(Message):
-    def __init__(self, state: ConnState) -> None:
-        super().__init__()
-        self.state = state
+    """``connection.state`` changed; widgets read it from there (one source of truth)."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ConnectionChanged)
 
 
 class PresenceChanged(Message):
-    def __init__(self, presence: Presence) -> None:
-        super().__init__()
-        self.viewers = presence.viewers  # the first 100 the server names
-        self.count = presence.count or len(presence.viewers)  # everyone viewing
+    """``connection.presence`` changed: who is viewing."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PresenceChanged)

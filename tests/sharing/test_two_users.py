@@ -26,7 +26,7 @@ from imagechat_tui.protocol import AddComment, NewComment, UpdateOp, User
 from imagechat_tui.replica import Replica
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
-from imagechat_tui.tui.launch import resolve
+from imagechat_tui.tui.launch import build_connection, resolve
 from tests.sharing.images import png, sha
 from tests.tui.helpers import RemoteClient, until
 
@@ -112,15 +112,14 @@ async def test_the_link_alone_brings_bea_into_alices_room_live(
     assert (bea_home / "cache" / "images" / f"{sha(data)}.img").read_bytes() == data
 
     marker = alice.create(25.0, 40.0, "Logo is off-centre")
-    app = ImageChatApp(
-        target.loaded.image,
-        room=target.room,
-        server_url=target.server_url,
-        token=target.token,
-        user=target.user,
-        title=target.title,
+    connection = build_connection(
+        target.server_url,
+        target.token,
+        target.room,
+        target.user,
         backoff=Backoff(base=0.05, cap=0.3),
     )
+    app = ImageChatApp(target.loaded.image, connection, title=target.title)
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.connection.connected)
         await until(pilot, lambda: marker in app.replica.view.chats)

@@ -23,6 +23,7 @@ from imagechat_tui.protocol import (
 )
 from imagechat_tui.replica import Replica
 from imagechat_tui.tui.app import ImageChatApp
+from imagechat_tui.tui.launch import build_connection
 
 ROOM = "img-test"
 
@@ -37,15 +38,12 @@ def test_image() -> Image.Image:
     return image
 
 
-def make_app(url: str, token: str, user: str = "alice") -> ImageChatApp:
-    return ImageChatApp(
-        test_image(),
-        room=ROOM,
-        server_url=url,
-        token=token,
-        user=User(id=user, name=user),
-        backoff=Backoff(base=0.05, cap=0.3),
+def make_app(url: str, token: str, user: str = "alice", **kwargs: object) -> ImageChatApp:
+    """The app as the launcher builds it: a connection made outside, passed in."""
+    connection = build_connection(
+        url, token, ROOM, User(id=user, name=user), backoff=Backoff(base=0.05, cap=0.3)
     )
+    return ImageChatApp(test_image(), connection, **kwargs)  # type: ignore[arg-type]
 
 
 async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -112,7 +112,7 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
         # Creating while offline fails at once, with a message; nothing is queued.
         await pilot.click(ImageView, offset=(20, 10))
         status = str(app.query_one("#status").render())
-        assert "Offline" in status and "cannot be created" in status
+        assert "Offline" in status and "nothing can be created" in status
         assert not app.replica.view.chats and not app.replica.pending
 
         second = await start_server(ServerConfig(port=port, home=home))

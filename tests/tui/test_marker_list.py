@@ -9,9 +9,9 @@ from rich.console import Console
 
 from bench.terminal_bytes_bench import measure
 from imagechat_tui.protocol import Chat, Comment, User
-from imagechat_tui.tui.demo import DemoApp
 from imagechat_tui.tui.widgets.marker_list import INDENT, MAX_TEXT_LINES, MarkerList, marker_lines
 from imagechat_tui.tui.widgets.thread_view import ThreadView
+from tests.tui.demo import DemoApp
 
 BOB = User(id="bob", name="bob")
 

@@ -11,14 +11,13 @@ from textual.pilot import Pilot
 
 from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.terminal_probe import Capabilities, GraphicsMode
-from imagechat_tui.protocol import User
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
 from tests.client.test_kitty import parse
 from tests.tui import helpers
-from tests.tui.helpers import ROOM, RemoteClient, until
+from tests.tui.helpers import RemoteClient, until
 
 SIZE = (120, 36)
 SIXEL = re.compile(rb"\x1bP0;1;0q.*?\x1b\\", re.DOTALL)
@@ -50,14 +49,7 @@ def open_app(
     @contextlib.asynccontextmanager
     async def opened(mode: GraphicsMode):  # type: ignore[no-untyped-def]
         terminal = TerminalSetup(mode, Capabilities(cell_size=(8, 16), cell_size_known=True))
-        app = ImageChatApp(
-            helpers.test_image(),
-            room=ROOM,
-            server_url=server.url,
-            token=mint_token("alice"),
-            user=User(id="alice", name="alice"),
-            terminal=terminal,
-        )
+        app = helpers.make_app(server.url, mint_token("alice"), terminal=terminal)
         bob = RemoteClient(server.url, mint_token("bob"))
         try:
             async with app.run_test(size=SIZE) as pilot:

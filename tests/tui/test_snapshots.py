@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from imagechat_tui.tui.demo import DemoApp
+from tests.tui.demo import DemoApp
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
-"""Fixed, reproducible app states for screenshots and snapshot tests.
+"""Fixed, reproducible app states for screenshots and snapshot tests (not shipped).
 
 The app is real; only its input is fixed: a generated image, a room snapshot fed to the
-replica as the server would send it, and a connection state, with no live connection.
+replica as the server would send it, and a connection that holds one state and never
+dials. scripts/screenshots.py and tests/tui/test_snapshots.py use it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
-from imagechat_tui.client.connection import ConnState
-from imagechat_tui.model import first_comment_id
+from imagechat_tui.client.connection import Connection, ConnState
+from imagechat_tui.model import Actor, first_comment_id
 from imagechat_tui.protocol import Chat, Comment, Joined, ServerLimits, Snapshot, User
+from imagechat_tui.replica import Replica
 from imagechat_tui.tui.app import ImageChatApp
-from imagechat_tui.tui.messages import ConnectionChanged
 
 DemoState = Literal["main", "offline", "reconnecting"]
 ALICE = User(id="alice", name="alice")
@@ -89,33 +90,41 @@ def demo_snapshot(room: str) -> Snapshot:
     return Snapshot(room=room, seq=7, chats=chats)
 
 
-class DemoApp(ImageChatApp):
-    def __init__(self, state: DemoState) -> None:
-        super().__init__(
-            demo_image(),
-            room="img-demo",
-            server_url="ws://127.0.0.1:8765/ws",
-            token="demo",
-            user=ALICE,
-            title="design-review.png",
-            autoconnect=False,
+class FixedConnection(Connection):
+    """A connection that holds one given state and never dials: the app reads it exactly
+    as it reads a live one, so every widget agrees on it (no live server in a picture)."""
+
+    def __init__(self, replica: Replica, state: ConnState) -> None:
+        super().__init__("ws://127.0.0.1:9/ws", "demo", replica)
+        self.fixed = state
+
+    async def run(self) -> None:
+        self._set_state(self.fixed)
+        await self._wait(None)  # until close()
+
+
+def demo_connection(state: DemoState) -> FixedConnection:
+    replica = Replica("img-demo", Actor(user=ALICE))
+    replica.receive(Joined(room="img-demo", seq=7, recovered=False, user=ALICE, limits=DEMO_LIMITS))
+    replica.receive(demo_snapshot("img-demo"))
+    if state == "main":
+        conn_state = ConnState("connected")
+    elif state == "reconnecting":
+        conn_state = ConnState(
+            "reconnecting", attempt=3, retry_at=None, reason="The server went away."
         )
+    else:
+        conn_state = ConnState("offline", attempt=8, reason="Cannot reach the server.")
+    return FixedConnection(replica, conn_state)
+
+
+class DemoApp(ImageChatApp):
+    """The real app on a fixed room and connection state, marker #1 open."""
+
+    def __init__(self, state: DemoState) -> None:
+        super().__init__(demo_image(), demo_connection(state), title="design-review.png")
         self.demo_state = state
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.replica.receive(
-            Joined(room="img-demo", seq=7, recovered=False, user=ALICE, limits=DEMO_LIMITS)
-        )
-        self.replica.receive(demo_snapshot("img-demo"))
-        self.selected = "chat-1"
-        self.refresh_room()
-        if self.demo_state == "main":
-            state = ConnState("connected")
-        elif self.demo_state == "reconnecting":
-            state = ConnState(
-                "reconnecting", attempt=3, retry_at=None, reason="The server went away."
-            )
-        else:
-            state = ConnState("offline", attempt=8, reason="Cannot reach the server.")
-        self.post_message(ConnectionChanged(state))
+        self.select("chat-1")
