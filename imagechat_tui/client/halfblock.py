@@ -13,6 +13,7 @@ import gc
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import chain, compress, repeat
 from operator import lshift, mul, ne, or_, sub
 from typing import Literal
@@ -26,6 +27,11 @@ from textual.strip import Strip
 
 ColorMode = Literal["truecolor", "256"]
 UPPER_HALF = "\u2580"
+#: Transparent areas: mid-tone checks like GIMP's (multiples of 4, so the 6-bit colours
+#: below keep them exact) in squares of 4x4 pixels (4 cells wide, 2 rows high: about
+#: square on screen), fixed to the screen as image viewers do.
+CHECKS = ((152, 152, 152), (100, 100, 100))
+CHECK_SIZE = 4
 MIN_ZOOM = 1.0
 MAX_ZOOM = 16.0
 
@@ -141,6 +147,47 @@ _new_tuple = tuple.__new__  # NamedTuple construction without keyword-argument o
 _TRUECOLOR = ColorType.TRUECOLOR
 
 
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+
+
+#: Transparency flattened onto this where an opaque image is needed (exports).
+FLAT_BACKGROUND = (40, 40, 40)
+
+
+def opaque(image: Image.Image) -> Image.Image:
+    """``image`` as opaque RGB, any transparency composited over ``FLAT_BACKGROUND``."""
+    if not _has_alpha(image):
+        return image if image.mode == "RGB" else image.convert("RGB")
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (*FLAT_BACKGROUND, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def checkered(image: Image.Image, squares: int = 48) -> Image.Image:
+    """``image`` as opaque RGB over checks of about ``1/squares`` of its longer side
+    (for renderers that draw image pixels, not screen cells)."""
+    if not _has_alpha(image):
+        return opaque(image)
+    rgba = image.convert("RGBA")
+    size = max(4, max(rgba.size) // squares)
+    board = checkerboard(rgba.width, rgba.height, size).convert("RGBA")
+    return Image.alpha_composite(board, rgba).convert("RGB")
+
+
+@lru_cache(maxsize=8)
+def checkerboard(width: int, height: int, size: int = CHECK_SIZE) -> Image.Image:
+    """A ``width`` x ``height`` RGB checkerboard of ``size``-pixel squares in ``CHECKS``."""
+    across, down = -(-width // size), -(-height // size)
+    pattern = Image.new("P", (across, down))
+    pattern.putpalette([*CHECKS[0], *CHECKS[1]])
+    pattern.putdata([(i + j) % 2 for j in range(down) for i in range(across)])
+    board = pattern.resize((across * size, down * size), Image.Resampling.NEAREST)
+    return board.crop((0, 0, width, height)).convert("RGB")
+
+
 class HalfBlockRenderer:
     """Renders one image into strips for any area and viewport; keeps recent results."""
 
@@ -152,7 +199,10 @@ class HalfBlockRenderer:
         colors: ColorMode = "truecolor",
         cache_size: int = 8,
     ) -> None:
-        self.image = image if image.mode == "RGB" else image.convert("RGB")
+        # An image with transparency keeps its alpha for drawing over checks; ``image``
+        # is always opaque RGB (for exports), transparency flattened as before.
+        self._rgba = image if _has_alpha(image) else None
+        self.image = opaque(image)
         self.background = background
         self.colors: ColorMode = colors
         self._styles: dict[int, Style] = {}  # by (top pixel << 32 | bottom pixel)
@@ -203,8 +253,13 @@ class HalfBlockRenderer:
                 min(self.image.height, (y1 - geometry.top) / scale),
             )
             resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
-            shown = self.image.resize((x1 - x0, y1 - y0), resample, box=box, reducing_gap=2.0)
-            canvas.paste(shown, (x0, y0))
+            source = self.image if self._rgba is None else self._rgba
+            shown = source.resize((x1 - x0, y1 - y0), resample, box=box, reducing_gap=2.0)
+            if self._rgba is not None:
+                canvas.paste(checkerboard(cols, height).crop((x0, y0, x1, y1)), (x0, y0))
+                canvas.paste(shown, (x0, y0), shown)  # its alpha as the mask
+            else:
+                canvas.paste(shown, (x0, y0))
         if self.colors == "256":
             canvas = canvas.quantize(palette=_PALETTE_256, dither=Image.Dither.NONE).convert("RGB")
         else:

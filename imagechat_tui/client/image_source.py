@@ -3,8 +3,8 @@
 Everything that can go wrong ends in one ``ImageLoadError`` with a one-line message
 for a person: the app prints it and exits non-zero, never with a traceback. Remote
 images are cached by URL (revalidated with ETag / Last-Modified when the server
-offers them); the loaded image is upright (EXIF orientation applied) and opaque
-(transparency composited over a neutral background).
+offers them); the loaded image is upright (EXIF orientation applied), RGB, or RGBA
+when it has transparency (the app draws that over checks).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from imagechat_tui.safe_text import inert
 MAX_PIXELS = 80_000_000
 #: Largest encoded file we read or download.
 MAX_BYTES = 200 * 1024 * 1024
-#: Background that transparent areas are composited over.
-BACKGROUND = (40, 40, 40)
 DEFAULT_TIMEOUT = 20.0
 
 Progress = Callable[[int, int | None], None]
@@ -44,7 +42,7 @@ class ImageLoadError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class LoadedImage:
-    image: Image.Image  # RGB, upright
+    image: Image.Image  # RGB (RGBA with transparency), upright
     source: str  # the URL or the resolved path, as given to load_image
     digest: str  # sha256 hex of the encoded bytes
     is_remote: bool
@@ -146,14 +144,12 @@ def decode_image(data: bytes, *, name: str = "the image") -> Image.Image:
 
 
 def _opaque_rgb(image: Image.Image) -> Image.Image:
+    """RGB, or RGBA when the image has transparency (drawn over checks in the app;
+    ``halfblock.opaque`` flattens it where a file needs no alpha)."""
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info
     )
-    if not has_alpha:
-        return image.convert("RGB")
-    rgba = image.convert("RGBA")
-    background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
-    return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGBA" if has_alpha else "RGB")
 
 
 # --- download with cache ---------------------------------------------------------------

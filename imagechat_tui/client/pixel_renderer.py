@@ -20,7 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from imagechat_tui.client.halfblock import ColorMode, Geometry, Viewport
+from imagechat_tui.client.halfblock import ColorMode, Geometry, Viewport, checkered, opaque
 
 IMAGE_CELL = " "  # what an image cell holds: a blank with the default background
 _BLANK = Style()
@@ -37,7 +37,8 @@ class PixelRenderer:
         background: tuple[int, int, int] = (0, 0, 0),
         cache_size: int = 4,
     ) -> None:
-        self.image = image if image.mode == "RGB" else image.convert("RGB")
+        self.image = opaque(image)  # for exports
+        self._drawn = checkered(image)  # transparency over checks, as in half blocks
         self.cell_width, self.cell_height = cell_size
         self.background = background
         self.colors: ColorMode = "truecolor"  # for the app; pixels do not depend on it
@@ -87,7 +88,7 @@ class PixelRenderer:
                 min(float(image_h), (y1 - top) / scale),
             )
             resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST
-            canvas.paste(self.image.resize((x1 - x0, y1 - y0), resample, box=box), (x0, y0))
+            canvas.paste(self._drawn.resize((x1 - x0, y1 - y0), resample, box=box), (x0, y0))
         self._views[geometry] = canvas
         if len(self._views) > self._cache_size:
             self._views.popitem(last=False)

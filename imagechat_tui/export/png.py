@@ -13,6 +13,7 @@ from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont
 
+from imagechat_tui.client.halfblock import opaque
 from imagechat_tui.export import Review
 from imagechat_tui.protocol import Chat
 
@@ -103,7 +104,7 @@ def _draw_pin(draw: ImageDraw.ImageDraw, spot: PinSpot) -> None:
 
 def annotate(review: Review) -> Image.Image:
     """A copy of the image with every marker drawn in, lowest number first."""
-    image = review.image.convert("RGB")
+    image = opaque(review.image)  # transparency flattened, as the app did before
     draw = ImageDraw.Draw(image)
     for chat in review.chats:
         if (box := region_box(chat, image.size)) is not None:

@@ -6,8 +6,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 from rich.color import Color
+from rich.color_triplet import ColorTriplet
+from textual.strip import Strip
 
-from imagechat_tui.client.halfblock import UPPER_HALF, Geometry, HalfBlockRenderer, Viewport
+from imagechat_tui.client.halfblock import (
+    CHECK_SIZE,
+    CHECKS,
+    FLAT_BACKGROUND,
+    UPPER_HALF,
+    Geometry,
+    HalfBlockRenderer,
+    Viewport,
+)
 
 
 def quadrants() -> Image.Image:
@@ -140,3 +150,44 @@ def test_a_second_render_reuses_colours_and_styles() -> None:
     again = renderer.render(renderer.geometry(100, 26, Viewport()))  # not from the strip cache
     assert again is not first
     assert red_on_red(again) is red_on_red(first)
+
+
+def _cell_colours(strips: list[Strip]) -> list[list[tuple[object, object]]]:
+    """(top, bottom) colour triplets of every cell."""
+    rows = []
+    for strip in strips:
+        row = []
+        for segment in strip:
+            assert segment.style is not None
+            pair = (segment.style.color.triplet, segment.style.bgcolor.triplet)  # type: ignore[union-attr]
+            row += [pair] * len(segment.text)
+        rows.append(row)
+    return rows
+
+
+def test_transparent_areas_are_drawn_as_checks_and_opaque_ones_as_they_are() -> None:
+    image = Image.new("RGBA", (40, 20), (0, 0, 0, 0))  # transparent black underneath
+    image.paste((250, 0, 0, 255), (20, 0, 40, 20))  # right half opaque red
+    renderer = HalfBlockRenderer(image, background=(24, 24, 24))
+    strips = renderer.render(renderer.geometry(40, 10, Viewport()))
+    cells = _cell_colours(strips)
+    light, dark = (ColorTriplet(*CHECKS[0]), ColorTriplet(*CHECKS[1]))
+    left = {pair for row in cells for pair in row[:20]}
+    assert {colour for pair in left for colour in pair} == {light, dark}  # never black
+    # Squares of CHECK_SIZE pixels: the colour alternates every CHECK_SIZE columns.
+    assert cells[0][0][0] != cells[0][CHECK_SIZE][0]
+    assert cells[0][0][0] == cells[0][CHECK_SIZE - 1][0]
+    assert {pair for row in cells for pair in row[20:]} == {
+        (ColorTriplet(248, 0, 0), ColorTriplet(248, 0, 0))  # 6 bits a channel
+    }
+    # Files get the flat background, not checks.
+    assert renderer.image.mode == "RGB" and renderer.image.getpixel((0, 0)) == FLAT_BACKGROUND
+
+
+def test_an_opaque_rgba_image_draws_like_its_rgb() -> None:
+    rgb = Image.new("RGB", (30, 30), (10, 200, 30))
+    rgb.paste((200, 20, 20), (0, 0, 15, 15))
+    from_rgba = HalfBlockRenderer(rgb.convert("RGBA"))
+    for zoom in (1.0, 3.0):
+        geometry = from_rgba.geometry(30, 15, Viewport(zoom))
+        assert HalfBlockRenderer(rgb).render(geometry) == from_rgba.render(geometry)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagechat_tui.client import image_source
+from imagechat_tui.client.halfblock import FLAT_BACKGROUND, opaque
 from imagechat_tui.client.image_source import ImageLoadError, load_image, room_for
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-/]+$")
@@ -94,15 +94,17 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     assert load_image(str(path)).image.size == (10, 40)
 
 
-def test_transparency_is_composited(tmp_path: Path) -> None:
+def test_transparency_is_kept_for_the_app_and_flattened_for_files(tmp_path: Path) -> None:
     image = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
     image.putpixel((0, 0), (0, 255, 0, 255))
     path = tmp_path / "alpha.png"
     path.write_bytes(png_bytes(image))
     loaded = load_image(str(path)).image
-    assert loaded.mode == "RGB"
-    assert loaded.getpixel((0, 0)) == (0, 255, 0)
-    assert loaded.getpixel((3, 3)) == image_source.BACKGROUND
+    assert loaded.mode == "RGBA"  # the app draws it over checks
+    flat = opaque(loaded)
+    assert flat.mode == "RGB"
+    assert flat.getpixel((0, 0)) == (0, 255, 0)
+    assert flat.getpixel((3, 3)) == FLAT_BACKGROUND
 
 
 @pytest.mark.parametrize(

@@ -349,12 +349,15 @@ class ImageView(Widget, can_focus=True):
                 px = min(max(int(x / 100 * width) + dx * times, 0), width - 1)
                 x = (px + 0.5) / width * 100
         if dy:
-            if geometry.scale <= 2:  # a row of cells is two pixels high
+            # A row of cells is two geometry pixels high; the pixel renderer's geometry
+            # stretches the image's height to the cells' aspect.
+            real_height = self.renderer.size[1]
+            if 2 / geometry.scale * real_height / height >= 1:
                 row = min(max(row + dy * times, r0), r1)
                 y = ((row + 0.5) * 2 - geometry.top) / geometry.scale / height * 100
             else:
-                py = min(max(int(y / 100 * height) + dy * times, 0), height - 1)
-                y = (py + 0.5) / height * 100
+                py = min(max(int(y / 100 * real_height) + dy * times, 0), real_height - 1)
+                y = (py + 0.5) / real_height * 100
         spot = (min(100.0, max(0.0, x)), min(100.0, max(0.0, y)))
         if spot == self.crosshair:
             return
