@@ -157,7 +157,8 @@ async def measure(
     bob: Connection | None = None
     task: asyncio.Task[None] | None = None
     try:
-        await terminal.changed_since(0, timeout=30.0)
+        # The first paint (not just the start-up probe's questions): wait until connected.
+        await terminal.until_written(b"Connected", timeout=60.0)
         full_paint = await terminal.quiet(settle * 2)
 
         before_bob = terminal.total
