@@ -6,8 +6,9 @@ import asyncio
 import json
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,7 +16,8 @@ from imagechat_tui import paths
 from imagechat_tui.auth import DEFAULT_TTL_SECONDS, LOCAL_TENANT, TenantStore
 from imagechat_tui.cli_options import CaFileOption, RoomOption, ServerOption, TokenOption
 from imagechat_tui.export.command import export
-from imagechat_tui.model import ROLE_RANK
+from imagechat_tui.model import ROLE_RANK, Limits
+from imagechat_tui.server.config import ServerConfig
 from imagechat_tui.server.storage import StorageUnavailable
 from imagechat_tui.share_command import invite_app, share
 
@@ -69,19 +71,57 @@ def open_image(
     raise typer.Exit(code=run(image, servers, room, token, ca, graphics=graphics, name=name))
 
 
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+# Every `serve` option can also be set by the environment variable named beside it (shown
+# in --help; a flag beats the variable). Defaults come from ServerConfig, the one settings
+# object: tests/test_cli.py checks that each option has its IMAGECHAT_* variable.
+_D = ServerConfig()
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    host: Annotated[
+        str, typer.Option(envvar="IMAGECHAT_HOST", help="Address to listen on.")
+    ] = _D.host,
+    port: Annotated[
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_PORT",
+            min=0,
+            max=65535,
+            help="Port to listen on (0 picks a free one).",
+        ),
+    ] = _D.port,
     database: Annotated[
         str | None,
         typer.Option(
-            help="sqlite:///PATH or postgresql://... Default: SQLite in the data directory."
+            envvar="IMAGECHAT_DATABASE",
+            help="sqlite:///PATH or postgresql://... Default: SQLite in the data directory.",
         ),
-    ] = None,
+    ] = _D.database,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            envvar=paths.HOME_ENV,
+            file_okay=False,
+            help="Data directory (tenant secrets, the default SQLite database). "
+            "Default: the platform's user data directory.",
+        ),
+    ] = _D.home,
     idle_exit: Annotated[
-        float, typer.Option(help="Stop after this many seconds without connections (0: never).")
-    ] = 0.0,
+        float,
+        typer.Option(
+            envvar="IMAGECHAT_IDLE_EXIT",
+            min=0,
+            help="Stop after this many seconds without connections (0: never).",
+        ),
+    ] = _D.idle_exit,
     broker: Annotated[
         str | None,
         typer.Option(
@@ -89,74 +129,134 @@ def serve(
             help="redis://HOST:PORT/DB to share rooms with other nodes (needs PostgreSQL). "
             "Default: this node alone.",
         ),
-    ] = None,
+    ] = _D.broker,
+    seq_check_interval: Annotated[
+        float,
+        typer.Option(
+            envvar="IMAGECHAT_SEQ_CHECK_INTERVAL",
+            min=0.01,
+            help="With --broker: seconds between checks that no event from another node "
+            "was missed.",
+        ),
+    ] = _D.seq_check_interval,
+    presence_ttl: Annotated[
+        float,
+        typer.Option(
+            envvar="IMAGECHAT_PRESENCE_TTL",
+            min=0.1,
+            help="With --broker: seconds a stopped node's viewers stay listed.",
+        ),
+    ] = _D.presence_ttl,
     compression: Annotated[
         bool,
         typer.Option(
             "--compression/--no-compression",
+            envvar="IMAGECHAT_COMPRESSION",
             help="Accept permessage-deflate from clients that offer it: ~3.5x fewer bytes "
             "on the wire, ~2.6x more CPU per viewer.",
         ),
-    ] = True,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    ] = _D.compression,
+    log_level: Annotated[
+        LogLevel, typer.Option(envvar="IMAGECHAT_LOG_LEVEL", help="How much to log.")
+    ] = LogLevel.info,
     tls_cert: Annotated[
-        Path | None, typer.Option(help="PEM certificate (chain): serve wss:// with --tls-key.")
-    ] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="PEM private key for --tls-cert.")] = None,
+        Path | None,
+        typer.Option(
+            envvar="IMAGECHAT_TLS_CERT",
+            help="PEM certificate (chain): serve wss:// with --tls-key.",
+        ),
+    ] = _D.tls_cert,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(envvar="IMAGECHAT_TLS_KEY", help="PEM private key for --tls-cert."),
+    ] = _D.tls_key,
     max_frame_bytes: Annotated[
-        int | None, typer.Option(help="Largest frame accepted (default 65536); larger: close 1009.")
-    ] = None,
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_MAX_FRAME_BYTES",
+            min=1,
+            help="Largest frame accepted; larger: close 1009.",
+        ),
+    ] = _D.max_frame_bytes,
     max_text: Annotated[
-        int | None, typer.Option(help="Characters per comment (default 2000): too-large.")
-    ] = None,
+        int,
+        typer.Option(envvar="IMAGECHAT_MAX_TEXT", min=1, help="Characters per comment: too-large."),
+    ] = _D.limits.max_text,
     max_markers: Annotated[
-        int | None, typer.Option(help="Markers per room (default 500): limit-reached.")
-    ] = None,
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_MAX_MARKERS", min=1, help="Markers per room: limit-reached."
+        ),
+    ] = _D.limits.max_markers,
     max_comments: Annotated[
-        int | None, typer.Option(help="Comments per marker (default 200): limit-reached.")
-    ] = None,
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_MAX_COMMENTS", min=1, help="Comments per marker: limit-reached."
+        ),
+    ] = _D.limits.max_comments,
     ops_per_second: Annotated[
-        float | None, typer.Option(help="Frames per connection per second (default 50).")
-    ] = None,
+        float,
+        typer.Option(
+            envvar="IMAGECHAT_OPS_PER_SECOND", min=0, help="Frames per connection per second."
+        ),
+    ] = _D.ops_per_second,
     ops_burst: Annotated[
-        int | None, typer.Option(help="Burst above --ops-per-second (default 1000): rate-limited.")
-    ] = None,
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_OPS_BURST", min=1, help="Burst above --ops-per-second: rate-limited."
+        ),
+    ] = _D.ops_burst,
     max_connections_per_user: Annotated[
-        int | None, typer.Option(help="Connections per user (default 8, 0: no limit): close 4029.")
-    ] = None,
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_MAX_CONNECTIONS_PER_USER",
+            min=0,
+            help="Connections per user (0: no limit): close 4029.",
+        ),
+    ] = _D.max_connections_per_user,
     max_rooms_per_tenant: Annotated[
-        int | None, typer.Option(help="Rooms per tenant (default 10000, 0: no limit): close 4030.")
-    ] = None,
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_MAX_ROOMS_PER_TENANT",
+            min=0,
+            help="Rooms per tenant (0: no limit): close 4030.",
+        ),
+    ] = _D.max_rooms_per_tenant,
     join_timeout: Annotated[
-        float | None, typer.Option(help="Seconds allowed before join (default 10): close 4008.")
-    ] = None,
+        float,
+        typer.Option(
+            envvar="IMAGECHAT_JOIN_TIMEOUT",
+            min=0,
+            help="Seconds allowed before join: close 4008.",
+        ),
+    ] = _D.join_timeout,
 ) -> None:
     """Run a sync server node until SIGTERM or SIGINT (applies pending migrations first)."""
-    from imagechat_tui.server.node import ServerConfig, run_until_signalled
+    from imagechat_tui.server.node import run_until_signalled
 
     logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
+        level=log_level.value.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config = ServerConfig(
         host=host,
         port=port,
         database=database,
+        home=home,
         idle_exit=idle_exit,
         broker=broker,
+        seq_check_interval=seq_check_interval,
+        presence_ttl=presence_ttl,
         compression=compression,
-    )
-    _apply_security_options(
-        config,
         tls_cert=tls_cert,
         tls_key=tls_key,
         max_frame_bytes=max_frame_bytes,
+        limits=Limits(max_text=max_text, max_markers=max_markers, max_comments=max_comments),
         ops_per_second=ops_per_second,
         ops_burst=ops_burst,
         max_connections_per_user=max_connections_per_user,
         max_rooms_per_tenant=max_rooms_per_tenant,
         join_timeout=join_timeout,
-        limits={"max_text": max_text, "max_markers": max_markers, "max_comments": max_comments},
     )
     try:
         asyncio.run(run_until_signalled(config))
@@ -188,21 +288,6 @@ def migrate(
         typer.echo(f"schema is up to date (version {after})")
     else:
         typer.echo(f"migrated the schema from version {before} to {after}")
-
-
-def _apply_security_options(config: Any, *, limits: dict[str, int | None], **options: Any) -> None:
-    """Set the limits given on the command line; the others keep ServerConfig's defaults."""
-    import dataclasses
-
-    for name, value in options.items():
-        if value is not None:
-            if isinstance(value, int | float) and value < 0:
-                raise _fail(f"--{name.replace('_', '-')} cannot be negative.")
-            setattr(config, name, value)
-    given = {k: v for k, v in limits.items() if v is not None}
-    if any(v < 1 for v in given.values()):
-        raise _fail("--max-text, --max-markers and --max-comments must be at least 1.")
-    config.limits = dataclasses.replace(config.limits, **given)
 
 
 @app.command()
