@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from imagechat_tui.auth import TenantStore
 from tests.wsclient import WsClient, create_op
@@ -62,7 +63,7 @@ async def test_serve_closes_connections_with_1001_on_signal_and_keeps_data(home,
     await client.send(create_op(text="acknowledged"))
     (event,) = await client.recv_events(1)
     proc.send_signal(sig)
-    with pytest.raises(Exception):
+    with pytest.raises(ConnectionClosed):
         while True:
             await client.recv(10)
     assert client.ws.close_code == 1001

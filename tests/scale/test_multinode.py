@@ -44,12 +44,18 @@ async def test_clients_on_three_nodes_see_every_event_once_in_one_order(
         assert sorted(broadcast_ids(events)) == sorted(sent)  # each once
         assert events == seen[0]  # the same events, byte for byte, in the same order
     assert [e["chat"]["number"] for e in seen[0]] == list(range(1, 31))
+    # A positive barrier across nodes: a fresh event is the very next thing every client
+    # sees (a duplicate or stray event would come before it, as each node delivers in
+    # seq order).
+    barrier = create_op(text="barrier")
+    await clients[0].send(barrier)
     for client in clients:
-        await client.expect_silence(0.3)
+        (event,) = await client.recv_events(1, timeout=20)
+        assert (event["seq"], event["broadcastId"]) == (31, barrier["broadcastId"])
         await client.close()
     # Every node ends with the same state.
     snapshots = [await snapshot_of(n.url, mint_token("late")) for n in nodes]
-    assert snapshots[0]["seq"] == 30 and len(snapshots[0]["chats"]) == 30
+    assert snapshots[0]["seq"] == 31 and len(snapshots[0]["chats"]) == 31
     assert snapshots[0] == snapshots[1] == snapshots[2]
 
 
@@ -119,8 +125,8 @@ async def test_redis_restart_mid_stream_leaves_no_gap(
     # database: the reader sees every event once, in order, whatever Redis lost.
     events = await reader.recv_events(10, timeout=20)
     assert [e["seq"] for e in events] == list(range(6, 16))
-    await reader.expect_silence(0.3)
-    # And the nodes resubscribed: a fresh event goes through Redis again.
+    # And the nodes resubscribed: a fresh event goes through Redis again, and it is the
+    # very next thing the reader sees (a positive barrier: no duplicate came before it).
     await writer.send(create_op(text="resubscribed"))
     (event,) = await reader.recv_events(1, timeout=20)
     assert event["seq"] == 16

@@ -31,13 +31,6 @@ async def refused_join(
 
 
 async def settle(observer: WsClient) -> list[dict[str, Any]]:
-    """Everything (but presence) the server queued for ``observer`` so far: a ping's pong
-    comes after every frame already written to it."""
-    await observer.send({"op": "ping"})
-    seen: list[dict[str, Any]] = []
-    while True:
-        frame = await observer.recv()
-        if frame["type"] == "pong":
-            return seen
-        if frame["type"] != "presence":
-            seen.append(frame)
+    """Everything (but presence) the server queued for ``observer`` so far (a ping
+    barrier, see ``WsClient.settle``)."""
+    return await observer.settle()
