@@ -104,6 +104,16 @@ class Storage(SharingStorage):
         #: (version before, version after) of the schema, once ``open`` has migrated it.
         self.migrated: tuple[int, int] | None = None
 
+    #: The log is pruned in steps: only once it holds this many events beyond retention.
+    prune_every: ClassVar[int] = 256
+
+    def pruned_through(self, seq: int, pruned: int) -> int:
+        """Through which seq a room's log is kept pruned once the room is at ``seq``
+        (``pruned``: through which it is pruned now)."""
+        if seq - pruned > self.retention + self.prune_every:
+            return seq - self.retention
+        return pruned
+
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect, apply pending migrations (setting ``migrated``) and check that the

@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 #: pg_advisory_xact_lock key for migrations ("imagecha" as a 64-bit integer).
 MIGRATION_LOCK = 0x696D616765636861
 
-_PRUNE_EVERY = 256
 _chat_decoder = msgspec.json.Decoder(Chat)
 
 #: Failures that mean "the database is not reachable right now" rather than a bug.
@@ -361,8 +360,8 @@ class PostgresStorage(PostgresSharing, Storage):
                     room,
                     deletes,
                 )
-            if new_state.seq - pruned > self.retention + _PRUNE_EVERY:
-                pruned = new_state.seq - self.retention
+            if (prune := self.pruned_through(new_state.seq, pruned)) != pruned:
+                pruned = prune
                 await conn.execute(
                     "DELETE FROM events WHERE tenant=$1 AND room=$2 AND seq<=$3",
                     tenant,

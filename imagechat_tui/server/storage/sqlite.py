@@ -40,7 +40,6 @@ from imagechat_tui.server.storage.sharing_sqlite import SqliteSharing
 T = TypeVar("T")
 
 _chat_decoder = msgspec.json.Decoder(Chat)
-_PRUNE_EVERY = 256
 
 
 def _statements(script: str) -> list[str]:
@@ -257,8 +256,8 @@ class SqliteStorage(SqliteSharing, Storage):
                         " VALUES (?,?,?,?,?)",
                         (tenant, room, chat_id, chat.number, encode(chat)),
                     )
-            if new_state.seq - pruned > self.retention + _PRUNE_EVERY:
-                pruned = new_state.seq - self.retention
+            if (prune := self.pruned_through(new_state.seq, pruned)) != pruned:
+                pruned = prune
                 db.execute(
                     "DELETE FROM events WHERE tenant=? AND room=? AND seq<=?",
                     (tenant, room, pruned),

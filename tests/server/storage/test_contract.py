@@ -251,3 +251,14 @@ async def test_usage_adds_up(db: Storage) -> None:
     await db.add_usage({"t": Usage(2, 100), "u": Usage(1, 10)})
     await db.add_usage({"t": Usage(3, 50)})
     assert await db.usage() == {"t": Usage(5, 150), "u": Usage(1, 10)}
+
+
+async def test_a_batch_that_fails_midway_stores_nothing(db: Storage) -> None:
+    def fails(state: RoomState, known: dict[str, int]) -> Decision[Answers]:
+        raise RuntimeError("a bug while deciding")
+
+    with pytest.raises(RuntimeError, match="a bug while deciding"):
+        await db.commit("t", "r", RoomState(room="r"), ["b-c1"], fails)
+    assert await db.room_count("t") == 0  # rolled back, room row included
+    state, answers = await commit(db, RoomState(room="r"), [create("c1")])
+    assert answers == [1] and state.seq == 1  # and the storage goes on working
