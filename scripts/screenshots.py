@@ -17,18 +17,26 @@ sys.path.insert(0, str(ROOT))  # the fixed demo states live with the tests
 from tests.tui.demo import DemoApp, DemoState  # noqa: E402
 
 OUT = ROOT / "screenshots"
-SHOTS: list[tuple[str, DemoState, tuple[int, int]]] = [
-    ("main-view", "main", (160, 48)),
-    ("main-view-80x24", "main", (80, 24)),
-    ("offline-banner", "offline", (120, 36)),
-    ("reconnecting", "reconnecting", (120, 36)),
+MULTI_LINE = ["r", *"Two things:", "ctrl+j", *"1. the label", "alt+enter", *"2. the icon"]
+SHOTS: list[tuple[str, DemoState, tuple[int, int], list[str]]] = [
+    ("main-view", "main", (160, 48), []),
+    ("main-view-80x24", "main", (80, 24), []),
+    ("offline-banner", "offline", (120, 36), []),
+    ("reconnecting", "reconnecting", (120, 36), []),
+    # The thread focused on a three-line comment; a reply being written; a delete.
+    ("multi-line-thread", "main", (120, 36), ["tab", "tab", "end"]),
+    ("composer-multi-line", "main", (120, 36), MULTI_LINE),
+    ("undo-notice", "main", (120, 36), ["tab", "tab", "end", "x"]),
 ]
 
 
-async def shoot(name: str, state: DemoState, size: tuple[int, int]) -> None:
+async def shoot(name: str, state: DemoState, size: tuple[int, int], keys: list[str]) -> None:
     app = DemoApp(state)
     async with app.run_test(size=size) as pilot:
         await pilot.pause(0.2)
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause(0.2)
         (OUT / f"{name}.svg").write_text(app.export_screenshot(title=name), "utf-8")
 
 
@@ -36,8 +44,8 @@ def main() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
     OUT.mkdir(exist_ok=True)
-    for name, state, size in SHOTS:
-        asyncio.run(shoot(name, state, size))
+    for name, state, size, keys in SHOTS:
+        asyncio.run(shoot(name, state, size, keys))
         print(OUT / f"{name}.svg")
 
 

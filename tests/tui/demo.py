@@ -64,7 +64,13 @@ def demo_snapshot(room: str) -> Snapshot:
             comments=(
                 _comment("chat-1", 0, ALICE, "This button's label is cut off on small screens.", 0),
                 _comment("chat-1", 1, BOB, "Confirmed on a 13-inch laptop.", 4),
-                _comment("chat-1", 2, ALICE, "Shortening it to 'Save'.", 9),
+                _comment(
+                    "chat-1",
+                    2,
+                    ALICE,
+                    "Shortening it to 'Save'.\nChecked at 1280 and 1024 px:\nboth fit now.",
+                    9,
+                ),
             ),
         ),
         Chat(

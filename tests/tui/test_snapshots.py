@@ -40,3 +40,20 @@ def test_reconnecting_indicator(snap_compare: object) -> None:
 
 def test_comment_input_open(snap_compare: object) -> None:
     assert snap_compare(DemoApp("main"), press=["n"], terminal_size=(120, 36))  # type: ignore[operator]
+
+
+MULTI_LINE = ["r", *"Two things:", "ctrl+j", *"1. the label", "alt+enter", *"2. the icon"]
+
+
+def test_multi_line_comment_in_the_composer(snap_compare: object) -> None:
+    assert snap_compare(DemoApp("main"), press=MULTI_LINE, terminal_size=(120, 36))  # type: ignore[operator]
+
+
+def test_multi_line_comment_in_the_thread(snap_compare: object) -> None:
+    # The thread focused, the highlight on alice's three-line comment (the last one).
+    assert snap_compare(DemoApp("main"), press=["tab", "tab", "end"], terminal_size=(100, 30))  # type: ignore[operator]
+
+
+def test_undo_notice_after_a_delete(snap_compare: object) -> None:
+    # x on alice's own last comment: the notice and the status say how to undo it.
+    assert snap_compare(DemoApp("main"), press=["tab", "tab", "end", "x"], terminal_size=(120, 36))  # type: ignore[operator]
