@@ -47,6 +47,7 @@ class Figures:
     marker: int
     step: int
     zoom: int
+    back: int  # zoom out again, to the first view
 
 
 def graphics_bytes(data: bytes) -> int:
@@ -85,7 +86,7 @@ async def measure(mode: str, cols: int, rows: int, home: Path, settle: float = 1
 
         dumps: list[int] = []
 
-        async def cost(action: object) -> int:
+        async def cost(action: object, settle: float = settle) -> int:
             before = terminal.total
             terminal.log.clear()
             if isinstance(action, bytes):
@@ -108,8 +109,9 @@ async def measure(mode: str, cols: int, rows: int, home: Path, settle: float = 1
             )
         )
         step = await cost(b"l")
-        zoom = await cost(b"+")
-        return Figures(full_paint, full_graphics, marker, step, zoom)
+        zoom = await cost(b"+", settle * 4)  # encoding a new view blocks the app a while
+        back = await cost(b"-", settle * 4)
+        return Figures(full_paint, full_graphics, marker, step, zoom, back)
     finally:
         await terminal.close()
         if task is not None:
@@ -121,16 +123,17 @@ async def measure(mode: str, cols: int, rows: int, home: Path, settle: float = 1
 async def main(cols: int, rows: int) -> None:
     print(f"terminal {cols}x{rows}; baseline: the whole image again (first paint's graphics)")
     header = f"{'mode':<10}{'full paint':>12}{'whole image':>13}{'remote marker':>15}"
-    print(header + f"{'crosshair step':>16}{'zoom step':>11}")
+    print(header + f"{'crosshair step':>16}{'zoom step':>11}{'zoom back':>11}")
     for mode in ("halfblock", "kitty", "sixel"):
         home = Path(tempfile.mkdtemp(prefix=f"imagechat-gbench-{mode}-"))
         f = await measure(mode, cols, rows, home)
         whole = f.full_graphics or f.full_paint
-        print(f"{mode:<10}{f.full_paint:>12}{whole:>13}{f.marker:>15}{f.step:>16}{f.zoom:>11}")
+        figures = f"{f.marker:>15}{f.step:>16}{f.zoom:>11}{f.back:>11}"
+        print(f"{mode:<10}{f.full_paint:>12}{whole:>13}{figures}")
         if mode != "halfblock":
             print(
                 f"{'':<10}{'':>12}{'ratio':>13}{f.marker / whole:>15.4f}"
-                f"{f.step / whole:>16.4f}{f.zoom / whole:>11.4f}"
+                f"{f.step / whole:>16.4f}{f.zoom / whole:>11.4f}{f.back / whole:>11.4f}"
             )
 
 
