@@ -230,6 +230,35 @@ def serve(
             help="Seconds allowed before join: close 4008.",
         ),
     ] = _D.join_timeout,
+    unix_socket: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="IMAGECHAT_UNIX_SOCKET",
+            help="Listen on this unix socket instead of --host/--port "
+            "(the app reaches it with --server unix:PATH).",
+        ),
+    ] = None,
+    peer_auth: Annotated[
+        bool,
+        typer.Option(
+            "--peer-auth/--no-peer-auth",
+            envvar="IMAGECHAT_PEER_AUTH",
+            help="With --unix-socket: whoever can open the socket joins as their OS account "
+            "(kernel peer credentials), no token; the server's own account is admin.",
+        ),
+    ] = False,
+    max_image_bytes: Annotated[
+        int,
+        typer.Option(envvar="IMAGECHAT_MAX_IMAGE_BYTES", min=1, help="Largest image upload: 413."),
+    ] = _D.max_image_bytes,
+    max_image_pixels: Annotated[
+        int,
+        typer.Option(
+            envvar="IMAGECHAT_MAX_IMAGE_PIXELS",
+            min=1,
+            help="Most pixels in an uploaded image (checked before decoding): 413.",
+        ),
+    ] = _D.max_image_pixels,
 ) -> None:
     """Run a sync server node until SIGTERM or SIGINT (applies pending migrations first)."""
     from imagechat_tui.server.node import run_until_signalled
@@ -257,7 +286,13 @@ def serve(
         max_connections_per_user=max_connections_per_user,
         max_rooms_per_tenant=max_rooms_per_tenant,
         join_timeout=join_timeout,
+        unix_socket=unix_socket,
+        peer_auth=peer_auth,
+        max_image_bytes=max_image_bytes,
+        max_image_pixels=max_image_pixels,
     )
+    if peer_auth and unix_socket is None:
+        raise _fail("--peer-auth needs --unix-socket PATH: peer credentials exist only there.")
     try:
         asyncio.run(run_until_signalled(config))
     except OSError as exc:

@@ -20,7 +20,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import websockets
@@ -97,6 +97,23 @@ Reviver = Callable[[], Awaitable[None]]
 
 def _ignore(_: object) -> None:
     pass
+
+
+def open_socket(url: str, **options: Any) -> websockets.connect:
+    """A WebSocket to ``ws(s)://...`` or, for ``unix:PATH``, over that unix socket (a
+    peer-authenticated server: ``imagechat-tui serve --unix-socket PATH --peer-auth``)."""
+    if url.startswith(UNIX_PREFIX):
+        options.pop("ssl", None)
+        return websockets.unix_connect(
+            url.removeprefix(UNIX_PREFIX), "ws://localhost/ws", **options
+        )
+    return websockets.connect(url, **options)
+
+
+UNIX_PREFIX = "unix:"
+#: The token sent to a peer-authenticated server, which ignores it (the kernel says who
+#: we are); a join must carry some token.
+PEER_TOKEN = "peer-credentials"
 
 
 def server_urls(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -278,7 +295,7 @@ class Connection:
     async def _session(self) -> _SessionEnd:
         end = _SessionEnd()
         try:
-            async with websockets.connect(
+            async with open_socket(
                 self.url,
                 ssl=self._ssl_context if self.url.startswith("wss://") else None,
                 open_timeout=self._open_timeout,

@@ -1,6 +1,7 @@
 """The embedded default: find the local sync server, or start one in the background.
 
-With no server named, the app talks to ``ws://127.0.0.1:8765/ws``. When nothing
+With no server named, the app talks to ``ws://127.0.0.1:PORT/ws``, PORT being the
+OS user's own (``default_port``: 8765 + uid, so users of one host never collide). When nothing
 answers there, ``ensure_local_server`` starts ``imagechat-tui serve`` as a detached
 process (its own session, logs in the data directory, exits by itself when idle) and
 waits until its ``/health`` answers. ``local_token`` mints a token for the OS user
@@ -10,6 +11,7 @@ with the local tenant's secret, which that server reads from the same data direc
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +24,19 @@ from imagechat_tui.auth import LOCAL_TENANT, TenantStore, local_user_id
 from imagechat_tui.paths import HOME_ID_HEADER, data_home, home_id
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
+BASE_PORT = 8765
+
+
+def default_port(uid: int | None = None) -> int:
+    """Each OS user's own local default port: 8765 + uid (root keeps 8765), so people
+    sharing a host never find another user's server on theirs. Distinct for every uid
+    below 56770; above that it wraps (and a clash is reported, never joined)."""
+    if uid is None:
+        uid = os.getuid() if hasattr(os, "getuid") else 0
+    return BASE_PORT + uid % (65535 - BASE_PORT)
+
+
+DEFAULT_PORT = default_port()
 DEFAULT_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}/ws"
 IDLE_EXIT_SECONDS = 300
 

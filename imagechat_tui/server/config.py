@@ -45,5 +45,7 @@ class ServerConfig:
     seq_check_interval: float = 2.0
     # ... and how long a dead node's viewers stay listed (refreshed every third of it).
     presence_ttl: float = 10.0
+    unix_socket: Path | None = None  # listen here instead of host:port
+    peer_auth: bool = False  # on the unix socket: the peer's OS account is its identity
     max_image_bytes: int = DEFAULT_MAX_BYTES  # PUT /images: larger uploads get 413 ...
     max_image_pixels: int = DEFAULT_MAX_PIXELS  # ... and so do images with more pixels

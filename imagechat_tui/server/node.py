@@ -10,14 +10,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
+import socket
 import ssl
+import stat
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve, unix_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -33,6 +38,7 @@ from imagechat_tui.safe_text import inert
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.http_front import body_reading_connection
+from imagechat_tui.server.peer_auth import peer_verifier
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.room import RoomHub
@@ -106,7 +112,11 @@ class RunningServer:
         self.hub = hub
         self.meter = meter
         sock = next(iter(server.sockets))
-        self.host, self.port = sock.getsockname()[:2]
+        address = sock.getsockname()
+        # A unix socket's address is its path: host is the path, port 0.
+        self.host: str
+        self.port: int
+        self.host, self.port = (address, 0) if isinstance(address, str) else address[:2]
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._flushing: asyncio.Future[None] | None = None  # a usage write under way
@@ -116,6 +126,8 @@ class RunningServer:
 
     @property
     def url(self) -> str:
+        if self.config.unix_socket is not None:
+            return f"unix:{self.host}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         scheme = "wss" if self.config.tls_cert else "ws"
         return f"{scheme}://{host}:{self.port}/ws"
@@ -312,11 +324,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         return _health(connection, request, paths.home_id(home))
 
     live: set[ServerConnection] = set()
-    server = await serve(
-        handler,
-        config.host,
-        config.port,
-        ssl=tls,
+    options: dict[str, Any] = dict(
         process_request=process_request,
         max_size=config.max_frame_bytes,
         compression="deflate" if config.compression else None,
@@ -325,6 +333,10 @@ async def start_server(config: ServerConfig) -> RunningServer:
         # Tracked, and reading request bodies (PUT /images, POST /api) for the routes.
         create_connection=_tracked(live, body_reading_connection(config.max_image_bytes)),
     )
+    if config.unix_socket is not None:
+        server = await listen_on_unix_socket(handler, config.unix_socket, config.peer_auth, options)
+    else:
+        server = await serve(handler, config.host, config.port, ssl=tls, **options)
     running = RunningServer(config, server, storage, hub, meter)
     running.live = live
     running.broker = broker
@@ -403,7 +415,10 @@ async def _serve_connection(
 ) -> None:
     """Move frames between the socket and the connection's session: every protocol
     decision is the session's (``server.session``); this only does what it says."""
-    session = ServerSession(TokenBucket(config.ops_per_second, config.ops_burst), tenants.verify)
+    verify = (
+        peer_verifier(ws.transport.get_extra_info("socket")) if config.peer_auth else tenants.verify
+    )
+    session = ServerSession(TokenBucket(config.ops_per_second, config.ops_burst), verify)
     timer = asyncio.get_running_loop().call_later(
         config.join_timeout, lambda: asyncio.ensure_future(_perform(ws, session.timed_out()))
     )
@@ -412,7 +427,7 @@ async def _serve_connection(
             action = session.receive(data)
             if isinstance(action, JoinRequest):
                 timer.cancel()
-                await _joined_session(ws, session, action, config, tenants, hub, meter, guards)
+                await _joined_session(ws, session, action, config, verify, hub, meter, guards)
                 return
             await _perform(ws, action)
             if session.phase is Phase.CLOSED:
@@ -428,7 +443,7 @@ async def _joined_session(
     session: ServerSession,
     request: JoinRequest,
     config: ServerConfig,
-    tenants: TenantStore,
+    verify: Callable[[str], Identity],
     hub: RoomHub,
     meter: UsageMeter,
     guards: _Guards,
@@ -453,7 +468,7 @@ async def _joined_session(
         sub = Subscriber(ws, identity, meter, config.outbox)
         assert join.token is not None  # the session refuses a join without one
         watcher = asyncio.create_task(
-            _end_when_token_ends(ws, tenants, join.token, identity, config.reverify_interval)
+            _end_when_token_ends(ws, verify, join.token, identity, config.reverify_interval)
         )
         try:
             await room.join(sub, join.since, announced_limits(config))
@@ -479,7 +494,11 @@ async def _refuse(
 
 
 async def _end_when_token_ends(
-    ws: ServerConnection, tenants: TenantStore, token: str, identity: Identity, interval: float
+    ws: ServerConnection,
+    verify: Callable[[str], Identity],
+    token: str,
+    identity: Identity,
+    interval: float,
 ) -> None:
     """Close a live session when its token expires (4002), or every ``interval`` seconds
     re-check it so that a rotated tenant secret ends old sessions too (4001)."""
@@ -488,13 +507,43 @@ async def _end_when_token_ends(
         delay = min(interval, until_expiry) if interval > 0 else until_expiry
         await asyncio.sleep(max(delay, 0.05))
         try:
-            tenants.verify(token)
+            verify(token)
         except AuthError as exc:
             log.info("session ended (close %d): %s", exc.close_code, inert(exc.message))
             await ws.close(exc.close_code, exc.message[:120])
             return
         except Exception:  # the tenants file is unreadable: keep the session, retry later
             log.warning("could not re-check a session's token", exc_info=True)
+
+
+async def listen_on_unix_socket(
+    handler: Callable[[ServerConnection], Awaitable[None]],
+    path: Path,
+    peer_auth: bool,
+    options: dict[str, Any],
+) -> Server:
+    """Serve on a unix socket: a stale socket file (nothing listening) is replaced; with
+    peer auth anyone who can reach the file may connect (0666), else only its owner."""
+    _clear_stale_socket(path)
+    server = await unix_serve(handler, str(path), **options)
+    os.chmod(path, 0o666 if peer_auth else 0o600)
+    return server
+
+
+def _clear_stale_socket(path: Path) -> None:
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise ValueError(f"{path} exists and is not a socket; not replacing it.")
+        probe = socket.socket(socket.AF_UNIX)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # nobody listens: a stale socket from a server that died
+        else:
+            raise ValueError(f"A server already listens on {path}.")
+        finally:
+            probe.close()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
 async def run_until_signalled(config: ServerConfig) -> None:
@@ -504,8 +553,6 @@ async def run_until_signalled(config: ServerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, lambda: loop.create_task(running.close()))
-    print(
-        f"imagechat-tui serving on {running.url} (health: {running.http_url}/health)",
-        flush=True,
-    )
+    health = "" if config.unix_socket else f" (health: {running.http_url}/health)"
+    print(f"imagechat-tui serving on {running.url}{health}", flush=True)
     await running.wait_closed()

@@ -18,7 +18,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from imagechat_tui.client.connection import Backoff, Connection, server_urls
+from imagechat_tui.auth import local_user_id
+from imagechat_tui.client.connection import (
+    PEER_TOKEN,
+    UNIX_PREFIX,
+    Backoff,
+    Connection,
+    server_urls,
+)
 from imagechat_tui.client.graphics import detect_terminal
 from imagechat_tui.client.image_source import ImageLoadError, LoadedImage, is_url, load_image
 from imagechat_tui.client.join_link import JoinError, open_link
@@ -241,6 +248,9 @@ def _server_and_token(
 ) -> tuple[str, str, Remint, LocalServerKeeper | None]:
     """The server URL and token (and how to mint a fresh one, for a local server); with
     no server, the local default, started if needed and kept running if we started it."""
+    if server and server.startswith(UNIX_PREFIX):
+        # A peer-authenticated socket: our OS account is who we are, no token needed.
+        return server, token or PEER_TOKEN, None, None
     if server:
         urls = server_urls(server)  # several: the app fails over between them in turn
         for url in urls or ("",):
@@ -261,6 +271,8 @@ def _server_and_token(
 
 def _user_from_token(token: str) -> User:
     """Who we are, read (not verified: the server does that) from the token."""
+    if token == PEER_TOKEN:  # the server knows us by our OS account
+        return User(id=local_user_id(), name=local_user_id())
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
