@@ -39,6 +39,9 @@ from imagechat_tui.server.storage.sharing_sqlite import SqliteSharing
 
 T = TypeVar("T")
 
+#: SQLite's reasons for a database this process cannot write (or create).
+_NOT_WRITABLE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
+
 _chat_decoder = msgspec.json.Decoder(Chat)
 
 
@@ -91,14 +94,24 @@ class SqliteStorage(SqliteSharing, Storage):
         self.migrated = (before, len(migrations(self.dialect)))
 
     def _connect(self) -> None:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-            _check_writable(db)
-        except BaseException:
-            db.close()
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10
+            )
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA foreign_keys=ON")
+                _check_writable(db)
+            except BaseException:
+                db.close()
+                raise
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "").startswith(_NOT_WRITABLE):
+                raise sqlite3.OperationalError(
+                    f"the database cannot be written ({exc}); check that the file, its -wal"
+                    " and -shm files and their directory are writable by this user"
+                ) from exc
             raise
         self._db = db
 
@@ -346,17 +359,11 @@ class SqliteStorage(SqliteSharing, Storage):
 
 
 def _check_writable(db: sqlite3.Connection) -> None:
-    """Fail now, with SQLite's reason, if this connection cannot write the database (a
-    file or directory left read-only: SQLite then opens the file read-only and every
-    commit would fail)."""
+    """Fail now if this connection cannot write the database (a file or directory left
+    read-only: SQLite then opens the file read-only, and every commit would fail)."""
     db.execute("BEGIN IMMEDIATE")
     try:
         # A write that changes nothing still needs a writable database and journal.
         db.execute("PRAGMA user_version=" + str(db.execute("PRAGMA user_version").fetchone()[0]))
-    except sqlite3.OperationalError as exc:
-        raise sqlite3.OperationalError(
-            f"the database cannot be written ({exc}); check that the file, its -wal and"
-            " -shm files and their directory are writable by this user"
-        ) from exc
     finally:
         db.execute("ROLLBACK")
