@@ -130,3 +130,55 @@ async def test_kitty_transmits_once_per_view_and_only_places_for_pins(open_app) 
         await settle(pilot)
         kinds = {keys["a"] for keys, _ in parse(sent.joined())}
         assert "t" not in kinds and "p" in kinds
+
+
+async def test_a_widget_over_the_image_is_not_covered_by_it(open_app) -> None:  # type: ignore[no-untyped-def]
+    """Kitty placements are above the text: cells another widget covers (a floating
+    notice) are left out of them, and given back when it goes."""
+    from textual.widgets import Static
+
+    async with open_app("kitty") as (app, pilot, _bob, _sent):
+        view = app.query_one(ImageView)
+        notice = Static("a floating notice", id="notice")
+        notice.styles.position = "absolute"
+        notice.styles.overlay = "screen"
+        notice.styles.offset = (4, 6)
+        notice.styles.width = 20
+        notice.styles.height = 2
+        await app.screen.mount(notice)
+        await settle(pilot)
+        layer = view.pixels
+        assert layer is not None
+        covered = notice.region.intersection(view.content_region)
+        assert covered.area == 40
+        for row in range(covered.y, covered.bottom):
+            for x0, x1 in layer._placed[row - view.content_region.y]:
+                assert x1 <= covered.x or x0 >= covered.right
+        await notice.remove()
+        await settle(pilot)
+        assert all(
+            len(layer._placed[row - view.content_region.y]) == 1
+            for row in range(covered.y, covered.bottom)
+        )
+
+
+async def test_kitty_image_hides_under_a_dialog_and_resize_draws_again(open_app) -> None:  # type: ignore[no-untyped-def]
+    async with open_app("kitty") as (app, pilot, _bob, sent):
+        view = app.query_one(ImageView)
+        await pilot.press("question_mark")  # the help screen, over everything
+        await until(pilot, lambda: app.screen is not view.screen)
+        await settle(pilot)
+        hidden = [keys for keys, _ in parse(sent.joined()) if keys["a"] == "d"]
+        assert hidden and all(keys["d"] == "i" for keys in hidden)  # kept, not freed
+        sent.clear()
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is view.screen)
+        await settle(pilot)
+        kinds = [keys["a"] for keys, _ in parse(sent.joined())]
+        assert "p" in kinds and "t" not in kinds  # placed again from the kept image
+        sent.clear()
+
+        await pilot.resize_terminal(100, 30)
+        await settle(pilot)
+        transmitted = [keys for keys, _ in parse(sent.joined()) if keys["a"] == "t"]
+        assert len(transmitted) == 1  # a new size is a new view at the cells' pixels

@@ -23,20 +23,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from PIL import Image
 from rich.cells import cell_len
+from textual.errors import NoWidget
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 from imagechat_tui.client import kitty, sixel
 from imagechat_tui.client.halfblock import Geometry
 from imagechat_tui.client.pixel_renderer import IMAGE_CELL, PixelRenderer
 from imagechat_tui.client.terminal_probe import GraphicsMode
-
-if TYPE_CHECKING:
-    from textual.widget import Widget
 
 MAX_BANDS = 12  # xterm keeps 16 sixel images at once: stay well under
 KITTY_IMAGES_KEPT = 4
@@ -106,6 +104,7 @@ class PixelLayer:
         self._quantized: tuple[Geometry, Image.Image] | None = None
         self._kitty_ids: OrderedDict[Geometry, int] = OrderedDict()
         self._placed: dict[int, list[tuple[int, int]]] = {}  # row -> runs placed
+        self._covered_before: set[tuple[int, int]] = set()
         self._next_id = KITTY_FIRST_ID
         self._started = False
         self.bytes_written = 0
@@ -157,10 +156,39 @@ class PixelLayer:
         if not region.width or not region.height:
             return
         geometry = widget.geometry  # type: ignore[attr-defined]
+        covered = self._covered(region)
+        visible = {row: bytearray(self._masks.get(row, b"")) for row in range(region.height)}
+        for row, x in covered:
+            if x < len(visible[row]):
+                visible[row][x] = 0
         if self.mode == "kitty":
-            self._kitty(geometry, region)
+            self._kitty(geometry, region, visible)
         else:
-            self._sixel(geometry, region, dirty)
+            # Uncovered cells (a floating widget went away) were repainted by Textual.
+            for row, x in self._covered_before - covered:
+                dirty.setdefault(row, []).append((x, x + 1))
+            self._sixel(geometry, region, dirty, visible)
+        self._covered_before = covered
+
+    def _covered(self, region: Region) -> set[tuple[int, int]]:
+        """The cells (row, column) of the widget that another widget on top covers."""
+        covered: set[tuple[int, int]] = set()
+        widget = self.widget
+        screen = widget.screen
+        ancestors = set(widget.ancestors_with_self)
+        for other in screen.walk_children(with_self=False):
+            if not isinstance(other, Widget) or other in ancestors or widget in other.ancestors:
+                continue
+            overlap = other.region.intersection(region)
+            for y in range(overlap.y, overlap.bottom):
+                for x in range(overlap.x, overlap.right):
+                    try:
+                        top, _ = screen.get_widget_at(x, y)
+                    except NoWidget:  # nothing there: nothing covers us
+                        continue
+                    if top is not widget:
+                        covered.add((y - region.y, x - region.x))
+        return covered
 
     def _hide(self) -> None:
         if self.mode == "kitty" and not self._hidden:
@@ -168,7 +196,7 @@ class PixelLayer:
         self._hidden = True
         self._state = None
 
-    def _kitty(self, geometry: Geometry, region: Region) -> None:
+    def _kitty(self, geometry: Geometry, region: Region, visible: dict[int, bytearray]) -> None:
         out = []
         if self._state != (geometry, region) or self._hidden:
             if not self._hidden and self._state is not None:
@@ -192,7 +220,7 @@ class PixelLayer:
         image_id = self._kitty_ids[geometry]
         cell_w, cell_h = self.renderer.cell_width, self.renderer.cell_height
         for row in range(region.height):
-            runs = image_runs(self._masks.get(row, b""), region.width)
+            runs = image_runs(visible[row], region.width)
             before = self._placed.get(row, [])
             if runs == before:
                 continue
@@ -229,7 +257,11 @@ class PixelLayer:
         return rows
 
     def _sixel(
-        self, geometry: Geometry, region: Region, dirty: dict[int, list[tuple[int, int]]]
+        self,
+        geometry: Geometry,
+        region: Region,
+        dirty: dict[int, list[tuple[int, int]]],
+        visible: dict[int, bytearray],
     ) -> None:
         if self._state != (geometry, region) or self._hidden:
             rows = set(range(region.height))  # a new state: every band
@@ -249,7 +281,7 @@ class PixelLayer:
             box = (0, top * cell_h, region.width * cell_w, (top + height) * cell_h)
             band = paletted.crop(box)
             for row in range(top, top + height):
-                mask = self._masks.get(row, b"")
+                mask = visible.get(row, b"")
                 for col in range(min(len(mask), region.width)):
                     if not mask[col]:  # text here (a pin, the crosshair): leave it visible
                         y = (row - top) * cell_h
