@@ -8,6 +8,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.terminal_bytes_bench import Terminal
 from imagechat_tui.server.node import RunningServer
 from tests.client.test_terminal_probe import PLAIN_XTERM_256_REPLIES, XTERM_VT340_REPLIES
@@ -62,3 +64,13 @@ def test_an_unknown_graphics_mode_is_one_line_and_exit_2(home: Path, tmp_path: P
     code, err = run_cli(home, str(tmp_path / "a.png"), "--graphics", "ascii")
     assert code == 2
     assert err.strip() == "imagechat-tui: --graphics must be one of auto, kitty, sixel, halfblock."
+
+
+def test_imagechat_graphics_sets_the_mode_like_the_option(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helpers.test_image().save(tmp_path / "a.png")
+    monkeypatch.setenv("IMAGECHAT_GRAPHICS", "ascii")
+    code, err = run_cli(home, str(tmp_path / "a.png"))
+    assert code == 2
+    assert "--graphics must be one of auto, kitty, sixel, halfblock." in err
