@@ -476,6 +476,7 @@ class ImageChatApp(App[int]):
         if not self.done(self.session.submit(ops[0])):
             return  # the reason is shown; the undo stays offered until it expires
         self.undo.take(time.monotonic())
+        self.clear_notifications()  # the "deleted" notice is no longer true
         for op in ops[1:]:
             self.done(self.session.submit(op))
         self.refresh_bindings()

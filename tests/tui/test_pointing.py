@@ -23,7 +23,7 @@ def in_view(view: ImageView) -> bool:
 
 
 def pointer(app: ImageChatApp) -> str:
-    return str(app.query_one(PointerStatus).render())
+    return app.query_one(PointerStatus).render_text()
 
 
 def terminal(app: ImageChatApp, data: str) -> None:
@@ -84,6 +84,18 @@ async def test_status_bar_shows_zoom_and_position_and_0_fits(
         assert x > 50
         await pilot.press("0")
         assert view.viewport.zoom == 1 and pointer(app).startswith("fit · ")
+
+
+async def test_a_narrow_screen_gets_the_short_form(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    app = make_app(server.url, mint_token("alice"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert pointer(app) == "fit 50%,50% 160,90px"
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert pointer(app) == "fit · 50.0%, 50.0% · px 160,90"
 
 
 async def test_the_wheel_zooms_at_the_pointer(

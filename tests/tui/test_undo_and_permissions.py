@@ -97,6 +97,7 @@ async def test_a_deleted_comment_comes_back_with_u(
         assert (back.id, back.text, back.author.id) == (mine.id, "line one\nline two", "alice")
         assert thread.highlighted_comment_id == mine.id
         assert "restored" in status(app)
+        assert not any(n.message == notice for n in app._notifications)  # no longer true
         assert not footer_has(app, "undo")  # u is spent: pressing it again does nothing
         await pilot.press("u")
         await pilot.pause()
