@@ -119,6 +119,24 @@ async def test_comments_per_marker_limit(start, mint_token) -> None:
     await observer.close()
 
 
+async def test_frames_over_the_rate_are_refused_unread(start, mint_token) -> None:
+    """The budget is checked before decoding: over it, a frame that is not even JSON is
+    `rate-limited`, not `bad-json` (it was never parsed), and a 60 KiB op costs no parse."""
+    server = await start(ops_per_second=1e-6, ops_burst=2)
+    alice, *_ = await WsClient.joined(server.url, mint_token("alice"))  # token 1
+    await alice.send("{not json")  # token 2: read and refused for what it is
+    assert (await alice.recv_type("error"))["code"] == "bad-json"
+    await alice.send("{not json")
+    unread = await alice.recv_type("error")
+    assert (unread["code"], unread["broadcastId"]) == ("rate-limited", None)
+    big = create_op(text="x" * 60_000)
+    await alice.send(big)
+    refused = await alice.recv_type("error")
+    assert (refused["code"], refused["broadcastId"]) == ("rate-limited", big["broadcastId"])
+    assert (await _room(server)).chats == {}
+    await alice.close()
+
+
 async def test_ops_per_second_token_bucket(start, mint_token) -> None:
     # A bucket of 6 that (practically) never refills: the join takes one token, five
     # ops pass, every frame after that is refused with its broadcastId.
