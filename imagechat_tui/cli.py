@@ -62,13 +62,25 @@ def open_image(
         str | None,
         typer.Option(help="Your display name when a room link's invite is redeemed."),
     ] = None,
+    alert: Annotated[
+        str,
+        typer.Option(
+            envvar="IMAGECHAT_ALERT",
+            metavar="MODE",
+            help="When you are mentioned or replied to while the terminal is in the "
+            "background: auto (bell, plus a desktop notification where the terminal shows "
+            "OSC 9/777), bell, osc9, osc777 or off.",
+        ),
+    ] = "auto",
 ) -> None:
     """Open IMAGE and review it with everyone else viewing it."""
     from imagechat_tui.tui.launch import run
 
     servers = ",".join(server) if server else None
     ca = str(ca_file) if ca_file else None
-    raise typer.Exit(code=run(image, servers, room, token, ca, graphics=graphics, name=name))
+    raise typer.Exit(
+        code=run(image, servers, room, token, ca, graphics=graphics, name=name, alert=alert)
+    )
 
 
 class LogLevel(StrEnum):

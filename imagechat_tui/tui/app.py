@@ -24,11 +24,13 @@ from textual.widgets import Footer, Static
 
 from imagechat_tui.client.connection import Connection, ConnState
 from imagechat_tui.client.graphics import TerminalSetup, make_renderer
+from imagechat_tui.client.mentions import people
 from imagechat_tui.client.session import ClientSession, Done, Outcome, Refused, new_id
 from imagechat_tui.client.undo import Deleted, UndoSlot, restore_ops
-from imagechat_tui.protocol import Chat, Presence
+from imagechat_tui.protocol import Chat, Presence, User
 from imagechat_tui.replica import Received
 from imagechat_tui.safe_text import inert
+from imagechat_tui.tui.activity import Activity, AlertMode
 from imagechat_tui.tui.export_commands import ExportCommands
 from imagechat_tui.tui.input_driver import paste_safe
 from imagechat_tui.tui.messages import (
@@ -90,6 +92,7 @@ class ImageChatApp(App[int]):
         remint_token: Callable[[], str] | None = None,
         terminal: TerminalSetup | None = None,
         image_source: str | None = None,
+        alert: AlertMode = "auto",
     ) -> None:
         """``connection`` is built by the launcher (or a test) and not yet running; the
         app runs it in a worker, and builds every own change through ``ClientSession``."""
@@ -109,6 +112,7 @@ class ImageChatApp(App[int]):
         self.show_resolved = True
         self.undo = UndoSlot()  # the last delete, for u
         self._asked_for_token = False
+        self.activity = Activity(self, alert)  # mentions, replies to you, unseen markers
 
     # --- layout ----------------------------------------------------------------------
 
@@ -119,7 +123,12 @@ class ImageChatApp(App[int]):
             with Vertical(id="sidebar"):
                 yield MarkerList(id="markers")
                 yield ThreadView(id="thread")
-        yield CommentInput(id="compose", limits=lambda: self.replica.limits)
+        yield CommentInput(
+            id="compose",
+            limits=lambda: self.replica.limits,
+            people=self.room_people,
+            me=lambda: self.replica.actor.user.id,
+        )
         with Horizontal(id="statusbar"):
             yield ConnectionIndicator(id="connection")
             yield Static(id="status")
@@ -197,6 +206,9 @@ class ImageChatApp(App[int]):
     def _received(self, received: Received) -> None:
         if received.failed:
             self.post_message(OpsFailed(received.failed))
+        if received.remote:
+            user = self.replica.actor.user.id
+            self.activity.received(received.remote, self.replica.confirmed, user, self.selected)
         if received.changed or received.confirmed:
             self.post_message(RoomChanged())
 
@@ -213,7 +225,7 @@ class ImageChatApp(App[int]):
             self.selected,
             self.show_resolved,
         )
-        self.query_one(MarkerList).show(chats, self.selected)
+        self.query_one(MarkerList).show(chats, self.selected, self.activity.unseen)
         self.query_one(ThreadView).show(self.selected_chat, self.replica.actor.user.id)
         self._reply_follows_selection()
 
@@ -248,6 +260,8 @@ class ImageChatApp(App[int]):
         """Every widget shows ``connection.state``, the one source of truth (the
         message only says it changed)."""
         state = self.connection.state
+        if not self.query(ConnectionIndicator):
+            return  # shutting down: the last state (offline) arrived after the widgets left
         self.query_one(ConnectionIndicator).show(state, viewer_count(self.connection.presence))
         self.query_one(OfflineBanner).show(state)
         if state.kind == "connected":
@@ -258,6 +272,8 @@ class ImageChatApp(App[int]):
 
     @on(PresenceChanged)
     def show_presence(self) -> None:
+        if not self.query(ConnectionIndicator):
+            return  # shutting down: the widgets already left
         indicator = self.query_one(ConnectionIndicator)
         indicator.show(self.connection.state, viewer_count(self.connection.presence))
 
@@ -276,6 +292,11 @@ class ImageChatApp(App[int]):
 
         self.push_screen(TokenScreen(state.reason), use)
 
+    def room_people(self) -> list[User]:
+        """Who can be mentioned: everyone viewing and everyone who commented."""
+        presence = self.connection.presence
+        return people(self.replica.view.chats.values(), presence.viewers if presence else ())
+
     # --- state helpers ---------------------------------------------------------------
 
     def chats(self) -> list[Chat]:
@@ -287,6 +308,7 @@ class ImageChatApp(App[int]):
 
     def select(self, chat_id: str | None) -> None:
         self.selected = chat_id
+        self.activity.opened(chat_id)
         self.refresh_room()
 
     def say(self, text: str, *, error: bool = False) -> None:

@@ -45,6 +45,7 @@ from imagechat_tui.paths import data_home
 from imagechat_tui.protocol import User
 from imagechat_tui.replica import Replica
 from imagechat_tui.safe_text import inert
+from imagechat_tui.tui.activity import ALERT_MODES
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-/]{1,128}$")
 PROGRESS_FROM_BYTES = 1_000_000
@@ -177,12 +178,15 @@ def run(
     *,
     graphics: str = "auto",
     name: str | None = None,
+    alert: str = "auto",
 ) -> int:
     """Open ``image`` for review; returns the process exit code."""
     err = Console(stderr=True, highlight=False)
     try:
         if graphics not in GRAPHICS_CHOICES:
             raise LaunchError(f"--graphics must be one of {', '.join(GRAPHICS_CHOICES)}.")
+        if alert not in ALERT_MODES:
+            raise LaunchError(f"--alert must be one of {', '.join(ALERT_MODES)}.")
         target = resolve(image, server, room, token, ca_file, err, name)
     except TargetError as exc:
         return report(err, exc)
@@ -204,6 +208,7 @@ def run(
         remint_token=target.remint_token,
         image_source=target.loaded.source,
         terminal=terminal,
+        alert=alert,
     )
     try:
         app.run()

@@ -21,7 +21,9 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from imagechat_tui.model import DEFAULT_LIMITS, Limits, check_text
+from imagechat_tui.protocol import User
 from imagechat_tui.safe_text import inert
+from imagechat_tui.tui.widgets.mention_picker import MentionPicker
 
 Purpose = Literal["new", "reply", "edit"]
 NEWLINE_KEYS = frozenset({"ctrl+j", "alt+enter", "shift+enter"})
@@ -52,7 +54,13 @@ class ComposerArea(TextArea):
     class Submitted(Message):
         pass
 
+    picker: MentionPicker | None = None  # names offered after '@' get keys first
+
     async def _on_key(self, event: events.Key) -> None:
+        if self.picker is not None and self.picker.is_open and self.picker.handle(event.key, self):
+            event.stop()
+            event.prevent_default()
+            return
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -119,15 +127,21 @@ class CommentInput(Vertical):
         self,
         *,
         limits: Callable[[], Limits] = lambda: DEFAULT_LIMITS,
+        people: Callable[[], list[User]] = list,
+        me: Callable[[], str | None] = lambda: None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.draft: Draft | None = None
         self.limits = limits
+        self.people, self.me = people, me
         self._refusal: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield ComposerArea(id="compose-text", soft_wrap=True, highlight_cursor_line=False)
+        area = ComposerArea(id="compose-text", soft_wrap=True, highlight_cursor_line=False)
+        area.picker = MentionPicker(self.people, self.me, id="compose-mentions")
+        yield area
+        yield area.picker
         yield Static(id="compose-status")
 
     @property
@@ -172,6 +186,8 @@ class CommentInput(Vertical):
         self.border_title = inert(title)
 
     def stop(self) -> None:
+        if self.area.picker is not None:
+            self.area.picker.close()
         self.draft = None
         self._refusal = None
         self.area.load_text("")
@@ -188,6 +204,14 @@ class CommentInput(Vertical):
         event.stop()
         self._refusal = None
         self._show_count()
+        if self.area.picker is not None:
+            self.area.picker.update_for(self.area)
+
+    @on(TextArea.SelectionChanged)
+    def _moved(self, event: TextArea.SelectionChanged) -> None:
+        event.stop()
+        if self.area.picker is not None and self.area.picker.is_open:
+            self.area.picker.update_for(self.area)
 
     def _show_count(self) -> None:
         status = self.query_one("#compose-status", Static)

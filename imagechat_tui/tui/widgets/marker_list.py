@@ -26,16 +26,24 @@ FILTERS: tuple[Filter, ...] = ("all", "open", "resolved")
 INDENT = 4  # the comment's first line sits under the author, wrapped lines too
 MAX_TEXT_LINES = 2  # of the first comment's first line; the rest ends in an ellipsis
 
-ItemKey = tuple[str, int, bool, str, str, int]
+ItemKey = tuple[str, int, bool, str, str, int, bool]
 
 
-def marker_key(chat: Chat) -> ItemKey:
+def marker_key(chat: Chat, unseen: bool = False) -> ItemKey:
     """Everything a list entry shows; equal keys render the same."""
     first = chat.comments[0].text if chat.comments else ""
-    return (chat.id, chat.number, chat.resolved, chat.createdBy.name, first, len(chat.comments))
+    return (
+        chat.id,
+        chat.number,
+        chat.resolved,
+        chat.createdBy.name,
+        first,
+        len(chat.comments),
+        unseen,
+    )
 
 
-def marker_lines(chat: Chat, width: int, console: Console) -> list[Text]:
+def marker_lines(chat: Chat, width: int, console: Console, unseen: bool = False) -> list[Text]:
     """The entry for ``chat`` in lines of at most ``width`` cells: a header with number,
     state, author and reply count, then the first line of the first comment, wrapped
     and indented, at most ``MAX_TEXT_LINES`` lines."""
@@ -47,6 +55,8 @@ def marker_lines(chat: Chat, width: int, console: Console) -> list[Text]:
     header.append(inert(chat.createdBy.name), style="cyan")
     if replies:
         header.append(f" +{replies}", style="magenta")
+    if unseen:  # others did something here since you last opened it
+        header.append(" ● new", style="bold magenta")
     header.truncate(width, overflow="ellipsis")
     text_width = max(1, width - INDENT)
     body = Text(inert(first), style="dim" if chat.resolved else "", end="")
@@ -101,14 +111,21 @@ class MarkerList(LineList):
         self._rendered: dict[tuple[ItemKey, int], tuple[Strip, ...]] = {}
         self._width = 0
         self._selected: str | None = None  # the marker to highlight, once laid out
+        self._unseen: frozenset[str] = frozenset()
         self.border_title = "Markers · all"
 
     # --- what the app calls ----------------------------------------------------------
 
-    def show(self, chats: list[Chat], selected: str | None) -> None:
-        """List these markers (filtered) with ``selected`` highlighted; refreshes only
-        the rows that changed."""
+    def show(
+        self,
+        chats: list[Chat],
+        selected: str | None,
+        unseen: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """List these markers (filtered) with ``selected`` highlighted and ``unseen`` ones
+        marked new; refreshes only the rows that changed."""
         self._chats = chats
+        self._unseen = frozenset(unseen)
         self._rebuild(selected)
 
     def highlight_chat(self, chat_id: str | None) -> None:
@@ -136,11 +153,12 @@ class MarkerList(LineList):
         return [c for c in self._chats if c.resolved == want_resolved]
 
     def _render_item(self, chat: Chat, width: int) -> tuple[Strip, ...]:
-        key = (marker_key(chat), width)
+        unseen = chat.id in self._unseen
+        key = (marker_key(chat, unseen), width)
         lines = self._rendered.get(key)
         if lines is None:
             console = self.app.console
-            lines = to_strips(marker_lines(chat, width, console), width, console)
+            lines = to_strips(marker_lines(chat, width, console, unseen), width, console)
             self._rendered[key] = lines
         return lines
 
@@ -167,7 +185,7 @@ class MarkerList(LineList):
         else:
             items = [Item(None, self._placeholder(width))]
         # Forget renders of markers no longer in the room (edited text, deleted).
-        live = {(marker_key(c), width) for c in listed}
+        live = {(marker_key(c, c.id in self._unseen), width) for c in listed}
         for key in [k for k in self._rendered if k not in live]:
             del self._rendered[key]
         self._set_items(items, selected, f"Markers · {self.filter} ({len(listed)})")

@@ -16,10 +16,12 @@ from rich.text import Text
 from textual import events
 from textual.strip import Strip
 
+from imagechat_tui.client.mentions import MENTION
 from imagechat_tui.protocol import Chat, Comment
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.widgets.line_list import Item, LineList, to_strips
 
+MENTION_STYLE = "bold magenta"
 INDENT = 2  # a comment's text sits under its author, wrapped lines too
 EMPTY = "Select a marker, or place one with n / a click."
 
@@ -38,7 +40,9 @@ def comment_lines(comment: Comment, own: bool, width: int, console: Console) -> 
     lines = [header]
     text_width = max(1, width - INDENT)
     for paragraph in inert(comment.text, keep_newlines=True).split("\n"):
-        wrapped = Text(paragraph, end="").wrap(console, text_width, overflow="fold") or [Text("")]
+        body = Text(paragraph, end="")
+        body.highlight_regex(MENTION, style=MENTION_STYLE)  # @someone stands out
+        wrapped = body.wrap(console, text_width, overflow="fold") or [Text("")]
         for line in wrapped:
             line.rstrip()
             lines.append(Text(" " * INDENT, end="") + line)
