@@ -14,7 +14,13 @@ import typer
 
 from imagechat_tui import paths
 from imagechat_tui.auth import DEFAULT_TTL_SECONDS, LOCAL_TENANT, TenantStore
-from imagechat_tui.cli_options import CaFileOption, RoomOption, ServerOption, TokenOption
+from imagechat_tui.cli_options import (
+    CaFileOption,
+    NameOption,
+    RoomOption,
+    ServerOption,
+    TokenOption,
+)
 from imagechat_tui.export.command import export
 from imagechat_tui.model import ROLE_RANK, Limits
 from imagechat_tui.server.config import ServerConfig
@@ -58,10 +64,7 @@ def open_image(
             help="How to draw the image: auto (ask the terminal), kitty, sixel or halfblock.",
         ),
     ] = "auto",
-    name: Annotated[
-        str | None,
-        typer.Option(help="Your display name when a room link's invite is redeemed."),
-    ] = None,
+    name: NameOption = None,
     alert: Annotated[
         str,
         typer.Option(

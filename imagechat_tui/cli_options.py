@@ -24,3 +24,7 @@ TokenOption = Annotated[str | None, typer.Option(envvar="IMAGECHAT_TOKEN", help=
 CaFileOption = Annotated[
     Path | None, typer.Option("--ca-file", help="CA bundle to trust for wss:// servers.")
 ]
+NameOption = Annotated[
+    str | None,
+    typer.Option(help="Your display name when a room link's invite is redeemed."),
+]

@@ -16,7 +16,13 @@ from typing import Annotated
 
 import typer
 
-from imagechat_tui.cli_options import CaFileOption, RoomOption, ServerOption, TokenOption
+from imagechat_tui.cli_options import (
+    CaFileOption,
+    NameOption,
+    RoomOption,
+    ServerOption,
+    TokenOption,
+)
 from imagechat_tui.export import Format
 
 
@@ -29,7 +35,10 @@ class ExportFormat(StrEnum):
 
 def export(
     target: Annotated[
-        str, typer.Argument(help="What opening takes: an http(s) URL or a local image file.")
+        str,
+        typer.Argument(
+            help="What opening takes: an http(s) URL, a local image file, or a room link."
+        ),
     ],
     fmt: Annotated[
         ExportFormat,
@@ -48,6 +57,7 @@ def export(
     room: RoomOption = None,
     token: TokenOption = None,
     ca_file: CaFileOption = None,
+    name: NameOption = None,
 ) -> None:
     """Export the review of TARGET: every marker and its whole thread."""
     raise typer.Exit(
@@ -59,6 +69,7 @@ def export(
             room,
             token,
             str(ca_file) if ca_file else None,
+            name,
         )
     )
 
@@ -71,6 +82,7 @@ def run(
     room: str | None,
     token: str | None,
     ca_file: str | None,
+    name: str | None = None,
 ) -> int:
     """Export; returns the exit code. Every expected failure is one line on stderr."""
     from rich.console import Console
@@ -84,7 +96,7 @@ def run(
         err.print("imagechat-tui: a PNG would garble the terminal; give -o FILE.", markup=False)
         return 2
     try:
-        where = resolve(target, server, room, token, ca_file, err)
+        where = resolve(target, server, room, token, ca_file, err, name)
         state = asyncio.run(
             fetch_room(
                 where.server_url,
