@@ -8,7 +8,8 @@ both cell counts). Our side uses a fresh renderer each round, so no cached colou
 styles or strips carry over. Rounds alternate between the contenders so that load
 from other processes hits all of them alike. Prints medians of wall time and of CPU
 time (less disturbed by other processes on a shared machine) and the ratios; the
-target is at least 5x.
+target is at least 5x. A last row renders the image with an alpha gradient (drawn over
+the checkerboard), including the renderer's one-time premultiply.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def main() -> None:
     def ours_256() -> list[Strip]:
         return HalfBlockRenderer(image, colors="256").render(geometry)
 
+    # The same image with transparency (alpha falling from 255 to 0 across it): drawn
+    # over the checkerboard, the extra cost of transparent images.
+    transparent = image.copy()
+    transparent.putalpha(Image.linear_gradient("L").rotate(90).resize(image.size))
+
+    def ours_transparent() -> list[Strip]:
+        return HalfBlockRenderer(transparent).render(geometry)
+
     def baseline() -> Pixels:
         return Pixels.from_image(image, resize=size)
 
@@ -68,11 +77,15 @@ def main() -> None:
         "rich-pixels": baseline,
         "ours, truecolor": ours,
         "ours, 256 colours": ours_256,
+        "ours, truecolor, transparent": ours_transparent,
     }
     sizes = {
         "rich-pixels": cells(list(baseline()._segments.segments)),  # type: ignore[union-attr]
         "ours, truecolor": cells([segment for strip in ours() for segment in strip]),
         "ours, 256 colours": cells([segment for strip in ours_256() for segment in strip]),
+        "ours, truecolor, transparent": cells(
+            [segment for strip in ours_transparent() for segment in strip]
+        ),
     }
     assert len(set(sizes.values())) == 1, f"not the same output size: {sizes}"
     wall: dict[str, list[float]] = {name: [] for name in contenders}

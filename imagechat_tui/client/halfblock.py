@@ -13,7 +13,7 @@ import gc
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import chain, compress, repeat
 from operator import lshift, mul, ne, or_, sub
 from typing import Literal
@@ -199,10 +199,15 @@ class HalfBlockRenderer:
         colors: ColorMode = "truecolor",
         cache_size: int = 8,
     ) -> None:
-        # An image with transparency keeps its alpha for drawing over checks; ``image``
-        # is always opaque RGB (for exports), transparency flattened as before.
-        self._rgba = image if _has_alpha(image) else None
-        self.image = opaque(image)
+        self._given = image
+        # An image with transparency is kept premultiplied: resizing it then costs what
+        # resizing RGB does (Pillow premultiplies an RGBA image on every resize).
+        self._premultiplied: Image.Image | None = None
+        self._rgb: Image.Image | None = None
+        if _has_alpha(image):
+            self._premultiplied = image.convert("RGBA").convert("RGBa")
+        else:
+            self._rgb = image if image.mode == "RGB" else image.convert("RGB")
         self.background = background
         self.colors: ColorMode = colors
         self._styles: dict[int, Style] = {}  # by (top pixel << 32 | bottom pixel)
@@ -210,12 +215,18 @@ class HalfBlockRenderer:
         self._cache: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
         self._cache_size = cache_size
 
+    @cached_property
+    def image(self) -> Image.Image:
+        """The image as opaque RGB (for exports): transparency flattened onto
+        ``FLAT_BACKGROUND``, made only when asked for."""
+        return self._rgb if self._rgb is not None else opaque(self._given)
+
     @property
     def size(self) -> tuple[int, int]:
-        return self.image.size
+        return self._given.size
 
     def geometry(self, cols: int, rows: int, view: Viewport) -> Geometry:
-        return Geometry.fit(self.image.size, cols, rows, view)
+        return Geometry.fit(self.size, cols, rows, view)
 
     def render(self, geometry: Geometry) -> list[Strip]:
         """One strip per row of the area, each exactly ``geometry.cols`` cells wide."""
@@ -249,17 +260,20 @@ class HalfBlockRenderer:
             box = (
                 max(0.0, (x0 - geometry.left) / scale),
                 max(0.0, (y0 - geometry.top) / scale),
-                min(self.image.width, (x1 - geometry.left) / scale),
-                min(self.image.height, (y1 - geometry.top) / scale),
+                min(self.size[0], (x1 - geometry.left) / scale),
+                min(self.size[1], (y1 - geometry.top) / scale),
             )
             resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
-            source = self.image if self._rgba is None else self._rgba
-            shown = source.resize((x1 - x0, y1 - y0), resample, box=box, reducing_gap=2.0)
-            if self._rgba is not None:
+            size = (x1 - x0, y1 - y0)
+            if self._premultiplied is None:
+                assert self._rgb is not None
+                shown = self._rgb.resize(size, resample, box=box, reducing_gap=2.0)
+                canvas.paste(shown, (x0, y0))
+            else:
+                shown = self._premultiplied.resize(size, resample, box=box, reducing_gap=2.0)
+                shown = shown.convert("RGBA")
                 canvas.paste(checkerboard(cols, height).crop((x0, y0, x1, y1)), (x0, y0))
                 canvas.paste(shown, (x0, y0), shown)  # its alpha as the mask
-            else:
-                canvas.paste(shown, (x0, y0))
         if self.colors == "256":
             canvas = canvas.quantize(palette=_PALETTE_256, dither=Image.Dither.NONE).convert("RGB")
         else:
