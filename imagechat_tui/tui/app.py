@@ -40,6 +40,7 @@ from imagechat_tui.tui.messages import (
     RoomChanged,
     viewer_count,
 )
+from imagechat_tui.tui.share_commands import ShareCommands
 from imagechat_tui.tui.widgets.comment_input import CommentInput, Draft
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
 from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, HelpScreen, TokenScreen
@@ -59,7 +60,7 @@ def _ignore(_: object) -> None:
 
 class ImageChatApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
-    COMMANDS = App.COMMANDS | {ExportCommands}
+    COMMANDS = App.COMMANDS | {ExportCommands, ShareCommands}
     TITLE = "imagechat"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # classes on the screen
     BINDINGS = [

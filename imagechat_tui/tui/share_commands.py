@@ -1,0 +1,110 @@
+"""The palette's "Share": an invite link to this room, shown and copied to the clipboard
+(OSC 52, so it works over ssh too). The same steps as ``imagechat-tui share``: when the
+room was opened from a local file and the server does not show an image for it yet, the
+file is uploaded and recorded as the room's image first, so the link is all anyone needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import httpx
+from rich.console import Console
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from imagechat_tui.links import LinkError, http_base
+from imagechat_tui.share_command import ShareError, _call, _upload
+
+if TYPE_CHECKING:
+    from imagechat_tui.tui.app import ImageChatApp
+
+SHARE_ROLE = "member"
+
+
+def invite_link(
+    server_url: str, token: str, room: str, image_source: str, title: str, role: str = SHARE_ROLE
+) -> str:
+    """A new invite link to ``room`` (blocking: run it in a worker thread)."""
+    try:
+        base = http_base(server_url.split(",", 1)[0])
+    except LinkError:
+        raise ShareError(
+            "Links need a server reached over http(s) or ws(s); this one is not."
+        ) from None
+    quiet = Console(file=io.StringIO())  # no progress bar over the app's screen
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60.0) as http:
+        shown = _call(http, "GET", f"/api/rooms/{quote(room, safe='')}", {200})
+        if shown.get("image") is None:
+            path = Path(image_source)
+            if not path.is_file():
+                raise ShareError(
+                    "This room has no image on the server yet, and the image is not a local "
+                    "file: share it with `imagechat-tui share FILE`."
+                )
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            _upload(http, data, digest, quiet)
+            _call(
+                http,
+                "POST",
+                "/api/rooms",
+                {200, 201},
+                json={"room": room, "image": digest, "title": title},
+            )
+        invite = _call(http, "POST", "/api/invites", {201}, json={"room": room, "role": role})
+    return base + str(invite["path"])
+
+
+def share_from_app(app: ImageChatApp) -> None:
+    """Make the link in a thread; show it and copy it when it arrives."""
+    connection = app.connection
+    room, source, title = app.replica.room, app.image_source, app.title
+
+    def work() -> None:
+        try:
+            link = invite_link(connection.url, connection.token, room, source, title)
+        except (ShareError, OSError) as exc:
+            app.call_from_thread(app.notify, f"Share failed: {exc}", severity="error")
+            return
+        app.call_from_thread(shared, app, link)
+
+    app.run_worker(work, thread=True, group="share", name="share")
+
+
+def shared(app: ImageChatApp, link: str) -> None:
+    app.copy_to_clipboard(link)
+    app.notify(
+        f"{link}\nCopied to the clipboard. Anyone with it can join as a {SHARE_ROLE}.",
+        title="Share",
+        timeout=60,
+    )
+
+
+class ShareCommands(Provider):
+    """'Share': an invite link for this room."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], None]]]:
+        app: ImageChatApp = self.app  # type: ignore[assignment]
+        return [
+            (
+                "Share",
+                "Make an invite link to this room, show it and copy it to the clipboard",
+                lambda: share_from_app(app),
+            )
+        ]
+
+    async def discover(self) -> Hits:
+        for name, help_text, command in self._commands():
+            yield DiscoveryHit(name, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, command in self._commands():
+            if (score := matcher.match(name)) > 0:
+                yield Hit(score, matcher.highlight(name), command, help=help_text)
