@@ -27,6 +27,8 @@ SHOTS: list[tuple[str, DemoState, tuple[int, int], list[str]]] = [
     ("multi-line-thread", "main", (120, 36), ["tab", "tab", "end"]),
     ("composer-multi-line", "main", (120, 36), MULTI_LINE),
     ("undo-notice", "main", (120, 36), ["tab", "tab", "end", "x"]),
+    # A region, a mention of you in the thread, a marker with unseen activity marked new.
+    ("region-and-mention", "activity", (160, 48), []),
 ]
 
 

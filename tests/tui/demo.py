@@ -12,12 +12,13 @@ from typing import Literal
 from PIL import Image, ImageDraw
 
 from imagechat_tui.client.connection import Connection, ConnState
+from imagechat_tui.client.mentions import Notice
 from imagechat_tui.model import Actor, first_comment_id
 from imagechat_tui.protocol import Chat, Comment, Joined, ServerLimits, Snapshot, User
 from imagechat_tui.replica import Replica
 from imagechat_tui.tui.app import ImageChatApp
 
-DemoState = Literal["main", "offline", "reconnecting"]
+DemoState = Literal["main", "offline", "reconnecting", "activity"]
 ALICE = User(id="alice", name="alice")
 DEMO_LIMITS = ServerLimits(
     maxText=2000,
@@ -96,6 +97,26 @@ def demo_snapshot(room: str) -> Snapshot:
     return Snapshot(room=room, seq=7, chats=chats)
 
 
+def activity_snapshot(room: str) -> Snapshot:
+    """The main room plus a region, and a reply that mentions alice."""
+    base = demo_snapshot(room)
+    region = Chat(
+        id="chat-4",
+        number=4,
+        x=24.0,
+        y=62.0,
+        w=30.0,
+        h=30.0,
+        createdBy=BOB,
+        createdAt=T0 + 180_000,
+        comments=(
+            _comment("chat-4", 0, BOB, "These two bars use almost the same green.", 3),
+            _comment("chat-4", 1, BOB, "@alice can you pick a second colour?", 5),
+        ),
+    )
+    return Snapshot(room=room, seq=9, chats=(*base.chats, region))
+
+
 class FixedConnection(Connection):
     """A connection that holds one given state and never dials: the app reads it exactly
     as it reads a live one, so every widget agrees on it (no live server in a picture)."""
@@ -112,8 +133,10 @@ class FixedConnection(Connection):
 def demo_connection(state: DemoState) -> FixedConnection:
     replica = Replica("img-demo", Actor(user=ALICE))
     replica.receive(Joined(room="img-demo", seq=7, recovered=False, user=ALICE, limits=DEMO_LIMITS))
-    replica.receive(demo_snapshot("img-demo"))
-    if state == "main":
+    replica.receive(
+        activity_snapshot("img-demo") if state == "activity" else demo_snapshot("img-demo")
+    )
+    if state in ("main", "activity"):
         conn_state = ConnState("connected")
     elif state == "reconnecting":
         conn_state = ConnState(
@@ -133,4 +156,14 @@ class DemoApp(ImageChatApp):
 
     def on_mount(self) -> None:
         super().on_mount()
+        if self.demo_state == "activity":
+            # As if bob's reply had just arrived: notified (a toast in a real terminal; toasts
+            # are off in run_test), and #2 marked new in the list.
+            chat = self.replica.view.chats["chat-4"]
+            self.select("chat-4")
+            self.activity.unseen.add("chat-2")
+            self.refresh_room()
+            notice = Notice("mention", chat.id, 4, BOB, chat.comments[1].text)
+            self.call_after_refresh(self.activity.notify, notice)
+            return
         self.select("chat-1")
