@@ -14,6 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the fixed demo states live with the tests
 
+from textual.widgets._footer import FooterKey  # noqa: E402
+
 from tests.tui.demo import DemoApp, DemoState  # noqa: E402
 
 OUT = ROOT / "screenshots"
@@ -29,12 +31,18 @@ SHOTS: list[tuple[str, DemoState, tuple[int, int], list[str]]] = [
     ("undo-notice", "main", (120, 36), ["tab", "tab", "end", "x"]),
     # A region, a mention of you in the thread, a marker with unseen activity marked new.
     ("region-and-mention", "activity", (160, 48), []),
+    ("help-80x24", "main", (80, 24), ["question_mark"]),
+    ("help-160x48", "main", (160, 48), ["question_mark"]),
 ]
 
 
 async def shoot(name: str, state: DemoState, size: tuple[int, int], keys: list[str]) -> None:
     app = DemoApp(state)
     async with app.run_test(size=size) as pilot:
+        for _ in range(100):  # the footer fills in once the bindings are known
+            if app.screen_stack[0].query(FooterKey):
+                break
+            await pilot.pause(0.05)
         await pilot.pause(0.2)
         if keys:
             await pilot.press(*keys)

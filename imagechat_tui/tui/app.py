@@ -8,19 +8,17 @@ own ops show at once and remote ones arrive without a key press.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 from rich.text import Text
 from textual import events, on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from imagechat_tui.client.connection import Connection, ConnState
 from imagechat_tui.client.graphics import TerminalSetup, make_renderer
@@ -33,6 +31,8 @@ from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.activity import Activity, AlertMode
 from imagechat_tui.tui.export_commands import ExportCommands
 from imagechat_tui.tui.input_driver import paste_safe
+from imagechat_tui.tui.key_commands import KeyCommands
+from imagechat_tui.tui.keys import live_sections
 from imagechat_tui.tui.messages import (
     ConnectionChanged,
     OpsFailed,
@@ -41,9 +41,11 @@ from imagechat_tui.tui.messages import (
     viewer_count,
 )
 from imagechat_tui.tui.share_commands import ShareCommands
+from imagechat_tui.tui.widgets.app_footer import AppFooter
 from imagechat_tui.tui.widgets.comment_input import CommentInput, Draft
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
-from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, HelpScreen, TokenScreen
+from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, TokenScreen
+from imagechat_tui.tui.widgets.help_screen import HelpScreen
 from imagechat_tui.tui.widgets.image_view import ImageView, Pin
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
@@ -60,28 +62,127 @@ def _ignore(_: object) -> None:
 
 class ImageChatApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
-    COMMANDS = App.COMMANDS | {ExportCommands, ShareCommands}
+    COMMANDS = App.COMMANDS | {KeyCommands, ExportCommands, ShareCommands}
     TITLE = "imagechat"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # classes on the screen
     BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding(
-            "left_square_bracket", "select_step(-1)", "Prev", key_display="[", id="marker.prev"
+            "question_mark",
+            "help",
+            "Help",
+            key_display="?",
+            id="app.help",
+            tooltip="This help: every key, by where it works",
         ),
         Binding(
-            "right_square_bracket", "select_step(1)", "Next", key_display="]", id="marker.next"
+            "q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first if a comment is unsent)"
         ),
-        Binding("r", "reply", "Reply", id="thread.reply"),
-        Binding("e", "edit", "Edit", id="thread.edit"),
-        Binding("x", "delete_comment", "Del comment", show=False, id="thread.delete-comment"),
-        Binding("s", "toggle_resolved", "Resolve", id="marker.resolve"),
-        Binding("D", "delete_marker", "Del marker", id="marker.delete"),
-        Binding("u", "undo", "Undo", id="edit.undo"),
-        Binding("m", "move_marker", "Move", id="marker.move"),
-        Binding("escape", "cancel_move", "Cancel move", show=False, id="marker.move-cancel"),
-        Binding("v", "toggle_resolved_pins", "Hide resolved", show=False, id="view.resolved"),
-        Binding("R", "retry", "Retry", show=False, id="connection.retry"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding(
+            "left_square_bracket",
+            "select_step(-1)",
+            "Prev",
+            key_display="[",
+            id="marker.prev",
+            tooltip="Previous marker (of those the list shows)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "select_step(1)",
+            "Next",
+            key_display="]",
+            id="marker.next",
+            tooltip="Next marker (of those the list shows)",
+        ),
+        Binding("r", "reply", "Reply", id="thread.reply", tooltip="Reply to the selected marker"),
+        Binding("e", "edit", "Edit", id="thread.edit", tooltip="Edit your highlighted comment"),
+        Binding(
+            "x",
+            "delete_comment",
+            "Del comment",
+            show=False,
+            id="thread.delete-comment",
+            tooltip="Delete your highlighted comment (u brings it back)",
+        ),
+        Binding(
+            "s",
+            "set_resolved(True)",
+            "Resolve",
+            id="marker.resolve",
+            tooltip="Resolve the selected marker",
+        ),
+        Binding(
+            "s",
+            "set_resolved(False)",
+            "Reopen",
+            id="marker.reopen",
+            tooltip="Reopen the selected (resolved) marker",
+        ),
+        Binding(
+            "D",
+            "delete_marker",
+            "Del marker",
+            id="marker.delete",
+            tooltip="Delete the selected marker and its thread (asks; u brings it back)",
+        ),
+        Binding(
+            "u", "undo", "Undo", id="edit.undo", tooltip="Undo the last delete (for 10 s after it)"
+        ),
+        Binding(
+            "m",
+            "move_marker",
+            "Move",
+            id="marker.move",
+            tooltip="Move the selected marker: click the new spot, or crosshair + enter",
+        ),
+        Binding(
+            "escape",
+            "cancel_move",
+            "Cancel move",
+            show=False,
+            id="marker.move-cancel",
+            tooltip="Cancel the move",
+        ),
+        Binding(
+            "escape",
+            "focus_image",
+            "Image",
+            show=False,
+            id="app.to-image",
+            tooltip="Back to the image (from the list or the thread)",
+        ),
+        Binding(
+            "f",
+            "cycle_filter",
+            "Filter",
+            id="markers.filter",
+            tooltip="Filter the marker list: all, open, resolved",
+        ),
+        Binding(
+            "v",
+            "toggle_resolved_pins",
+            "Hide resolved",
+            show=False,
+            id="view.resolved",
+            tooltip="Hide or show resolved pins on the image",
+        ),
+        Binding(
+            "b",
+            "toggle_sidebar",
+            "Sidebar",
+            show=False,
+            id="view.sidebar",
+            tooltip="Hide or show the sidebar (markers and thread)",
+        ),
+        Binding(
+            "w", "who", "Who", show=False, id="room.who", tooltip="Who is viewing this image now"
+        ),
+        Binding(
+            "R",
+            "retry",
+            "Retry",
+            id="connection.retry",
+            tooltip="Retry the connection now (while it is down)",
+        ),
     ]
 
     def __init__(
@@ -114,6 +215,8 @@ class ImageChatApp(App[int]):
         self.undo = UndoSlot()  # the last delete, for u
         self._asked_for_token = False
         self.activity = Activity(self, alert)  # mentions, replies to you, unseen markers
+        self._situation: str | None = None  # what the status line's message is about
+        self._offered_for: object = None  # what the footer was last worked out for
 
     # --- layout ----------------------------------------------------------------------
 
@@ -133,9 +236,10 @@ class ImageChatApp(App[int]):
         with Horizontal(id="statusbar"):
             yield ConnectionIndicator(id="connection")
             yield Static(id="status")
+            yield Static(id="view-state", classes="-empty")
             yield PointerStatus(id="pointer")
             yield Static(Text(f"{self.title} · {self.sub_title}"), id="where")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         if self.console.color_system != "truecolor":
@@ -160,41 +264,6 @@ class ImageChatApp(App[int]):
 
     def get_driver_class(self) -> type[Driver]:
         return paste_safe(super().get_driver_class())  # a paste never presses keys
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "New marker at crosshair",
-            "Place a marker and write its first comment",
-            self.query_one(ImageView).action_place,
-        )
-        yield SystemCommand("Reply", "Reply to the selected marker", self.action_reply)
-        yield SystemCommand("Edit comment", "Edit your highlighted comment", self.action_edit)
-        yield SystemCommand(
-            "Delete comment", "Delete your highlighted comment", self.action_delete_comment
-        )
-        yield SystemCommand(
-            "Resolve / reopen", "Toggle the selected marker", self.action_toggle_resolved
-        )
-        yield SystemCommand(
-            "Delete marker", "Delete the selected marker", self.action_delete_marker
-        )
-        yield SystemCommand("Move marker", "Move the selected marker", self.action_move_marker)
-        yield SystemCommand(
-            "Undo delete", "Bring back what was deleted in the last 10 s", self.action_undo
-        )
-        yield SystemCommand(
-            "Filter markers",
-            "All / open / resolved",
-            self.query_one(MarkerList).action_cycle_filter,
-        )
-        yield SystemCommand(
-            "Hide / show resolved pins",
-            "Toggle resolved pins on the image",
-            self.action_toggle_resolved_pins,
-        )
-        yield SystemCommand("Retry connection now", "Skip the reconnect wait", self.action_retry)
-        yield SystemCommand("Keys", "Show every key", self.action_help)
 
     # --- from the connection worker --------------------------------------------------
 
@@ -229,6 +298,21 @@ class ImageChatApp(App[int]):
         self.query_one(MarkerList).show(chats, self.selected, self.activity.unseen)
         self.query_one(ThreadView).show(self.selected_chat, self.replica.actor.user.id)
         self._reply_follows_selection()
+        self._offer_what_applies()
+
+    def _offer_what_applies(self) -> None:
+        """Refresh the footer when what ``check_action`` depends on changed (only then:
+        a remote event that changes none of it costs the terminal no footer repaint)."""
+        chat = self.selected_chat
+        basis = (
+            chat.id if chat else None,
+            chat.resolved if chat else None,
+            self.query_one(ThreadView).highlighted_comment_id,
+            self.moving,
+        )
+        if basis != self._offered_for:
+            self._offered_for = basis
+            self.refresh_bindings()
 
     def _reply_follows_selection(self) -> None:
         compose = self.query_one(CommentInput)
@@ -267,7 +351,9 @@ class ImageChatApp(App[int]):
         self.query_one(OfflineBanner).show(state)
         if state.kind == "connected":
             self._asked_for_token = False
+            self.end_situation("offline")  # "Offline: …", "Retrying now…", "token expired"
             self.refresh_room()
+        self.refresh_bindings()  # Retry is offered only while the link is down
         if state.kind == "auth-failed":
             self._token_refused(state)
 
@@ -279,7 +365,7 @@ class ImageChatApp(App[int]):
         indicator.show(self.connection.state, viewer_count(self.connection.presence))
 
     def _token_refused(self, state: ConnState) -> None:
-        self.say(state.reason, error=True)
+        self.say(state.reason, error=True, situation="offline")
         if self.remint_token is not None and state.token_expired:
             self.connection.set_token(self.remint_token())
             return
@@ -312,17 +398,29 @@ class ImageChatApp(App[int]):
         self.activity.opened(chat_id)
         self.refresh_room()
 
-    def say(self, text: str, *, error: bool = False) -> None:
+    def say(self, text: str, *, error: bool = False, situation: str | None = None) -> None:
+        """Show ``text`` in the status line. With ``situation`` ("offline", "undo"), it is
+        cleared when that situation ends (``end_situation``) so it never stays untrue."""
         status = self.query_one("#status", Static)
         status.update(inert(text))
         status.set_class(error, "-error")
+        self._situation = situation
         if error:
             self.notify(inert(text), severity="error", timeout=4)
+
+    def end_situation(self, situation: str) -> None:
+        """The situation a status message described is over: clear it."""
+        if self._situation == situation:
+            self.say("")
+
+    def _about(self) -> str | None:
+        """The situation of a refusal now: "offline" while not connected."""
+        return None if self.connection.connected else "offline"
 
     def done(self, outcome: Outcome) -> bool:
         """Show what an own change did: refused (and why) or applied."""
         if isinstance(outcome, Refused):
-            self.say(outcome.reason, error=True)
+            self.say(outcome.reason, error=True, situation=self._about())
             return False
         self.refresh_room()
         return True
@@ -331,7 +429,7 @@ class ImageChatApp(App[int]):
         """Say why an action is refused before any effort; False when it is not."""
         if refusal is None:
             return False
-        self.say(refusal, error=True)
+        self.say(refusal, error=True, situation=self._about())
         return True
 
     def _own_comment(self) -> tuple[Chat, str] | None:
@@ -426,25 +524,77 @@ class ImageChatApp(App[int]):
     # --- actions ---------------------------------------------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(live_sections(self, self.screen)))
 
     def action_retry(self) -> None:
         if self.connection.state.kind == "auth-failed":
             self._asked_for_token = False  # refused again: ask for a token again
         self.connection.retry_now()
-        self.say("Retrying now…")
+        self.say("Retrying now…", situation="offline")
 
     def action_select_step(self, step: int) -> None:
-        chats = self.chats()
-        if not chats:
+        """The previous / next marker of those the list shows (its filter applies)."""
+        ids = self.query_one(MarkerList).chat_ids
+        if not ids:
             return
-        ids = [c.id for c in chats]
         index = ids.index(self.selected) + step if self.selected in ids else (0 if step > 0 else -1)
         self.select(ids[index % len(ids)])
+
+    def action_cycle_filter(self) -> None:
+        self.query_one(MarkerList).action_cycle_filter()
+
+    def action_focus_image(self) -> None:
+        self.query_one(ImageView).focus()
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar")
+        sidebar.display = not sidebar.display
+        if not sidebar.display and self.focused is not None and sidebar in self.focused.ancestors:
+            self.query_one(ImageView).focus()
+        self.show_view_state()
+
+    def action_who(self) -> None:
+        """Who is viewing, by name (the server names the first 100)."""
+        presence = self.connection.presence
+        if presence is None or not self.connection.connected:
+            self.notify("Not connected: nobody to list.", title="Viewing now")
+            return
+        names = [inert(user.name) for user in presence.viewers]
+        more = viewer_count(presence) - len(names)
+        text = ", ".join(names) + (f" and {more} more" if more > 0 else "")
+        self.notify(text or "Only you.", title=f"Viewing now ({viewer_count(presence)})")
+
+    async def action_quit(self) -> None:
+        """Quit, but not over an unsent comment without asking."""
+        compose = self.query_one(CommentInput)
+        if compose.draft is None or not compose.value.strip():
+            self.exit()
+            return
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen("Quit and lose the comment you have not sent?", confirm="Quit"),
+            answered,
+        )
+
+    def show_view_state(self) -> None:
+        """The view toggles that hide something, always visible in the status bar."""
+        hidden = []
+        if not self.show_resolved:
+            hidden.append("resolved pins hidden (v)")
+        if not self.query_one("#sidebar").display:
+            hidden.append("sidebar hidden (b)")
+        view_state = self.query_one("#view-state", Static)
+        view_state.update(" · ".join(hidden))
+        view_state.set_class(not hidden, "-empty")
 
     def action_toggle_resolved_pins(self) -> None:
         self.show_resolved = not self.show_resolved
         self.refresh_room()
+        self.show_view_state()
         self.say("Resolved pins shown." if self.show_resolved else "Resolved pins hidden.")
 
     def action_reply(self) -> None:
@@ -485,10 +635,15 @@ class ImageChatApp(App[int]):
         self.undo.record(deleted)
         seconds = int(self.undo.seconds)
         notice = f"{deleted.label} deleted. Press u within {seconds} s to undo."
-        self.say(notice)
+        self.say(notice, situation="undo")
         self.notify(notice, title="Deleted", timeout=self.undo.seconds)
         self.refresh_bindings()
-        self.set_timer(self.undo.seconds, self.refresh_bindings)  # u leaves the footer
+        self.set_timer(self.undo.seconds, self._undo_expired)
+
+    def _undo_expired(self) -> None:
+        if self.undo.peek(time.monotonic()) is None:
+            self.refresh_bindings()  # u leaves the footer
+            self.end_situation("undo")  # and "Press u within 10 s" the status line
 
     def action_undo(self) -> None:
         deleted = self.undo.peek(time.monotonic())
@@ -513,12 +668,11 @@ class ImageChatApp(App[int]):
             self.query_one(ThreadView).highlight(deleted.comment.id if deleted.comment else "")
             self.say(f"Comment restored (at the end of #{deleted.chat.number}'s thread).")
 
-    def action_toggle_resolved(self) -> None:
+    def action_set_resolved(self, resolved: bool) -> None:
         chat = self.selected_chat
-        if chat is None:
-            self.say("Select a marker first.", error=True)
-            return
-        if self.done(self.session.set_resolved(chat.id, not chat.resolved)):
+        if chat is None or chat.resolved == resolved:
+            return  # not offered (check_action); from the palette, nothing to do
+        if self.done(self.session.set_resolved(chat.id, resolved)):
             self.say(f"Marker #{chat.number} {'reopened' if chat.resolved else 'resolved'}.")
 
     def action_move_marker(self) -> None:
@@ -559,10 +713,26 @@ class ImageChatApp(App[int]):
             self.say("Move cancelled.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """What applies now: the footer and the palette show only these. Refusals that
+        need a reason (a viewer, someone else's comment, offline) stay enabled so the
+        key says why."""
+        chat = self.selected_chat
         if action == "cancel_move":
             return self.moving is not None
         if action == "undo":
             return self.undo.peek(time.monotonic()) is not None
+        if action in ("reply", "delete_marker", "move_marker"):
+            return chat is not None
+        if action == "set_resolved":
+            return chat is not None and chat.resolved != parameters[0]
+        if action in ("edit", "delete_comment"):
+            return (
+                chat is not None and self.query_one(ThreadView).highlighted_comment_id is not None
+            )
+        if action == "focus_image":
+            return self.focused is not self.query_one(ImageView) and self.moving is None
+        if action == "retry":
+            return not self.connection.connected
         return True
 
     def action_delete_marker(self) -> None:

@@ -57,3 +57,9 @@ def test_multi_line_comment_in_the_thread(snap_compare: object) -> None:
 def test_undo_notice_after_a_delete(snap_compare: object) -> None:
     # x on alice's own last comment: the notice and the status say how to undo it.
     assert snap_compare(DemoApp("main"), press=["tab", "tab", "end", "x"], terminal_size=(120, 36))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_help_screen(snap_compare: object, size: tuple[int, int]) -> None:
+    """Generated from the bindings; readable from 80x24 (it scrolls there)."""
+    assert snap_compare(DemoApp("main"), press=["question_mark"], terminal_size=size)  # type: ignore[operator]

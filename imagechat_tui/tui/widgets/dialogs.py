@@ -1,4 +1,4 @@
-"""Modal screens: a yes/no confirmation, the help, and the new-token prompt."""
+"""Modal screens: a yes/no confirmation and the new-token prompt (the help is help_screen.py)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
-
-HELP = """\
-Image       arrows / hjkl  move the crosshair      click   place a marker there
-            n / enter      place a marker at the crosshair
-            + / -          zoom in / out            shift+arrows or drag  pan
-Markers     [ / ]          previous / next marker   click a pin  select it
-            m              move the selected marker: click the new spot, or
-                           move the crosshair and press enter (escape cancels)
-            f              filter: all / open / resolved
-            v              hide or show resolved pins
-Thread      r              reply                    e      edit your comment
-            x              delete your comment      s      resolve / reopen
-            D              delete the marker (asks first)
-Input       enter          send                     escape cancel
-Connection  R              retry now
-General     tab            next pane                ctrl+p command palette
-            ?              this help                q      quit"""
+from textual.widgets import Button, Input, Label
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -53,18 +36,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
-
-
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help.close")]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(Text("Keys", style="bold"))
-            yield Static(Text(HELP), id="help-text")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
 
 
 class TokenScreen(ModalScreen[str | None]):

@@ -46,12 +46,21 @@ class LineList(ScrollView, can_focus=True):
     """Rows of items, a highlight moved by keys and clicks, a hover under the mouse."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down", tooltip="Next entry"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up", tooltip="Previous entry"),
+        Binding(
+            "pagedown",
+            "page(1)",
+            "Page down",
+            show=False,
+            id="list.page-down",
+            tooltip="A page down",
+        ),
+        Binding(
+            "pageup", "page(-1)", "Page up", show=False, id="list.page-up", tooltip="A page up"
+        ),
+        Binding("home,g", "first", "First", show=False, id="list.first", tooltip="First entry"),
+        Binding("end,G", "last", "Last", show=False, id="list.last", tooltip="Last entry"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -81,8 +81,15 @@ class MarkerList(LineList):
     """A scrollable list of markers; highlighting one selects it in the app."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "cycle_filter", "Filter", id="markers.filter"),
-        Binding("enter", "choose", "Open thread", show=False),
+        # (f, the filter, is the app's: it works everywhere.)
+        Binding(
+            "enter",
+            "choose",
+            "Open thread",
+            show=False,
+            id="markers.open",
+            tooltip="Open the highlighted marker's thread",
+        ),
     ]
 
     class _MarkerMessage(Message):

@@ -1,0 +1,282 @@
+"""Help, palette, footer and the keys a reviewer expects, driven by Pilot against a real
+server: everything shown about keys comes from the bindings, the footer offers what
+applies now, and the habits of other terminal apps work (j/k, g/G, escape, q asks)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.command import CommandPalette
+from textual.widgets import Input
+from textual.widgets._footer import FooterKey
+
+from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
+from imagechat_tui.tui.app import ImageChatApp
+from imagechat_tui.tui.keys import live_sections, markdown_table
+from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, TokenScreen
+from imagechat_tui.tui.widgets.help_screen import HelpScreen
+from imagechat_tui.tui.widgets.image_view import ImageView
+from imagechat_tui.tui.widgets.marker_list import MarkerList
+from imagechat_tui.tui.widgets.thread_view import ThreadView
+from tests.tui.demo import DemoApp
+from tests.tui.helpers import alice_and_bob, make_app, until
+
+SIZE = (120, 36)
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def footer_keys(app: ImageChatApp) -> dict[str, FooterKey]:
+    return {key.action: key for key in app.screen.query(FooterKey)}
+
+
+def help_text(screen: HelpScreen) -> str:
+    return "\n".join(
+        f"{section.title}: " + "; ".join(f"{' '.join(r.keys)} {r.text}" for r in section.rows)
+        for section in screen.sections
+    )
+
+
+async def test_help_lists_every_binding_with_an_id_by_where_it_works() -> None:
+    app = DemoApp("main")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = {row.binding_id for section in app.screen.sections for row in section.rows}
+        base = app.screen_stack[0]
+        for node in (app, *(base.query_one(s) for s in ("#image", "#markers", "#thread"))):
+            for bindings in node._bindings.key_to_bindings.values():
+                for binding in bindings:
+                    if binding.id and not binding.system:
+                        text = binding.tooltip or binding.description
+                        assert text in help_text(app.screen), binding.id
+        assert {"app.help", "app.quit", "view.sidebar", "room.who", "list.down"} <= listed
+        titles = [section.title for section in app.screen.sections]
+        assert titles[:4] == [
+            "Everywhere (not while writing)",
+            "On the image",
+            "In the marker list",
+            "In the thread",
+        ]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_a_remapped_key_shows_in_the_help_and_works() -> None:
+    app = DemoApp("main")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.set_keymap({"view.sidebar": "B"})
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "B Hide or show the sidebar" in help_text(app.screen)
+        await pilot.press("escape", "B")
+        assert not app.query_one("#sidebar").display
+
+
+async def test_the_readme_key_table_is_the_bindings() -> None:
+    """The table between the markers in README.md is generated (scripts/readme_keys.py)."""
+    app = DemoApp("main")
+    async with app.run_test(size=(120, 36)):
+        table = markdown_table(live_sections(app))
+    readme = README.read_text("utf-8")
+    found = re.search(r"<!-- keys:start -->\n(.*?)<!-- keys:end -->", readme, re.DOTALL)
+    assert found is not None, "README.md lacks the generated key table"
+    assert found.group(1) == table, "run: python scripts/readme_keys.py"
+
+
+async def test_the_palette_shows_each_actions_key() -> None:
+    app = DemoApp("main")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"sidebar")
+        palette = app.screen
+        await until(pilot, lambda: "key: b" in _palette_text(palette))
+        await pilot.press("enter")
+        await until(pilot, lambda: not app.query_one("#sidebar").display)
+
+
+def _palette_text(palette: object) -> str:
+    from textual.widgets import OptionList
+
+    options = palette.query_one(OptionList)  # type: ignore[attr-defined]
+    return "\n".join(
+        str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+    )
+
+
+async def test_footer_offers_what_applies_and_keeps_help_and_quit_at_100_columns(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, (100, 30)) as (app, pilot, bob):
+        keys = footer_keys(app)
+        assert "reply" not in keys and "edit" not in keys  # nothing selected
+        assert "retry" not in keys  # connected
+        for action in ("help", "quit"):
+            region = keys[action].region
+            assert region.width > 0 and region.right <= 100, action
+        chat_id = bob.create(30.0, 30.0, "from bob")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: "reply" in footer_keys(app))
+        resolve = [k for k in app.screen.query(FooterKey) if k.action.startswith("set_resolved")]
+        assert [k.description for k in resolve] == ["Resolve"]
+        await pilot.press("s")
+        await until(pilot, lambda: app.replica.view.chats[chat_id].resolved)
+        await until(
+            pilot,
+            lambda: (
+                [
+                    k.description
+                    for k in app.screen.query(FooterKey)
+                    if k.action.startswith("set_resolved")
+                ]
+                == ["Reopen"]
+            ),
+        )
+        for action in ("help", "quit"):
+            assert footer_keys(app)[action].region.right <= 100
+
+
+async def test_view_toggles_are_shown_and_brackets_follow_the_filter(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        first = bob.create(20.0, 20.0, "open one")
+        second = bob.create(40.0, 40.0, "to resolve")
+        third = bob.create(60.0, 60.0, "open too")
+        await until(pilot, lambda: len(app.replica.view.chats) == 3)
+        app.select(second)
+        await pilot.press("s")
+        await until(pilot, lambda: app.replica.view.chats[second].resolved)
+        view_state = app.query_one("#view-state")
+        await pilot.press("v")
+        assert "resolved pins hidden" in str(view_state.render())
+        await pilot.press("v")
+        assert str(view_state.render()) == ""
+
+        # f works from the image (global), and [ ] stay within the filter.
+        assert app.focused is app.query_one(ImageView)
+        await pilot.press("f", "f")  # all -> open -> resolved
+        markers = app.query_one(MarkerList)
+        assert markers.filter == "resolved" and markers.chat_ids == [second]
+        app.select(None)
+        await pilot.press("right_square_bracket")
+        assert app.selected == second
+        await pilot.press("right_square_bracket")
+        assert app.selected == second  # the open markers are not in the list
+        await pilot.press("f")  # all
+        await pilot.press("right_square_bracket")
+        assert app.selected == third
+        assert first in app.replica.view.chats
+
+
+async def test_sidebar_key_lists_jk_gG_and_escape_to_the_image(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, (60, 20)) as (app, pilot, bob):
+        ids = [bob.create(10.0 * n, 10.0 * n, f"marker {n}") for n in range(1, 5)]
+        await until(pilot, lambda: len(app.replica.view.chats) == 4)
+        image = app.query_one(ImageView)
+        sidebar = app.query_one("#sidebar")
+        full_width = image.size.width
+        await pilot.press("b")
+        assert not sidebar.display
+        await until(pilot, lambda: image.size.width == 60)
+        assert "sidebar hidden" in str(app.query_one("#view-state").render())
+        await pilot.press("b")
+        assert sidebar.display
+        await until(pilot, lambda: image.size.width == full_width)
+
+        markers = app.query_one(MarkerList)
+        markers.focus()
+        await pilot.press("j")
+        assert markers.highlighted_chat == ids[0]
+        await pilot.press("j", "j")
+        assert markers.highlighted_chat == ids[2]
+        await pilot.press("k")
+        assert markers.highlighted_chat == ids[1]
+        await pilot.press("G")
+        assert markers.highlighted_chat == ids[3]
+        await pilot.press("g")
+        assert markers.highlighted_chat == ids[0]
+        await pilot.press("enter")
+        assert app.focused is app.query_one(ThreadView)
+        await pilot.press("escape")
+        assert app.focused is image
+
+
+async def test_q_with_an_unsent_comment_asks_first(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
+        await pilot.press("n", *"half a thought")
+        app.query_one(MarkerList).focus()  # the draft stays open, focus elsewhere
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")  # the default is Cancel
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.is_running and app.query_one("#compose").display
+        await pilot.press("q", "y")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_who_is_viewing_by_name_on_demand(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
+        await until(
+            pilot,
+            lambda: (
+                app.connection.presence is not None and len(app.connection.presence.viewers) == 2
+            ),
+        )
+        await pilot.press("w")
+        await until(pilot, lambda: bool(app._notifications))
+        shown = list(app._notifications)[-1]
+        assert shown.title == "Viewing now (2)"
+        assert "alice" in shown.message and "bob" in shown.message
+
+
+def status(app: ImageChatApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+async def test_offline_messages_clear_when_the_link_is_back(
+    home: Path, mint_token: Callable[..., str]
+) -> None:
+    first = await start_server(ServerConfig(port=0, home=home))
+    port = first.port
+    app = make_app(first.url, mint_token("alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.connection.connected)
+        assert "retry" not in footer_keys(app)
+        await first.close()
+        await until(pilot, lambda: not app.connection.connected)
+        await until(pilot, lambda: "retry" in footer_keys(app))  # offered while down
+        await pilot.press("n")
+        assert status(app).startswith("Offline")
+        second = await start_server(ServerConfig(port=port, home=home))
+        try:
+            await pilot.press("R")
+            await until(pilot, lambda: app.connection.connected)
+            await until(pilot, lambda: status(app) == "")
+            await until(pilot, lambda: "retry" not in footer_keys(app))
+        finally:
+            await second.close()
+
+
+async def test_token_expired_clears_once_a_new_token_works(
+    start: Callable[..., object], mint_token: Callable[..., str]
+) -> None:
+    server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
+    app = make_app(server.url, mint_token("alice", ttl_seconds=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        assert "expired" in status(app)
+        app.screen.query_one(Input).value = mint_token("alice")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.connection.connected)
+        await until(pilot, lambda: "expired" not in status(app))
+        assert status(app) == ""
