@@ -315,14 +315,15 @@ class ImageChatApp(App[int]):
             self.refresh_bindings()
 
     def _reply_follows_selection(self) -> None:
+        """A reply goes to the selected marker and says so; a draft whose marker was
+        deleted meanwhile says that (the text stays, to copy or cancel)."""
         compose = self.query_one(CommentInput)
         draft = compose.draft
-        if draft is None or draft.purpose != "reply" or self.selected in (None, draft.chat_id):
+        if draft is None or draft.purpose == "new":
             return
-        compose.retarget(
-            Draft("reply", chat_id=self.selected),
-            self._compose_title(Draft("reply", chat_id=self.selected)),
-        )
+        if draft.purpose == "reply" and self.selected not in (None, draft.chat_id):
+            draft = Draft("reply", chat_id=self.selected)
+        compose.retarget(draft, self._compose_title(draft))
 
     def _compose_title(self, draft: Draft) -> str:
         chat = self.replica.view.chats.get(draft.chat_id) if draft.chat_id else None

@@ -174,3 +174,19 @@ async def test_the_reply_box_names_its_marker_and_follows_the_selection(
         await until(pilot, lambda: len(bob.replica.view.chats[second].comments) == 2)
         assert bob.replica.view.chats[second].comments[1].text == "for two"
         assert len(bob.replica.view.chats[first].comments) == 1
+
+
+async def test_the_reply_box_says_when_its_marker_is_deleted(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(20.0, 20.0, "one")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        await pilot.press("right_square_bracket", "r", *"half a thought")
+        box = app.query_one(CommentInput)
+        bob.delete(chat_id)
+        await until(pilot, lambda: chat_id not in app.replica.view.chats)
+        assert box.border_title == "The marker is gone (deleted): esc to cancel"
+        assert box.value == "half a thought"  # kept, to copy or cancel
+        await pilot.press("enter")
+        assert box.display and "does not exist" in str(app.query_one("#status").render())
