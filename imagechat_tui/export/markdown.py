@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from imagechat_tui.client.mentions import MENTION
 from imagechat_tui.export import Review, position
 from imagechat_tui.export.timefmt import readable
 from imagechat_tui.protocol import Chat, Comment
@@ -23,9 +24,25 @@ _LEADING_SPACE = re.compile(r"^[ \t]+")
 
 
 def escape(text: str) -> str:
-    """One line of untrusted text as literal Markdown (control characters made visible)."""
+    """One line of untrusted text as literal Markdown (control characters made visible).
+
+    An ``@id`` mention becomes a code span: it reads the same, and pasted into GitHub or
+    GitLab it pings nobody (those sites never resolve mentions inside code).
+    """
     out: list[str] = []
-    for ch in inert(text):
+    text = inert(text)
+    last = 0
+    for match in MENTION.finditer(text):
+        out.append(_escape_chars(text[last : match.start()]))
+        out.append(f"`@{match.group(1)}`")  # ids hold no backtick: the span cannot break
+        last = match.end()
+    out.append(_escape_chars(text[last:]))
+    return "".join(out)
+
+
+def _escape_chars(text: str) -> str:
+    out: list[str] = []
+    for ch in text:
         if ch in _ENTITIES:
             out.append(_ENTITIES[ch])
         elif ch in _PUNCTUATION:

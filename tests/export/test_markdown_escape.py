@@ -45,7 +45,8 @@ def test_quoted_text_is_inert_and_comes_back(text: str) -> None:
     seen = _Collect()
     seen.feed(html)
     # Bare URLs may be linkified, as GitHub does; nothing else may become markup.
-    assert seen.tags <= {"blockquote", "p", "br", "a"}, (text, html)
+    # A mention is a code span (so GitHub and GitLab ping nobody when it is pasted).
+    assert seen.tags <= {"blockquote", "p", "br", "a", "code"}, (text, html)
     for link in seen.links:
         assert link.get("href", "").startswith(("http://", "https://", "mailto:")), html
     # Leading indentation is kept as no-break spaces; other controls are made visible.
@@ -59,4 +60,10 @@ def test_an_escaped_name_in_bold_stays_one_bold_name(name: str) -> None:
     html = _PARSER.render(f"Opened by **{escape(name)}**\n")
     seen = _Collect()
     seen.feed(html)
-    assert seen.tags <= {"p", "strong", "a"}, (name, html)
+    assert seen.tags <= {"p", "strong", "a", "code"}, (name, html)
+
+
+def test_a_mention_is_a_code_span_and_reads_the_same() -> None:
+    html = _PARSER.render("\n".join(quote("ping @alice and mail bob@example.com")) + "\n")
+    assert "<code>@alice</code>" in html
+    assert "bob@example.com" in html and html.count("<code>") == 1
