@@ -114,3 +114,25 @@ def test_alerts_are_the_bell_and_a_desktop_notification_where_shown() -> None:
     # Hostile text cannot end the OSC early or add a field.
     hostile = alert_bytes("osc777", "t", "a;b\x1b\\\x07c", {})
     assert hostile.count("\x1b") == 2 and hostile.count(";") == 3 and hostile.count("\a") == 1
+
+
+def test_an_unknown_alert_mode_is_one_line_and_exit_2(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    image = tmp_path / "shot.png"
+    Image.new("RGB", (8, 8)).save(image)
+    result = subprocess.run(
+        [sys.executable, "-m", "imagechat_tui", str(image), "--alert", "loud"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "IMAGECHAT_HOME": str(tmp_path / "home")},
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "imagechat-tui: --alert must be one of auto, bell, osc9, osc777, off."
+    )

@@ -83,7 +83,7 @@ class MentionPicker(Static):
         """A key while open: True if it was the picker's."""
         if key in ("tab", "enter"):
             self.accept(area)
-        elif key in ("down", "right_square_bracket"):
+        elif key == "down":
             self.index = (self.index + 1) % len(self.choices)
             self._show()
         elif key in ("up", "shift+tab"):
