@@ -47,3 +47,33 @@ def test_every_close_code_the_server_sends_is_documented() -> None:
 def test_every_limit_in_joined_is_explained() -> None:
     for name in msgspec.structs.fields(ServerLimits):
         assert f"`{name.name}`" in DOC or f"`limits.{name.name}`" in DOC, name.name
+
+
+def test_the_binary_layouts_match_the_wire_types() -> None:
+    """Each row of the "Binary events" table lists its type's fields in order."""
+    from imagechat_tui import wire
+
+    rows = {
+        "`new-image-chat`": wire.NewImageChat,
+        "`image-chat-updated`": wire.ImageChatUpdated,
+        "`deleted-image-chat`": wire.DeletedImageChat,
+        "`batch`": wire.Batch,
+        "chat": wire.Chat,
+        "comment": wire.Comment,
+        "user": wire.User,
+        "change `comment`": wire.CommentAdded,
+        "change `edit-comment`": wire.CommentEdited,
+        "change `delete-comment`": wire.CommentDeleted,
+        "change `resolve`": wire.Resolved,
+        "change `reopen`": wire.Reopened,
+        "change `move`": wire.Moved,
+    }
+    section = DOC.split("## Binary events", 1)[1].split("\n## ", 1)[0]
+    for label, cls in rows.items():
+        info = msgspec.inspect.type_info(cls)
+        assert isinstance(info, msgspec.inspect.StructType)
+        names = [f.name for f in info.fields]
+        if cls is wire.Batch:
+            names = ["[event, ...]"]
+        tag = [str(info.tag)] if info.tag is not None else []
+        assert f"| {label} | `[{', '.join(tag + names)}]` |" in section, label
