@@ -26,7 +26,9 @@ import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.typing import Subprotocol
 
+from imagechat_tui import wire
 from imagechat_tui.model import Rejection
 from imagechat_tui.protocol import (
     ClientOp,
@@ -302,6 +304,9 @@ class Connection:
                 max_size=8 * 2**20,
                 ping_interval=15,
                 ping_timeout=15,
+                # Events as compact binary frames if the server speaks it (wire.py);
+                # permessage-deflate stays websockets' default offer.
+                subprotocols=[Subprotocol(wire.SUBPROTOCOL)],
             ) as ws:
                 join = Join(room=self.replica.room, token=self.token, since=self.replica.seq)
                 await ws.send(_text(join))
@@ -323,7 +328,11 @@ class Connection:
     async def _serve(self, ws: ClientConnection, end: _SessionEnd) -> None:
         async for message in ws:
             try:
-                frame = decode_server_frame(message)
+                frame = (
+                    wire.decode_frame(message)
+                    if isinstance(message, bytes)
+                    else decode_server_frame(message)
+                )
             except msgspec.DecodeError:
                 continue  # a frame from a newer server; skip rather than die
             if isinstance(frame, Presence):

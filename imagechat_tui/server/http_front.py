@@ -12,7 +12,7 @@ and dropped, then the route answers 413.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from websockets.asyncio.server import ServerConnection
 
@@ -28,24 +28,26 @@ class BodyReadingConnection(ServerConnection):
     max_body: ClassVar[int] = 26 * 1024 * 1024
     max_drain: ClassVar[int] = 256 * 1024 * 1024
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.body: bytes | None = None  # None: no body was sent
-        self.body_too_large = False
-        self._mode = "head"  # head -> body | drain -> ws (websockets has the bytes)
-        self._buffer = bytearray()
-        self._head = b""
-        self._remaining = 0
+    # Class-level defaults: a WebSocket connection only ever sets ``_mode`` and
+    # ``_buffer``, so each of the many idle connections keeps a small instance dict.
+    body: bytes | None = None  # None: no body was sent
+    body_too_large = False
+    _mode = "head"  # head -> body | drain -> ws (websockets has the bytes)
+    _buffer: bytes | bytearray = b""  # bytes while empty, a bytearray while reading
+    _head = b""
+    _remaining = 0
 
     def _to_websockets(self, data: bytes) -> None:
         self._mode = "ws"
-        self._buffer = bytearray()
+        self._buffer = b""
         super().data_received(data)
 
     def data_received(self, data: bytes) -> None:
         if self._mode == "ws":
             super().data_received(data)
         elif self._mode == "head":
+            if not isinstance(self._buffer, bytearray):
+                self._buffer = bytearray()
             self._buffer += data
             end = self._buffer.find(_HEAD_END)
             if end < 0:
@@ -80,6 +82,8 @@ class BodyReadingConnection(ServerConnection):
         chunk, extra = data[: self._remaining], data[self._remaining :]
         self._remaining -= len(chunk)
         if self._mode == "body":
+            if not isinstance(self._buffer, bytearray):
+                self._buffer = bytearray()
             self._buffer += chunk
         if self._remaining > 0:
             return
@@ -88,7 +92,7 @@ class BodyReadingConnection(ServerConnection):
         self._to_websockets(self._head + extra)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
         super().connection_lost(exc)
 
 

@@ -39,6 +39,11 @@ from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers 
 from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.http_front import body_reading_connection
 from imagechat_tui.server.peer_auth import peer_verifier
+from imagechat_tui.server.prepared import (
+    deflate_extension,
+    release_handshake,
+    select_subprotocol,
+)
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.room import RoomHub
@@ -327,7 +332,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
     options: dict[str, Any] = dict(
         process_request=process_request,
         max_size=config.max_frame_bytes,
-        compression="deflate" if config.compression else None,
+        # permessage-deflate without context takeover, and the binary subprotocol for
+        # clients that offer it: see server/prepared.py.
+        compression=None,
+        extensions=[deflate_extension()] if config.compression else None,
+        select_subprotocol=select_subprotocol,
         ping_interval=20,
         ping_timeout=20,
         # Tracked, and reading request bodies (PUT /images, POST /api) for the routes.
@@ -466,6 +475,7 @@ async def _joined_session(
             await _refuse(ws, session, ErrorCode.UNAVAILABLE, message, CloseCode.TRY_AGAIN_LATER)
             return
         sub = Subscriber(ws, identity, meter, config.outbox)
+        release_handshake(ws)  # ~5 KiB of headers per joined connection
         assert join.token is not None  # the session refuses a join without one
         watcher = asyncio.create_task(
             _end_when_token_ends(ws, verify, join.token, identity, config.reverify_interval)

@@ -35,6 +35,7 @@ from imagechat_tui.protocol import (
     snapshot_frames,
 )
 from imagechat_tui.server.faultlog import FaultLog
+from imagechat_tui.server.prepared import PreparedFrame
 from imagechat_tui.server.storage import (
     CommitResult,
     Decision,
@@ -196,8 +197,9 @@ class Room:
         frame = encode(
             Presence(room=self.name, viewers=viewers[:PRESENCE_LISTED], count=len(viewers))
         )
+        prepared = PreparedFrame(frame)  # framed once per wire format for the whole room
         for sub in list(self.subscribers):
-            sub.send_encoded(frame)
+            sub.send_prepared(prepared)
 
     # --- ops -------------------------------------------------------------------------
 

@@ -20,16 +20,34 @@ from msgspec import Struct
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
+from imagechat_tui import wire
 from imagechat_tui.auth import Identity
 from imagechat_tui.protocol import (
     MAX_BATCH_BYTES,
+    Batch,
     CloseCode,
     User,
+    decode_server_frame,
     encode,
     encode_batch,
     frames_for,
 )
+from imagechat_tui.server.prepared import BatchCache, PreparedFrame, wire_format
 from imagechat_tui.server.usage import UsageMeter
+
+#: Batches made for viewers that fell behind at the same point are made once.
+BATCHES = BatchCache()
+
+
+def events_frame(json: bytes) -> PreparedFrame:
+    """An event or ``batch`` frame, ready for every wire format (the binary form is made
+    from the JSON only if some viewer takes it)."""
+
+    def binary() -> bytes:
+        frame = decode_server_frame(json)
+        return wire.encode_events(list(frame.events) if isinstance(frame, Batch) else [frame])  # type: ignore[list-item]
+
+    return PreparedFrame(json, binary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +57,21 @@ class OutboxLimits:
 
 
 class Subscriber:
+    __slots__ = (
+        "_backlog",
+        "_backlog_bytes",
+        "_drainer",
+        "_holding",
+        "closed",
+        "format",
+        "identity",
+        "limits",
+        "meter",
+        "on_drop",
+        "tenant",
+        "ws",
+    )
+
     def __init__(
         self,
         ws: ServerConnection,
@@ -51,7 +84,9 @@ class Subscriber:
         self.tenant = identity.tenant
         self.meter = meter
         self.limits = limits
-        self._backlog: deque[tuple[bool, bytes]] = deque()  # (batchable, frame)
+        self.format = wire_format(ws)  # fixed by the handshake
+        # (batchable, frame); made on first use: an empty deque is ~600 bytes per viewer.
+        self._backlog: deque[tuple[bool, bytes]] | None = None
         self._backlog_bytes = 0
         self._drainer: asyncio.Task[None] | None = None
         self.closed = False
@@ -73,8 +108,18 @@ class Subscriber:
         self._queue([encode(frame)], batchable=False)
 
     def send_encoded(self, frame: bytes) -> None:
-        """An already-encoded lone frame (the same presence frame for a whole room)."""
+        """An already-encoded lone frame for this subscriber only."""
         self._queue([frame], batchable=False)
+
+    def send_prepared(self, frame: PreparedFrame) -> None:
+        """A lone frame the whole room gets (presence): framed once per wire format."""
+        if self.closed:
+            return
+        if self._keeping_up():
+            frame.write(self.ws, self.format)
+            self.meter.add(self.tenant, 1, len(frame.json))
+        else:
+            self._queue([frame.json], batchable=False)
 
     def deliver_events(self, frames: list[bytes]) -> None:
         """Encoded events for this subscriber, batched with others if it is behind."""
@@ -85,9 +130,14 @@ class Subscriber:
             return
         if self._keeping_up():
             for frame in frames_for(frames) if batchable else frames:
-                broadcast((self.ws,), frame, text=True)
+                if batchable:
+                    events_frame(frame).write(self.ws, self.format)
+                else:
+                    broadcast((self.ws,), frame, text=True)
                 self.meter.add(self.tenant, 1, len(frame))
             return
+        if self._backlog is None:
+            self._backlog = deque()
         self._backlog.extend((batchable, f) for f in frames)
         self._backlog_bytes += sum(len(f) for f in frames)
         if self._backlog_bytes > self.limits.max_backlog_bytes:
@@ -115,12 +165,13 @@ class Subscriber:
         if self._backlog and self._drainer is None and not self.closed:
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
-    def _next_frame(self) -> bytes:
+    def _next_frame(self) -> PreparedFrame:
         """The backlog's next frame: one lone frame, or every event up to the next one."""
+        assert self._backlog is not None  # only called while it has frames
         batchable, first = self._backlog.popleft()
         self._backlog_bytes -= len(first)
         if not batchable:
-            return first
+            return PreparedFrame(first)
         events = [first]
         size = len(first)
         while self._backlog and self._backlog[0][0] and size < MAX_BATCH_BYTES:
@@ -128,14 +179,17 @@ class Subscriber:
             self._backlog_bytes -= len(event)
             size += len(event)
             events.append(event)
-        return first if len(events) == 1 else encode_batch(events)
+        if len(events) == 1:
+            return events_frame(first)
+        return BATCHES.get(events, lambda run: events_frame(encode_batch(run)))
 
     async def _drain(self) -> None:
         try:
             while self._backlog and not self.closed:
                 frame = self._next_frame()
-                await self.ws.send(frame, text=True)
-                self.meter.add(self.tenant, 1, len(frame))
+                if not await frame.send(self.ws, self.format):
+                    await self.ws.send(frame.json, text=True)  # raises if it is closed
+                self.meter.add(self.tenant, 1, len(frame.json))
         except ConnectionClosed:
             self.closed = True
         finally:
@@ -147,7 +201,7 @@ class Subscriber:
         self.closed = True
         if self.on_drop is not None:
             self.on_drop()
-        self._backlog.clear()
+        self._backlog = None
         self._backlog_bytes = 0
         asyncio.get_running_loop().create_task(
             _close(self.ws, CloseCode.TOO_SLOW, "too far behind; reconnect with since to resync")
@@ -162,18 +216,21 @@ class Subscriber:
 def fan_out(
     subscribers: Iterable[Subscriber], frames: list[bytes], meter: UsageMeter, tenant: str
 ) -> None:
-    """Send the same events to a room's subscribers, encoding a batch at most once."""
-    direct: list[ServerConnection] = []
+    """Send the same events to a room's subscribers: each frame is encoded, compressed
+    and framed at most once per wire format, and the same bytes go to every viewer."""
+    direct: list[Subscriber] = []
     for sub in subscribers:
         if sub.closed:
             continue
         if sub._keeping_up():
-            direct.append(sub.ws)
+            direct.append(sub)
         else:
             sub.deliver_events(frames)
     if direct:
         for frame in frames_for(frames):
-            broadcast(direct, frame, text=True)
+            prepared = events_frame(frame)
+            for sub in direct:
+                prepared.write(sub.ws, sub.format)
             meter.add(tenant, len(direct), len(direct) * len(frame))
 
 
