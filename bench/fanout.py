@@ -1,11 +1,23 @@
-"""Fan-out benchmark: our server against a bare ``websockets.broadcast`` relay, one run.
+"""Fan-out benchmark: our server against bare relays, one run.
 
-    python bench/fanout.py [--clients 1000] [--steady-events 100] [--steady-rate 20] [--burst 300]
+    python bench/fanout.py [--clients 1000] [--steady-events 100] [--steady-rate 20]
+                           [--burst 300] [--repeat 3]
 
-Each server runs in its own process; the load (N receivers and one writer in one room)
-runs in another. Reports delivered events/s, p50/p99 delivery latency, bytes per
-new-marker frame and server CPU per delivered event, for a steady stream and a burst,
-and our/bare ratios. Raw results go to bench/results/fanout-<time>.json.
+Four contenders, each server in its own process, the load (N receivers and one writer in
+one room, bench/fanout_load.py) in another, run in turns (A B C D, A B C D, ...):
+
+- **ours, app defaults**: ``imagechat-tui serve`` with its defaults, clients offering
+  what the app offers (permessage-deflate and the ``imagechat.msgpack.v1`` subprotocol);
+- **ours, no compression**: ``serve --no-compression``, plain JSON clients;
+- **bare relay** (the baseline): ``websockets.broadcast`` forwarding each frame as is,
+  no compression (bench/bare_relay.py);
+- **Node ws relay**: the same relay on Node's ``ws`` package (bench/node/relay.js;
+  skipped with a note when node or its ``npm install`` is missing).
+
+Reports, for a steady stream and a burst: delivered events/s, p50/p99 latency, server
+CPU per delivered event, wire bytes per delivered event; memory per idle joined
+connection (server RSS growth over N connections). Medians of the runs, ratios to the
+bare relay. Raw results go to bench/results/fanout-<time>.json.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -28,6 +41,7 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+NODE_RELAY = HERE / "node" / "relay.js"
 
 
 def free_port() -> int:
@@ -101,7 +115,34 @@ def bare_relay(compression: bool) -> Iterator[tuple[str, int]]:
         proc.wait(30)
 
 
-def run_load(url: str, pid: int, home: str | None, args: argparse.Namespace) -> dict[str, object]:
+@contextlib.contextmanager
+def node_relay() -> Iterator[tuple[str, int]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        ["node", str(NODE_RELAY), str(port)], stdout=subprocess.PIPE, cwd=NODE_RELAY.parent
+    )
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise SystemExit("the node relay did not start")
+        yield f"ws://127.0.0.1:{port}/ws", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def node_missing() -> str | None:
+    """Why the Node relay cannot run, or None."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (NODE_RELAY.parent / "node_modules" / "ws").is_dir():
+        return "ws is not installed (cd bench/node && npm install)"
+    return None
+
+
+def run_load(
+    url: str, pid: int, home: str | None, args: argparse.Namespace, flags: list[str]
+) -> dict[str, object]:
     cmd = [
         sys.executable,
         str(HERE / "fanout_load.py"),
@@ -117,71 +158,72 @@ def run_load(url: str, pid: int, home: str | None, args: argparse.Namespace) -> 
         str(args.steady_rate),
         "--burst",
         str(args.burst),
+        *flags,
     ]
     if home:
         cmd += ["--home", home]
-    if args.compression:
-        cmd.append("--compression")
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     if out.returncode != 0:
         raise SystemExit(f"load failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def ws_frame_bytes(payload: int) -> int:
-    """Bytes of a server-to-client WebSocket frame (unmasked) with this payload."""
-    return payload + (2 if payload < 126 else 4 if payload < 65536 else 10)
 
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
-def report(ours: dict, bare: dict, compression: bool, runs: int) -> str:  # type: ignore[type-arg]
+CONTENDERS = {
+    "ours": "ours, app defaults",
+    "ours-plain": "ours, no compression",
+    "relay": "bare relay",
+    "node": "Node ws relay",
+}
+
+
+def report(results: dict[str, dict], runs: int) -> str:  # type: ignore[type-arg]
+    names = [n for n in CONTENDERS if n in results]
+    others = [n for n in names if n != "relay"]
+    base = results["relay"]
+    first = results[names[0]]
     lines = [
-        f"clients: {ours['clients']} receivers in one room, one writer; "
-        f"compression: {'permessage-deflate' if compression else 'none'}; "
-        f"median of {runs} alternating runs",
+        f"{first['clients']} receivers in one room, one writer; medians of {runs} "
+        "alternating runs; ratios to the bare relay",
         "",
-        "| phase | metric | ours | bare relay | ours/bare |",
-        "|---|---|---:|---:|---:|",
+        "| phase | metric | "
+        + " | ".join(CONTENDERS[n] for n in names)
+        + " | "
+        + " | ".join(f"{CONTENDERS[n]} / relay" for n in others)
+        + " |",
+        "|---|---|" + "---:|" * (len(names) + len(others)),
     ]
+
+    def row(label: str, name: str, get) -> None:  # type: ignore[no-untyped-def]
+        values = {n: get(results[n]) for n in names}
+        cells = [str(values[n]) for n in names]
+        cells += [ratio(values[n], values["relay"]) for n in others]
+        lines.append(f"| {label} | {name} | " + " | ".join(cells) + " |")
+
     for phase in ("steady", "burst"):
-        o, b = ours[phase], bare[phase]
-        rows = [
-            ("delivered events/s", o["delivered_per_s"], b["delivered_per_s"]),
-            ("p50 latency (ms)", o["p50_ms"], b["p50_ms"]),
-            ("p99 latency (ms)", o["p99_ms"], b["p99_ms"]),
-            (
-                "server CPU per delivered event (µs)",
-                o["cpu_us_per_delivery"],
-                b["cpu_us_per_delivery"],
-            ),
-            (
-                "wire bytes per delivered event",
-                o["wire_bytes_per_delivery"],
-                b["wire_bytes_per_delivery"],
-            ),
-            (
-                "frames sent per event per client",
-                round(o["frames"] / o["deliveries"], 3),
-                round(b["frames"] / b["deliveries"], 3),
-            ),
-        ]
-        label = f"{phase} ({o['events']} events)"
-        for name, a, c in rows:
-            lines.append(f"| {label} | {name} | {a} | {c} | {ratio(a, c)} |")
+        label = f"{phase} ({base[phase]['events']} events)"
+        for name, key in (
+            ("delivered events/s", "delivered_per_s"),
+            ("p50 latency (ms)", "p50_ms"),
+            ("p99 latency (ms)", "p99_ms"),
+            ("server CPU per delivered event (µs)", "cpu_us_per_delivery"),
+            ("wire bytes per delivered event", "wire_bytes_per_delivery"),
+        ):
+            row(label, name, lambda r, k=key, ph=phase: r[ph][k])
             label = ""
-    o_bytes = ws_frame_bytes(ours["new_marker_frame_bytes"])
-    b_bytes = ws_frame_bytes(bare["new_marker_frame_bytes"])
-    lines.append(
-        f"| one new marker | WebSocket frame, uncompressed | {o_bytes} | {b_bytes} | {ratio(o_bytes, b_bytes)} |"
+    row(
+        "one new marker",
+        "wire bytes (steady stream)",
+        lambda r: r["steady"]["wire_bytes_per_delivery"],
     )
+    row("one new marker", "message bytes, uncompressed", lambda r: r["new_marker_frame_bytes"])
+    row("idle", "memory per joined connection (KiB)", lambda r: r["rss_kib_per_connection"])
     incomplete = [
-        f"{n}/{p}"
-        for n, r in (("ours", ours), ("bare", bare))
-        for p in ("steady", "burst")
-        if not r[p]["complete"]
+        f"{n}/{p}" for n in names for p in ("steady", "burst") if not results[n][p]["complete"]
     ]
     if incomplete:
         lines.append(
@@ -212,31 +254,40 @@ def main() -> None:
     parser.add_argument("--steady-rate", type=float, default=20.0)
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument(
-        "--no-compression",
-        dest="compression",
-        action="store_false",
-        help="no permessage-deflate (default: negotiated on both servers, as our app does)",
+        "--repeat", type=int, default=3, help="alternate runs; report each metric's median"
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="alternate runs; report each metric's median"
+        "--only", default=",".join(CONTENDERS), help="contenders to run (comma-separated)"
     )
     args = parser.parse_args()
     raise_fd_limit()
-    ours_runs, bare_runs = [], []
+    chosen = [n for n in args.only.split(",") if n in CONTENDERS]
+    if "relay" not in chosen:
+        chosen.append("relay")  # the baseline of every ratio
+    missing = node_missing()
+    if "node" in chosen and missing:
+        print(f"note: Node ws relay skipped: {missing}")
+        chosen.remove("node")
+    runs: dict[str, list[dict]] = {n: [] for n in chosen}  # type: ignore[type-arg]
     for _ in range(args.repeat):
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            our_server(Path(tmp), args.compression) as (url, pid, home),
-        ):
-            ours_runs.append(run_load(url, pid, home, args))
-        with bare_relay(args.compression) as (url, pid):
-            bare_runs.append(run_load(url, pid, None, args))
-    ours, bare = median_run(ours_runs), median_run(bare_runs)
-    print(report(ours, bare, args.compression, args.repeat))
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    out = results / f"fanout-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"args": vars(args), "ours": ours_runs, "bare": bare_runs}, indent=2))
+        for name in chosen:
+            if name in ("ours", "ours-plain"):
+                compression = name == "ours"
+                flags = ["--compression", "--binary"] if compression else []
+                with (
+                    tempfile.TemporaryDirectory() as tmp,
+                    our_server(Path(tmp), compression) as (url, pid, home),
+                ):
+                    runs[name].append(run_load(url, pid, home, args, flags))
+            else:
+                with bare_relay(False) if name == "relay" else node_relay() as (url, pid):
+                    runs[name].append(run_load(url, pid, None, args, []))
+    results = {n: median_run(r) for n, r in runs.items()}
+    print(report(results, args.repeat))
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / f"fanout-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps({"args": vars(args), "runs": runs}, indent=2))
     print(f"\nraw results: {out.relative_to(ROOT)}")
 
 

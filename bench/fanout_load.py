@@ -18,8 +18,12 @@ import uuid
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from imagechat_tui import wire
 
 COMPRESSION: str | None = None  # "deflate" with --compression
+SUBPROTOCOLS: list[Subprotocol] | None = None  # [imagechat.msgpack.v1] with --binary
 STAMP = re.compile(rb"t=(\d{19})")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -34,6 +38,26 @@ class CountingConnection(ClientConnection):
         global WIRE_BYTES
         WIRE_BYTES += len(data)
         super().data_received(data)
+
+
+def server_rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def events_in(frame: str | bytes) -> int:
+    """How many events a frame carries: JSON text, or imagechat.msgpack.v1 binary
+    (an event is an array [tag 1-3, ...], a batch [4, [events]])."""
+    if isinstance(frame, str):
+        return frame.count('"broadcastId"')
+    if frame[1] in (1, 2, 3):
+        return 1
+    if frame[1] == 4:  # the events array's header: fixarray or array 16
+        return frame[2] & 0x0F if frame[2] & 0xF0 == 0x90 else int.from_bytes(frame[3:5], "big")
+    return 0
 
 
 def server_cpu_seconds(pid: int) -> float:
@@ -55,11 +79,12 @@ class Receiver:
     async def run(self) -> None:
         try:
             while True:
-                frame = await self.ws.recv(decode=False)
+                message = await self.ws.recv()
                 now = time.time_ns()
-                n = frame.count(b'"broadcastId"')
+                n = events_in(message)
                 if not n:
                     continue  # presence, joined, snapshot
+                frame = message.encode() if isinstance(message, str) else message
                 self.events += n
                 self.frames += 1
                 self.bytes += len(frame)
@@ -102,6 +127,7 @@ async def open_client(url: str, token: str | None, room: str) -> ClientConnectio
     ws = await connect(
         url,
         compression=COMPRESSION,
+        subprotocols=SUBPROTOCOLS,
         max_size=2**22,
         create_connection=CountingConnection,
         open_timeout=60,
@@ -135,6 +161,7 @@ def percentile(values: list[int], q: float) -> float:
 async def main(args: argparse.Namespace) -> dict[str, object]:
     receivers: list[Receiver] = []
     tokens = tokens_for(args.home, args.clients + 1)
+    rss0 = server_rss_bytes(args.server_pid)
     # Connect in waves so the server's accept queue is not the thing measured.
     for start in range(0, args.clients, 100):
         wave = await asyncio.gather(
@@ -149,12 +176,18 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             Receiver(ws, probe=(len(receivers) + i) % max(1, args.clients // args.probes) == 0)
             for i, ws in enumerate(wave)
         )
+    await asyncio.sleep(args.settle)
+    # What 1,000 idle joined connections cost the server (RSS growth per connection).
+    rss_per_connection = (server_rss_bytes(args.server_pid) - rss0) / len(receivers)
     writer = await open_client(args.url, tokens[-1], args.room)
     tasks = [asyncio.create_task(r.run()) for r in receivers]
     drain_writer = asyncio.create_task(Receiver(writer, probe=False).run())
     await asyncio.sleep(args.settle)  # presence traffic from the joins dies down
 
-    results: dict[str, object] = {"clients": args.clients}
+    results: dict[str, object] = {
+        "clients": args.clients,
+        "rss_kib_per_connection": round(rss_per_connection / 1024, 1),
+    }
     sent = 0
 
     async def phase(name: str, count: int, rate: float | None) -> None:
@@ -221,6 +254,8 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--settle", type=float, default=2.0)
     parser.add_argument("--compression", action="store_true", help="negotiate permessage-deflate")
+    parser.add_argument("--binary", action="store_true", help=f"offer {wire.SUBPROTOCOL}")
     arguments = parser.parse_args()
     COMPRESSION = "deflate" if arguments.compression else None
+    SUBPROTOCOLS = [Subprotocol(wire.SUBPROTOCOL)] if arguments.binary else None
     print(json.dumps(asyncio.run(main(arguments))))
