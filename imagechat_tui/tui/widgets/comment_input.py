@@ -97,7 +97,7 @@ class CommentInput(Vertical):
         & > ComposerArea, & > ComposerArea:focus {
             height: auto;
             min-height: 1;
-            max-height: 8;
+            max-height: 25vh;  /* 6 lines at 24 rows, 12 at 48: the image stays in view */
             border: none;
             padding: 0 1;
         }
