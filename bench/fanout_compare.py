@@ -32,8 +32,11 @@ def pooled(paths: list[Path]) -> tuple[dict, dict, int]:  # type: ignore[type-ar
     ours, bare = [], []
     for path in paths:
         raw = json.loads(path.read_text())
-        ours += raw["ours"]
-        bare += raw["bare"]
+        # fanout.py's files: {"runs": {"ours": [...], "relay": [...], ...}}, or the
+        # older {"ours": [...], "bare": [...]}.
+        runs = raw.get("runs") or {"ours": raw["ours"], "relay": raw["bare"]}
+        ours += runs["ours"]
+        bare += runs["relay"]
     return median_run(ours), median_run(bare), len(ours)
 
 
