@@ -262,6 +262,14 @@ def serve(
             "(kernel peer credentials), no token; the server's own account is admin.",
         ),
     ] = False,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="IMAGECHAT_REQUEST_TIMEOUT",
+            min=1,
+            help="Seconds to send a request, an image upload included, and be answered.",
+        ),
+    ] = _D.request_timeout,
     max_image_bytes: Annotated[
         int,
         typer.Option(envvar="IMAGECHAT_MAX_IMAGE_BYTES", min=1, help="Largest image upload: 413."),
@@ -303,6 +311,7 @@ def serve(
         join_timeout=join_timeout,
         unix_socket=unix_socket,
         peer_auth=peer_auth,
+        request_timeout=request_timeout,
         max_image_bytes=max_image_bytes,
         max_image_pixels=max_image_pixels,
     )

@@ -47,5 +47,9 @@ class ServerConfig:
     presence_ttl: float = 10.0
     unix_socket: Path | None = None  # listen here instead of host:port
     peer_auth: bool = False  # on the unix socket: the peer's OS account is its identity
+    # Seconds a connection has to send its request (an image upload's body included) and
+    # be answered or upgraded; websockets' own default (10 s) would cut off a 25 MB
+    # upload on a link slower than 2.5 MB/s.
+    request_timeout: float = 120.0
     max_image_bytes: int = DEFAULT_MAX_BYTES  # PUT /images: larger uploads get 413 ...
     max_image_pixels: int = DEFAULT_MAX_PIXELS  # ... and so do images with more pixels

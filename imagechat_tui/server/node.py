@@ -331,6 +331,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
     live: set[ServerConnection] = set()
     options: dict[str, Any] = dict(
         process_request=process_request,
+        open_timeout=config.request_timeout,
         max_size=config.max_frame_bytes,
         # permessage-deflate without context takeover, and the binary subprotocol for
         # clients that offer it: see server/prepared.py.
