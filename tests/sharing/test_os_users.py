@@ -84,8 +84,30 @@ def two_accounts() -> Iterator[list[tuple[str, Path]]]:
         yield accounts
     finally:
         for name, _ in accounts:
+            _wait_for_no_process_of(name)
             subprocess.run(["userdel", "--remove", name], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _uids_running() -> set[int]:
+    uids = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                if line.startswith("Uid:"):
+                    uids.add(int(line.split()[1]))
+    return uids
+
+
+def _wait_for_no_process_of(name: str) -> None:
+    """userdel refuses while the account runs a process (a server still exiting)."""
+    import pwd
+    import time
+
+    uid = pwd.getpwnam(name).pw_uid
+    deadline = time.monotonic() + 60
+    while uid in _uids_running() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 async def run_as(user: str, home: Path, script: str) -> dict[str, object]:
