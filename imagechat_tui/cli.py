@@ -167,8 +167,9 @@ def serve(
         typer.Option(
             "--compression/--no-compression",
             envvar="IMAGECHAT_COMPRESSION",
-            help="Accept permessage-deflate from clients that offer it: ~3.5x fewer bytes "
-            "on the wire, ~2.6x more CPU per viewer.",
+            help="Accept permessage-deflate from clients that offer it, without context "
+            "takeover: each broadcast is compressed once for all viewers (a new marker "
+            "~140 bytes on the wire with the app's binary events, 446 as plain JSON).",
         ),
     ] = _D.compression,
     log_level: Annotated[
