@@ -41,6 +41,7 @@ from imagechat_tui.tui.messages import (
     viewer_count,
 )
 from imagechat_tui.tui.share_commands import ShareCommands
+from imagechat_tui.tui.type_ahead import Settled, TypeAhead
 from imagechat_tui.tui.widgets.app_footer import AppFooter
 from imagechat_tui.tui.widgets.comment_input import CommentInput, Draft
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
@@ -217,6 +218,7 @@ class ImageChatApp(App[int]):
         self.activity = Activity(self, alert)  # mentions, replies to you, unseen markers
         self._situation: str | None = None  # what the status line's message is about
         self._offered_for: object = None  # what the footer was last worked out for
+        self.type_ahead = TypeAhead()  # keys typed while the composer is being opened
 
     # --- layout ----------------------------------------------------------------------
 
@@ -264,6 +266,34 @@ class ImageChatApp(App[int]):
 
     def get_driver_class(self) -> type[Driver]:
         return paste_safe(super().get_driver_class())  # a paste never presses keys
+
+    # --- keys typed ahead --------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self._take_key(event)  # from the terminal
+            return
+        await super().on_event(event)
+        owner = self.type_ahead.settle_after(event) if isinstance(event, events.Key) else None
+        if owner is not None and not owner.post_message(Settled()):
+            self.post_message(Settled())  # its owner is gone: nothing to wait for
+
+    async def _take_key(self, key: events.Key) -> None:
+        """Route a key from the terminal, unless a key before it is opening the
+        composer: then hold it until that is done (``type_ahead.py``)."""
+        if self.type_ahead.holding:
+            self.type_ahead.held.append(key)
+            return
+        self.type_ahead.hold_after(key, self.screen)
+        await super().on_event(key)
+
+    @on(Settled)
+    async def _replay_typed_ahead(self) -> None:
+        compose = self.query_one(CommentInput)
+        if compose.composing:  # focus now, not when its deferred focus callback runs
+            self.screen.set_focus(compose.area)
+        for key in self.type_ahead.release():
+            await self._take_key(key)
 
     # --- from the connection worker --------------------------------------------------
 
