@@ -165,20 +165,25 @@ class PreparedFrame:
 
 class BatchCache:
     """The last few batches made from a run of events, so viewers that fell behind at
-    the same point share one prepared batch. A run of one room's events is known by its
-    first and last event (each event's bytes are unique: they carry the room's seq)."""
+    the same point share one prepared batch. A run is known by the identity of its first
+    and last event and its length: a room hands every viewer the same event objects, in
+    order, so a viewer's backlog is a contiguous run of them. Each entry holds its first
+    and last event, so their ids cannot be reused while it is cached."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[bytes, bytes, int], PreparedFrame] = OrderedDict()
+        self._items: OrderedDict[tuple[int, int, int], tuple[bytes, bytes, PreparedFrame]] = (
+            OrderedDict()
+        )
 
     def get(
         self, events: list[bytes], make: Callable[[list[bytes]], PreparedFrame]
     ) -> PreparedFrame:
-        key = (events[0], events[-1], len(events))
-        prepared = self._items.get(key)
-        if prepared is None:
-            prepared = self._items[key] = make(events)
+        first, last = events[0], events[-1]
+        key = (id(first), id(last), len(events))
+        item = self._items.get(key)
+        if item is None:
+            item = self._items[key] = (first, last, make(events))
             if len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return prepared
+        return item[2]

@@ -20,6 +20,7 @@ from websockets.frames import Frame, Opcode
 from imagechat_tui import wire
 from imagechat_tui.server.prepared import (
     PLAIN_JSON,
+    BatchCache,
     PreparedFrame,
     WireFormat,
     deflate_extension,
@@ -160,3 +161,22 @@ async def test_binary_is_chosen_only_when_offered(
 def test_flow_control_is_awaitable() -> None:
     """PreparedFrame.send waits on the connection's own flow control."""
     assert inspect.iscoroutinefunction(ServerConnection.drain)
+
+
+def test_viewers_behind_at_the_same_point_share_one_batch() -> None:
+    events = [b'{"seq":1}', b'{"seq":2}', b'{"seq":3}']
+    cache = BatchCache(size=2)
+    made: list[list[bytes]] = []
+
+    def make(run: list[bytes]) -> PreparedFrame:
+        made.append(run)
+        return PreparedFrame(b"[" + b",".join(run) + b"]")
+
+    shared = cache.get(events, make)
+    assert cache.get(list(events), make) is shared  # another viewer's backlog, same run
+    assert len(made) == 1
+    # Equal bytes are not the same events (another room's, say): a batch of its own.
+    copies = [bytes(bytearray(e)) for e in events]
+    assert cache.get(copies, make) is not shared
+    assert cache.get(events[:2], make) is not shared
+    assert len(made) == 3
