@@ -113,6 +113,11 @@ class Room:
                 # it and the broadcast is still on its way, or was lost): catch up first.
                 with contextlib.suppress(StorageUnavailable):
                     await self._catch_up()
+            if self.image is None and self.hub.publisher is not None:
+                # Another node may have shared this room with its image since it was
+                # loaded here (the POST /api/rooms went there): look again.
+                with contextlib.suppress(StorageUnavailable):
+                    self.image = await self.hub.storage.room_image(self.tenant, self.name)
             replay = await self._replay(since) if since is not None else None
             state = self.state
             sub.send(
