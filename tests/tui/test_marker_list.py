@@ -38,7 +38,7 @@ def test_entry_shows_number_state_author_replies_and_the_first_line() -> None:
     lines = [
         line.plain for line in marker_lines(chat("Too dark\nsecond line", replies=2), 30, console)
     ]
-    assert lines == ["#12 ○ bob +2", " " * INDENT + "Too dark"]
+    assert lines == ["#12 ○ bob +2", " " * INDENT + "Too dark … +1 line"]
     resolved = marker_lines(chat("ok", resolved=True), 30, console)
     assert resolved[0].plain.startswith("#12 ✓ bob")
 
@@ -53,6 +53,29 @@ def test_long_text_wraps_under_the_indent_and_ends_in_an_ellipsis() -> None:
     assert all(console.measure(line).maximum <= 24 for line in lines)
     assert body[-1].endswith("…")
     assert " ".join(line.strip() for line in body).rstrip("…").startswith("The save button's")
+
+
+@pytest.mark.parametrize("width", [12, 16, 24, 30, 60])
+def test_a_comment_of_several_lines_says_how_many_more(width: int) -> None:
+    """Only the first line is listed; the entry says the comment goes on, and how far,
+    at every width (cut first lines included), never wider than the list."""
+    console = Console(width=80)
+    short = [line.plain for line in marker_lines(chat("Steps:\none\ntwo\n"), width, console)]
+    long = "The save button's label is cut off on small screens\nand overlaps\nthe icon"
+    cut = [line.plain for line in marker_lines(chat(long), width, console)]
+    for lines in (short, cut):
+        assert all(console.measure(line).maximum <= width for line in lines)
+        assert 2 <= len(lines) <= 1 + MAX_TEXT_LINES
+    if width - INDENT > len("Steps: … +2 lines"):
+        assert short[1:] == [" " * INDENT + "Steps: … +2 lines"]
+    else:
+        assert short[-1].endswith(("… +2 lines", "…"))
+    assert cut[-1].endswith("… +2 lines" if width - INDENT > len("… +2 lines") else "…")
+    # Blank lines after the first are nothing more to read; one line is not "+1 lines".
+    blank = marker_lines(chat("Only this\n\n  \n"), 30, console)
+    assert [line.plain for line in blank][1:] == [" " * INDENT + "Only this"]
+    one = marker_lines(chat("a\nb"), 30, console)
+    assert one[-1].plain.endswith("a … +1 line")
 
 
 def test_hostile_author_and_text_are_inert() -> None:

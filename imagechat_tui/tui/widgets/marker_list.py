@@ -1,4 +1,5 @@
-"""The markers of the room: number, author, first line, replies, open or resolved.
+"""The markers of the room: number, author, first line (and how many more), replies,
+open or resolved.
 
 Line API (``LineList``): every row of the list is a cached ``Strip``; when the room
 changes the rows are built again (each marker's text is rendered once per width and
@@ -43,11 +44,27 @@ def marker_key(chat: Chat, unseen: bool = False) -> ItemKey:
     )
 
 
+def _more_lines(text: str) -> int:
+    """How many lines a comment has after its first (blank lines at its end left out)."""
+    return len(text.rstrip().split("\n")) - 1
+
+
+def _ending(cut: bool, more: int) -> str:
+    """What ends the shown text: an ellipsis when the first line is cut, and the count
+    of the comment's further lines, so a reviewer knows there is more."""
+    if more:
+        return ("…" if cut else " …") + f" +{more} line{'s' * (more != 1)}"
+    return "…" if cut else ""
+
+
 def marker_lines(chat: Chat, width: int, console: Console, unseen: bool = False) -> list[Text]:
     """The entry for ``chat`` in lines of at most ``width`` cells: a header with number,
     state, author and reply count, then the first line of the first comment, wrapped
-    and indented, at most ``MAX_TEXT_LINES`` lines."""
-    first = chat.comments[0].text.split("\n", 1)[0] if chat.comments else ""
+    and indented, at most ``MAX_TEXT_LINES`` lines, ending in an ellipsis when cut and
+    in "… +N lines" when the comment has more lines."""
+    text = chat.comments[0].text if chat.comments else ""
+    first = text.split("\n", 1)[0]
+    more = _more_lines(text)
     replies = len(chat.comments) - 1
     header = Text(no_wrap=True, overflow="ellipsis", end="")
     header.append(f"#{chat.number:<3}", style="bold dim" if chat.resolved else "bold")
@@ -63,13 +80,24 @@ def marker_lines(chat: Chat, width: int, console: Console, unseen: bool = False)
     wrapped = list(body.wrap(console, text_width, overflow="fold"))[: MAX_TEXT_LINES + 1] or [
         Text("")
     ]
-    if len(wrapped) > MAX_TEXT_LINES:
-        # The rest does not fit: the last shown line runs on into an ellipsis.
-        rest = Text("", end="").join(wrapped[MAX_TEXT_LINES - 1 :])
-        rest.truncate(text_width - 1)
-        rest.rstrip()
-        rest.append("…", style="dim")
-        wrapped = [*wrapped[: MAX_TEXT_LINES - 1], rest]
+    cut = len(wrapped) > MAX_TEXT_LINES
+    if cut or more:
+        shown = wrapped[:MAX_TEXT_LINES]
+        # The last shown line, and (when cut) the rest that runs on from it.
+        last = Text("", end="").join(wrapped[len(shown) - 1 :])
+        last.rstrip()
+        ending = _ending(cut, more)
+        own_line = len(shown) < MAX_TEXT_LINES and len(ending) <= text_width + 1
+        if not cut and last.cell_len + len(ending) > text_width and own_line:
+            shown, last, ending = [*shown, Text("", end="")], Text("", end=""), ending.lstrip()
+        elif cut or last.cell_len + len(ending) > text_width:
+            ending = _ending(True, more)
+            if len(ending) >= text_width:  # too narrow for the count: the ellipsis says it
+                ending = "…"
+            last.truncate(max(0, text_width - len(ending)))
+            last.rstrip()
+        last.append(ending, style="dim")
+        wrapped = [*shown[:-1], last]
     lines = [header]
     for line in wrapped:
         line.rstrip()
