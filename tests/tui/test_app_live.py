@@ -165,6 +165,11 @@ async def test_indicator_counts_everyone_viewing(
             await bob.connected()
             indicator = app.query_one(ConnectionIndicator)
             await until(pilot, lambda: indicator.viewers == 2)
+            await pilot.pause()
+            # As drawn in the status bar, its spaces and padding kept (issue 9 saw it
+            # as "Connected· 2 viewing").
+            bar = app.screen._compositor.render_strips()[indicator.region.y]
+            assert "".join(bar.text).startswith(" ● Connected · 2 viewing ")
             await bob.close()
             await until(pilot, lambda: indicator.viewers == 1)
     finally:
