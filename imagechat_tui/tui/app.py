@@ -297,6 +297,14 @@ class ImageChatApp(App[int]):
 
     # --- from the connection worker --------------------------------------------------
 
+    def _shutting_down(self) -> bool:
+        """The widgets are leaving or gone: a report from the connection handled now has
+        nothing to show. Textual clears ``is_running`` before it removes any widget (and
+        a test's shutdown runs beside the app's message loop, which still handles the
+        reports the connection posted meanwhile), so this covers every step of it; a
+        check for one widget did not (another could already be gone)."""
+        return not self.is_running
+
     def _state_changed(self, _state: ConnState) -> None:
         self.post_message(ConnectionChanged())
 
@@ -314,6 +322,8 @@ class ImageChatApp(App[int]):
 
     @on(RoomChanged)
     def refresh_room(self) -> None:
+        if self._shutting_down():
+            return
         chats = self.chats()
         if self.selected is not None and self.selected not in self.replica.view.chats:
             self.selected = None
@@ -367,6 +377,8 @@ class ImageChatApp(App[int]):
 
     @on(OpsFailed)
     def show_failures(self, message: OpsFailed) -> None:
+        if self._shutting_down():
+            return
         for _op, error in message.failures:
             self.say(f"Undone: {error.message}", error=True)
         self.refresh_room()
@@ -375,9 +387,9 @@ class ImageChatApp(App[int]):
     def show_connection(self) -> None:
         """Every widget shows ``connection.state``, the one source of truth (the
         message only says it changed)."""
+        if self._shutting_down():
+            return
         state = self.connection.state
-        if not self.query(ConnectionIndicator):
-            return  # shutting down: the last state (offline) arrived after the widgets left
         self.query_one(ConnectionIndicator).show(state, viewer_count(self.connection.presence))
         self.query_one(OfflineBanner).show(state)
         if state.kind == "connected":
@@ -390,8 +402,8 @@ class ImageChatApp(App[int]):
 
     @on(PresenceChanged)
     def show_presence(self) -> None:
-        if not self.query(ConnectionIndicator):
-            return  # shutting down: the widgets already left
+        if self._shutting_down():
+            return
         indicator = self.query_one(ConnectionIndicator)
         indicator.show(self.connection.state, viewer_count(self.connection.presence))
 
