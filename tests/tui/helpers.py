@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 from PIL import Image, ImageDraw
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from imagechat_tui.client.connection import Backoff, Connection
 from imagechat_tui.model import Actor
@@ -24,6 +25,8 @@ from imagechat_tui.protocol import (
 from imagechat_tui.replica import Replica
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.launch import build_connection
+from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
+from imagechat_tui.tui.widgets.dialogs import TokenScreen
 
 ROOM = "img-test"
 
@@ -46,11 +49,27 @@ def make_app(url: str, token: str, user: str = "alice", **kwargs: object) -> Ima
     return ImageChatApp(test_image(), connection, **kwargs)  # type: ignore[arg-type]
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until ``condition`` holds (fails the test after ``timeout``)."""
+async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the app run until ``condition`` holds (fails the test after ``timeout``: only a
+    backstop against hanging, so generous enough for a heavily loaded machine)."""
     async with asyncio.timeout(timeout):
         while not condition():
             await pilot.pause(0.02)
+
+
+def shows_connection_state(app: ImageChatApp) -> bool:
+    """The app has handled the connection's latest state: ``connection.state`` changes in
+    the connection's worker and the widgets follow only when the app has handled the
+    message saying so (indicator and banner in one handler). Wait for this before
+    looking at either, or a loaded machine shows the state before."""
+    return app.query_one(ConnectionIndicator).state is app.connection.state
+
+
+def token_dialog_shown(app: ImageChatApp) -> bool:
+    """The token dialog is on top *and composed* (it becomes ``app.screen`` as soon as it
+    is pushed, before its widgets are there to be read or typed into)."""
+    screen = app.screen
+    return isinstance(screen, TokenScreen) and bool(screen.query(Input))
 
 
 @contextlib.asynccontextmanager
@@ -80,7 +99,7 @@ class RemoteClient:
         self.task = asyncio.create_task(self.connection.run())
 
     async def connected(self) -> None:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             while not self.connection.connected:
                 await asyncio.sleep(0.02)
 

@@ -15,7 +15,13 @@ from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from imagechat_tui.tui.widgets.thread_view import ThreadView
-from tests.tui.helpers import RemoteClient, alice_and_bob, make_app, until
+from tests.tui.helpers import (
+    RemoteClient,
+    alice_and_bob,
+    make_app,
+    shows_connection_state,
+    until,
+)
 
 SIZE = (120, 36)
 
@@ -100,7 +106,7 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
     port = first.port
     app = make_app(first.url, mint_token("alice"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+        await until(pilot, lambda: app.connection.connected and shows_connection_state(app))
         banner = app.query_one(OfflineBanner)
         indicator = app.query_one(ConnectionIndicator)
         assert not banner.display
@@ -110,8 +116,11 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
         await until(pilot, lambda: "Reconnecting (attempt" in str(indicator.render()))
 
         # Creating while offline fails at once, with a message; nothing is queued.
+        status_line = app.query_one("#status")
+        before = str(status_line.render())
         await pilot.click(ImageView, offset=(20, 10))
-        status = str(app.query_one("#status").render())
+        await until(pilot, lambda: str(status_line.render()) != before)  # the click handled
+        status = str(status_line.render())
         assert "Offline" in status and "nothing can be created" in status
         assert not app.replica.view.chats and not app.replica.pending
 
@@ -123,6 +132,7 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
             app.action_retry()
             await until(pilot, lambda: app.connection.connected)
             await until(pilot, lambda: made_meanwhile in app.replica.view.chats)
+            await until(pilot, lambda: shows_connection_state(app))
             assert not banner.display
             assert "Connected" in str(indicator.render())
         finally:

@@ -15,13 +15,13 @@ from textual.widgets._footer import FooterKey
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.keys import live_sections, markdown_table
-from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, TokenScreen
+from imagechat_tui.tui.widgets.dialogs import ConfirmScreen
 from imagechat_tui.tui.widgets.help_screen import HelpScreen
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.demo import DemoApp
-from tests.tui.helpers import alice_and_bob, make_app, until
+from tests.tui.helpers import alice_and_bob, make_app, token_dialog_shown, until
 
 SIZE = (120, 36)
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -273,7 +273,7 @@ async def test_token_expired_clears_once_a_new_token_works(
     server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
     app = make_app(server.url, mint_token("alice", ttl_seconds=2))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        await until(pilot, lambda: token_dialog_shown(app))
         assert "expired" in status(app)
         app.screen.query_one(Input).value = mint_token("alice")
         await pilot.press("enter")

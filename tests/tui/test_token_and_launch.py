@@ -19,7 +19,7 @@ from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.widgets.dialogs import TokenScreen
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from tests.tui import helpers
-from tests.tui.helpers import make_app, until
+from tests.tui.helpers import make_app, shows_connection_state, token_dialog_shown, until
 
 SIZE = (120, 36)
 
@@ -32,17 +32,19 @@ async def test_expired_token_asks_for_a_new_one_and_reconnects(
     start: Callable[..., object], mint_token: Callable[..., str]
 ) -> None:
     server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
-    app = make_app(server.url, mint_token("alice", ttl_seconds=2))
+    # A token that has already expired: the server ends the link with 4002 whatever the
+    # machine's load (a short-lived one raced the first join). A live session's token
+    # running out ends in the same close: tests/server/test_security.py.
+    app = make_app(server.url, mint_token("alice", ttl_seconds=-10))
     async with app.run_test(size=SIZE) as pilot:
-        # (No wait for "connected" first: on a loaded machine the 2 s token may expire
-        # before the first join, which ends in the same dialog.)
-        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        await until(pilot, lambda: token_dialog_shown(app))
         assert app.connection.state.close_code == 4002
         assert "expired" in _text(app.screen.query_one(Label))
         assert app.query_one(OfflineBanner).display
         app.screen.query_one(Input).value = mint_token("alice")
         await pilot.press("enter")
-        await until(pilot, lambda: app.connection.connected)
+        # The link is up first; the banner follows when the app handles that.
+        await until(pilot, lambda: app.connection.connected and shows_connection_state(app))
         assert not isinstance(app.screen, TokenScreen)
         assert not app.query_one(OfflineBanner).display
 
@@ -53,15 +55,18 @@ async def test_cancelled_token_dialog_comes_back_on_retry(
     server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
     app = make_app(server.url, mint_token("alice", ttl_seconds=2))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
-        await pilot.press("escape")
-        assert not isinstance(app.screen, TokenScreen)
+        await until(pilot, lambda: token_dialog_shown(app))
+        await pilot.press("escape")  # (a press returns when the app looks idle, not done)
+        await until(pilot, lambda: not isinstance(app.screen, TokenScreen))
         assert app.connection.state.kind == "auth-failed"
         # Offline: creating is refused at once, with the reason.
+        status = app.query_one("#status")
+        before = str(status.render())
         await pilot.press("n")
-        assert "Offline" in str(app.query_one("#status").render())
+        await until(pilot, lambda: str(status.render()) != before)  # "n" handled
+        assert "Offline" in str(status.render())
         await pilot.press("R")
-        await until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        await until(pilot, lambda: token_dialog_shown(app))
         app.screen.query_one(Input).value = mint_token("alice")
         await pilot.press("enter")
         await until(pilot, lambda: app.connection.connected)
