@@ -15,7 +15,17 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from imagechat_tui.tui.keys import KeyRow, live_bindings
 
 #: Keys that only make sense as keys (moving a highlight, closing a dialog).
-NOT_COMMANDS = {"cursor", "page", "first", "last", "move", "pan", "cancel", "cancel_move"}
+NOT_COMMANDS = {
+    "cursor",
+    "page",
+    "first",
+    "last",
+    "move",
+    "pan",
+    "cancel",
+    "cancel_move",
+    "newline",
+}
 
 
 def _title(row: KeyRow) -> str:

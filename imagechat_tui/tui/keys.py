@@ -89,7 +89,7 @@ def palette_row(app: App[Any]) -> KeyRow:
     )
 
 
-def _bindings(app: App[Any], node: DOMNode) -> BindingsMap:
+def keymapped_bindings(app: App[Any], node: DOMNode) -> BindingsMap:
     """The node's bindings with the app's keymap applied (as Textual applies it)."""
     bindings = node._bindings.copy()
     if app._keymap:
@@ -109,7 +109,7 @@ def live_sections(app: App[Any], screen: Screen[Any] | None = None) -> list[Sect
     sections = []
     for place in PLACES:
         node = _node(app, screen, place)
-        rows = rows_of(_bindings(app, node), app)
+        rows = rows_of(keymapped_bindings(app, node), app)
         if place.selector is None:
             rows.append(palette_row(app))
         sections.append(Section(place.title, tuple(rows)))
@@ -121,7 +121,7 @@ def live_bindings(app: App[Any], screen: Screen[Any] | None = None) -> list[tupl
     found: list[tuple[DOMNode, KeyRow]] = []
     for place in PLACES:
         node = _node(app, screen, place)
-        found.extend((node, row) for row in rows_of(_bindings(app, node), app))
+        found.extend((node, row) for row in rows_of(keymapped_bindings(app, node), app))
     return found
 
 

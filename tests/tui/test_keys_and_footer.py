@@ -15,6 +15,7 @@ from textual.widgets._footer import FooterKey
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.keys import live_sections, markdown_table
+from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.dialogs import ConfirmScreen
 from imagechat_tui.tui.widgets.help_screen import HelpScreen
 from imagechat_tui.tui.widgets.image_view import ImageView
@@ -72,6 +73,35 @@ async def test_a_remapped_key_shows_in_the_help_and_works() -> None:
         assert "B Hide or show the sidebar" in help_text(app.screen)
         await pilot.press("escape", "B")
         assert not app.query_one("#sidebar").display
+
+
+async def test_the_help_lists_the_composers_send_and_newline_keys() -> None:
+    app = DemoApp("main")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        (writing,) = [s for s in app.screen.sections if s.title == "Writing a comment"]
+        rows = {row.binding_id: row.keys for row in writing.rows}
+        assert rows["compose.send"] == ("⏎",)
+        assert rows["compose.newline"] == ("^j", "alt+⏎", "shift+⏎")
+        assert "compose.cancel" in rows
+
+
+async def test_a_remapped_send_key_sends_and_enter_then_starts_a_line(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        app.set_keymap({"compose.send": "ctrl+s"})
+        await pilot.press("n")
+        compose = app.query_one(CommentInput)
+        await until(pilot, lambda: compose.display)
+        assert compose.border_subtitle.startswith("^s send")  # the hint follows the keymap
+        await pilot.press(*"one", "enter", *"two")
+        assert compose.value == "one\ntwo" and compose.display  # enter no longer sends
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+        (chat,) = bob.replica.view.chats.values()
+        assert chat.comments[0].text == "one\ntwo"
 
 
 async def test_the_readme_key_table_is_the_bindings() -> None:

@@ -78,6 +78,29 @@ async def test_a_mention_reaches_the_other_reviewers_app(
         assert bob.activity.alerts[0].startswith("\a")
 
 
+async def test_enter_chooses_the_offered_name_and_then_sends(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    """Send is a priority binding on enter; while names are offered it gives way."""
+    alice = make_app(server.url, mint_token("alice"), "alice")
+    bob = make_app(server.url, mint_token("bob"), "bob")
+    async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
+        await until(a, lambda: alice.connection.connected)
+        await until(b, lambda: bob.connection.connected)
+        await until(a, lambda: any(v.id == "bob" for v in alice.room_people()))
+        await a.press("n")
+        await until(a, lambda: alice.query_one("#compose").display)
+        await a.press(*"look ", "@", "b")
+        picker = alice.query_one(MentionPicker)
+        assert picker.is_open
+        await a.press("enter")
+        assert not picker.is_open and alice.query_one("#compose").display  # not sent
+        await a.press("enter")
+        await until(a, lambda: len(alice.replica.confirmed.chats) == 1)
+        (chat,) = alice.replica.confirmed.chats.values()
+        assert chat.comments[0].text == "look @bob "
+
+
 async def test_alert_off_keeps_the_notification_but_rings_nothing(
     server: RunningServer, mint_token: Callable[..., str]
 ) -> None:

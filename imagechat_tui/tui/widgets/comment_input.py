@@ -4,6 +4,10 @@ enter sends; ctrl+j, alt+enter and shift+enter (where the terminal reports it) s
 new line; a paste lands as text at the cursor with its line breaks. A counter shows
 once the text nears the server's limit, and text over it is refused here, with the
 reason, before anything is sent: it is never cut.
+
+Send and new line are bindings with ids (priority, so the TextArea does not take enter
+as a newline first), so the help, the palette, the README and a keymap all see them;
+while the mention picker is open, send gives way and enter reaches the picker.
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ from textual.widgets import Static, TextArea
 from imagechat_tui.model import DEFAULT_LIMITS, Limits, check_text
 from imagechat_tui.protocol import User
 from imagechat_tui.safe_text import inert
+from imagechat_tui.tui.keys import keymapped_bindings
 from imagechat_tui.tui.widgets.mention_picker import MentionPicker
 
 Purpose = Literal["new", "reply", "edit"]
-NEWLINE_KEYS = frozenset({"ctrl+j", "alt+enter", "shift+enter"})
 COUNTER_FROM = 0.8  # of the limit: the counter shows from here on
-HINT = "enter send · ctrl+j / alt+enter new line · esc cancel"
+HINT_KEYS = 2  # keys per action in the border's hint (shift+enter is in the help)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +53,8 @@ def pasted_text(text: str) -> str:
 
 
 class ComposerArea(TextArea):
-    """A TextArea where enter submits and the newline keys insert a line."""
-
-    class Submitted(Message):
-        pass
+    """The composer's TextArea; the mention picker, while open, gets its keys first
+    (send and new line are the CommentInput's bindings)."""
 
     picker: MentionPicker | None = None  # names offered after '@' get keys first
 
@@ -60,16 +62,6 @@ class ComposerArea(TextArea):
         if self.picker is not None and self.picker.is_open and self.picker.handle(event.key, self):
             event.stop()
             event.prevent_default()
-            return
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Submitted())
-            return
-        if event.key in NEWLINE_KEYS:
-            event.stop()
-            event.prevent_default()
-            self.replace("\n", *self.selection)
             return
         await super()._on_key(event)
 
@@ -85,7 +77,28 @@ class CommentInput(Vertical):
     """The composer; hidden when not composing. ``limits`` gives the current limits
     (the server's, which the replica holds)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="compose.cancel")]
+    BINDINGS = [
+        # priority: checked before the focused TextArea, which would take enter as a newline
+        Binding(
+            "enter",
+            "send",
+            "Send",
+            id="compose.send",
+            priority=True,
+            show=False,
+            tooltip="Send the comment (refused with the reason if over the limit)",
+        ),
+        Binding(
+            "ctrl+j,alt+enter,shift+enter",
+            "newline",
+            "New line",
+            id="compose.newline",
+            priority=True,
+            show=False,
+            tooltip="Start a new line",
+        ),
+        Binding("escape", "cancel", "Cancel", id="compose.cancel"),
+    ]
 
     DEFAULT_CSS = """
     CommentInput {
@@ -169,7 +182,7 @@ class CommentInput(Vertical):
         self.draft = draft
         self._refusal = None
         self.border_title = inert(title) if title else _default_title(draft)
-        self.border_subtitle = HINT
+        self.border_subtitle = self.hint()
         self.area.placeholder = {
             "new": "The first comment for this spot",
             "reply": "Your reply",
@@ -230,9 +243,34 @@ class CommentInput(Vertical):
         status.display = bool(line)
         status.set_class(over or self._refusal is not None, "-over")
 
-    @on(ComposerArea.Submitted)
-    def _submit(self, event: ComposerArea.Submitted) -> None:
-        event.stop()
+    # --- keys --------------------------------------------------------------------------
+
+    def hint(self) -> str:
+        """The border's key hint, from the bindings (a keymap applied)."""
+        # In the order declared (a keymap reorders the map), keys as they are now.
+        keys: dict[str, list[str]] = {
+            b.id: [] for b in self.BINDINGS if isinstance(b, Binding) and b.id
+        }
+        label = {b.id: b.description.lower() for b in self.BINDINGS if isinstance(b, Binding)}
+        for group in keymapped_bindings(self.app, self).key_to_bindings.values():
+            for binding in group:
+                if binding.id in keys:
+                    keys[binding.id].append(self.app.get_key_display(binding))
+        return " · ".join(
+            f"{' / '.join(shown[:HINT_KEYS])} {label[id_]}" for id_, shown in keys.items() if shown
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("send", "newline") and self.draft is None:
+            return False  # not composing (the palette leaves them out)
+        picker = self.area.picker
+        # While names are offered, enter goes on to the picker: it chooses the name.
+        return not (action == "send" and picker is not None and picker.is_open)
+
+    def action_newline(self) -> None:
+        self.area.replace("\n", *self.area.selection)
+
+    def action_send(self) -> None:
         if self.draft is None:
             return
         text = self.value
