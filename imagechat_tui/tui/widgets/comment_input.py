@@ -267,10 +267,23 @@ class CommentInput(Vertical):
         # While names are offered, enter goes on to the picker: it chooses the name.
         return not (action == "send" and picker is not None and picker.is_open)
 
+    # A priority binding runs as the app takes the key, before the keys ahead of it
+    # (already routed to the text box) are typed in: the edit waits behind them.
+
     def action_newline(self) -> None:
-        self.area.replace("\n", *self.area.selection)
+        self.area.call_later(self._newline)
 
     def action_send(self) -> None:
+        self.area.call_later(self._send)
+
+    def _newline(self) -> None:
+        self.area.replace("\n", *self.area.selection)
+
+    def _send(self) -> None:
+        picker = self.area.picker
+        if picker is not None and picker.is_open:  # opened by a key typed ahead of enter
+            picker.accept(self.area)
+            return
         if self.draft is None:
             return
         text = self.value
