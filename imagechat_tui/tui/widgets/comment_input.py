@@ -86,7 +86,7 @@ class CommentInput(Vertical):
             id="compose.send",
             priority=True,
             show=False,
-            tooltip="Send the comment (refused with the reason if over the limit)",
+            tooltip="Send the comment",
         ),
         Binding(
             "ctrl+j,alt+enter,shift+enter",
