@@ -140,7 +140,15 @@ async def test_footer_offers_what_applies_and_keeps_help_and_quit_at_100_columns
     server: RunningServer, mint_token: Callable[..., str]
 ) -> None:
     async with alice_and_bob(server.url, mint_token, (100, 30)) as (app, pilot, bob):
-        await until(pilot, lambda: "retry" not in footer_keys(app))  # connected
+        # Connected, and the footer laid out since it recomposed for that (its new keys
+        # have no region until the next layout, which a loaded machine shows late).
+        await until(
+            pilot,
+            lambda: (
+                "retry" not in (keys := footer_keys(app))
+                and any(key.region.width for key in keys.values())
+            ),
+        )
         keys = footer_keys(app)
         assert "reply" not in keys and "edit" not in keys  # nothing selected
         for action in ("help", "quit"):
