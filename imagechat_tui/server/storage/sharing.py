@@ -7,10 +7,35 @@ The methods are part of ``Storage``; their SQL is in ``sharing_sqlite`` and
 from __future__ import annotations
 
 import abc
+from typing import Any
 
 from imagechat_tui.invites import Invite
 from imagechat_tui.protocol import RoomImage
 from imagechat_tui.server.uploads import ImageInfo
+
+#: The invites table's columns, in the order ``invite_from_row`` reads them (both dialects).
+INVITE_COLUMNS = (
+    "code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked"
+)
+
+
+def invite_from_row(row: Any) -> Invite:
+    """An ``Invite`` from a row of ``INVITE_COLUMNS`` (SQLite and PostgreSQL rows alike)."""
+    code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked = (
+        tuple(row)
+    )
+    return Invite(
+        code_hash=code_hash,
+        tenant=tenant,
+        room=room,
+        role=role,
+        created_by=created_by,
+        created_at=int(created_at),
+        expires_at=int(expires_at),
+        max_uses=int(max_uses),
+        uses=int(uses),
+        revoked=bool(revoked),
+    )
 
 
 class SharingStorage(abc.ABC):

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from imagechat_tui.invites import Invite, redeem
 from imagechat_tui.protocol import RoomImage
+from imagechat_tui.server.storage.sharing import INVITE_COLUMNS, invite_from_row
 from imagechat_tui.server.uploads import ImageInfo
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
 T = TypeVar("T")
-
-_INVITE_COLUMNS = (
-    "code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked"
-)
-
-
-def _invite(row: Any) -> Invite:
-    code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked = (
-        tuple(row)
-    )
-    return Invite(
-        code_hash=code_hash,
-        tenant=tenant,
-        room=room,
-        role=role,
-        created_by=created_by,
-        created_at=int(created_at),
-        expires_at=int(expires_at),
-        max_uses=int(max_uses),
-        uses=int(uses),
-        revoked=bool(revoked),
-    )
 
 
 class PostgresSharing:
@@ -132,7 +111,7 @@ class PostgresSharing:
     async def add_invite(self, invite: Invite) -> None:
         async def put(conn: PoolConnectionProxy) -> None:
             await conn.execute(
-                f"INSERT INTO invites ({_INVITE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                f"INSERT INTO invites ({INVITE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
                 invite.code_hash,
                 invite.tenant,
                 invite.room,
@@ -152,9 +131,9 @@ class PostgresSharing:
         conn: PoolConnectionProxy, code_hash: str, lock: str = ""
     ) -> Invite | None:
         row = await conn.fetchrow(
-            f"SELECT {_INVITE_COLUMNS} FROM invites WHERE code_hash=$1 {lock}", code_hash
+            f"SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash=$1 {lock}", code_hash
         )
-        return None if row is None else _invite(row)
+        return None if row is None else invite_from_row(row)
 
     async def get_invite(self, code_hash: str) -> Invite | None:
         return await self._with(lambda conn: self._get_invite(conn, code_hash))
@@ -175,15 +154,15 @@ class PostgresSharing:
         async def read(conn: PoolConnectionProxy) -> list[Invite]:
             if tenant is None:
                 rows = await conn.fetch(
-                    f"SELECT {_INVITE_COLUMNS} FROM invites ORDER BY created_at DESC, code_hash"
+                    f"SELECT {INVITE_COLUMNS} FROM invites ORDER BY created_at DESC, code_hash"
                 )
             else:
                 rows = await conn.fetch(
-                    f"SELECT {_INVITE_COLUMNS} FROM invites WHERE tenant=$1"
+                    f"SELECT {INVITE_COLUMNS} FROM invites WHERE tenant=$1"
                     " ORDER BY created_at DESC, code_hash",
                     tenant,
                 )
-            return [_invite(row) for row in rows]
+            return [invite_from_row(row) for row in rows]
 
         return await self._with(read)
 
@@ -191,9 +170,9 @@ class PostgresSharing:
         async def revoke(conn: PoolConnectionProxy) -> list[Invite]:
             rows = await conn.fetch(
                 f"UPDATE invites SET revoked=TRUE WHERE code_hash = ANY($1::text[])"
-                f" RETURNING {_INVITE_COLUMNS}",
+                f" RETURNING {INVITE_COLUMNS}",
                 code_hashes,
             )
-            return [_invite(row) for row in rows]
+            return [invite_from_row(row) for row in rows]
 
         return await self._with(revoke)

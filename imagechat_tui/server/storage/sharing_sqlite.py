@@ -9,31 +9,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from imagechat_tui.invites import Invite, redeem
 from imagechat_tui.protocol import RoomImage
+from imagechat_tui.server.storage.sharing import INVITE_COLUMNS, invite_from_row
 from imagechat_tui.server.uploads import ImageInfo
 
 T = TypeVar("T")
-
-_INVITE_COLUMNS = (
-    "code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked"
-)
-
-
-def _invite(row: Any) -> Invite:
-    code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked = (
-        tuple(row)
-    )
-    return Invite(
-        code_hash=code_hash,
-        tenant=tenant,
-        room=room,
-        role=role,
-        created_by=created_by,
-        created_at=int(created_at),
-        expires_at=int(expires_at),
-        max_uses=int(max_uses),
-        uses=int(uses),
-        revoked=bool(revoked),
-    )
 
 
 class SqliteSharing:
@@ -140,7 +119,7 @@ class SqliteSharing:
     async def add_invite(self, invite: Invite) -> None:
         def put() -> None:
             self._conn().execute(
-                f"INSERT INTO invites ({_INVITE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO invites ({INVITE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     invite.code_hash,
                     invite.tenant,
@@ -160,10 +139,10 @@ class SqliteSharing:
     def _get_invite(self, code_hash: str) -> Invite | None:
         row = (
             self._conn()
-            .execute(f"SELECT {_INVITE_COLUMNS} FROM invites WHERE code_hash=?", (code_hash,))
+            .execute(f"SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash=?", (code_hash,))
             .fetchone()
         )
-        return None if row is None else _invite(row)
+        return None if row is None else invite_from_row(row)
 
     async def get_invite(self, code_hash: str) -> Invite | None:
         return await self._run(self._get_invite, code_hash)
@@ -187,9 +166,9 @@ class SqliteSharing:
         def read() -> list[Invite]:
             where, args = ("WHERE tenant=?", (tenant,)) if tenant is not None else ("", ())
             return [
-                _invite(row)
+                invite_from_row(row)
                 for row in self._conn().execute(
-                    f"SELECT {_INVITE_COLUMNS} FROM invites {where}"
+                    f"SELECT {INVITE_COLUMNS} FROM invites {where}"
                     " ORDER BY created_at DESC, code_hash",
                     args,
                 )
