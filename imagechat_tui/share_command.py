@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from imagechat_tui import paths
 from imagechat_tui.client.accounts import ANY_ROOM, Accounts
@@ -35,8 +34,8 @@ from imagechat_tui.invites import (
 )
 from imagechat_tui.links import ROOM_PATTERN, LinkError, http_base
 from imagechat_tui.safe_text import inert
+from imagechat_tui.transfer_progress import PROGRESS_FROM_BYTES, transfer_progress
 
-PROGRESS_FROM_BYTES = 1_000_000
 CHUNK = 256 * 1024
 invite_app = typer.Typer(
     help="List and revoke the invites this host's server has issued.", no_args_is_help=True
@@ -194,15 +193,7 @@ def _upload(http: httpx.Client, data: bytes, digest: str, err: Console) -> None:
     except httpx.HTTPError as exc:
         raise ShareError(f"Cannot reach {http.base_url}: {exc or 'no answer'}.") from None
     show = err.is_terminal and len(data) >= PROGRESS_FROM_BYTES
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err,
-        transient=True,
-        disable=not show,
-    ) as progress:
+    with transfer_progress(err, disable=not show) as progress:
         task = progress.add_task("Uploading", total=len(data))
 
         def chunks() -> Iterator[bytes]:

@@ -16,7 +16,6 @@ from pathlib import Path
 import jwt
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from imagechat_tui.auth import local_user_id
 from imagechat_tui.client.connection import (
@@ -45,10 +44,10 @@ from imagechat_tui.paths import data_home
 from imagechat_tui.protocol import User
 from imagechat_tui.replica import Replica
 from imagechat_tui.safe_text import inert
+from imagechat_tui.transfer_progress import PROGRESS_FROM_BYTES, transfer_progress
 from imagechat_tui.tui.activity import ALERT_MODES
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-/]{1,128}$")
-PROGRESS_FROM_BYTES = 1_000_000
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -231,14 +230,7 @@ def _load(image: str, err: Console, context: ssl.SSLContext | None) -> LoadedIma
         return load_image(image)
     if not err.is_terminal:  # no progress bar into a file or pipe
         return load_image(image, verify=context or True)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with transfer_progress(err) as progress:
         task = progress.add_task("Downloading", total=None, visible=False)
 
         def report(received: int, total: int | None) -> None:
