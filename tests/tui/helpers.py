@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from bench.terminal_bytes_bench import Terminal
 from imagechat_tui.client.connection import Backoff, Connection
 from imagechat_tui.model import Actor
 from imagechat_tui.protocol import (
@@ -132,3 +136,34 @@ class RemoteClient:
     async def close(self) -> None:
         await self.connection.close()
         await self.task
+
+
+@contextlib.asynccontextmanager
+async def alice_in_a_terminal_with_her_marker(
+    home: Path, server_url: str, mint_token: Callable[..., str]
+) -> AsyncIterator[tuple[Terminal, RemoteClient, str]]:
+    """Alice's app as a process on a real pseudo-terminal (its own driver and parser read
+    what the test writes), Bob watching on a plain connection, and Alice's own marker
+    "mine" placed and sent: (terminal, bob, the marker's id)."""
+    image = home / "shot.png"
+    test_image().save(image)
+    env = {**os.environ, "IMAGECHAT_HOME": str(home), "TERM": "xterm-256color"}
+    argv = [sys.executable, "-m", "imagechat_tui", str(image), "--server", server_url]
+    argv += ["--room", ROOM, "--token", mint_token("alice")]
+    bob = RemoteClient(server_url, mint_token("bob"))
+    terminal = Terminal(argv, 120, 36, env)
+    try:
+        await terminal.until_written(b"Connected")
+        await bob.connected()
+        os.write(terminal.fd, b"n")
+        await terminal.until_written(b"New marker at")
+        os.write(terminal.fd, b"mine\r")
+        async with asyncio.timeout(15):
+            while not bob.replica.view.chats:
+                await asyncio.sleep(0.02)
+        (chat_id,) = bob.replica.view.chats
+        await terminal.until_written(b"Sent.")
+        yield terminal, bob, chat_id
+    finally:
+        await terminal.close()
+        await bob.close()

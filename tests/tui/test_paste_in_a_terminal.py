@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.terminal_bytes_bench import Terminal
 from imagechat_tui.server.node import RunningServer
-from tests.tui import helpers
-from tests.tui.helpers import ROOM, RemoteClient
+from tests.tui.helpers import alice_in_a_terminal_with_her_marker
 
 HOSTILE = "\x1b[31m s x m v D u \x1b[0m\x1b[1;2A\x1bs\x1b\r"
 
@@ -26,26 +23,13 @@ def paste(text: str) -> bytes:
 async def test_a_pasted_escape_sequence_never_presses_a_key(
     home: Path, server: RunningServer, mint_token: Callable[..., str]
 ) -> None:
-    image = home / "shot.png"
-    helpers.test_image().save(image)
-    env = {**os.environ, "IMAGECHAT_HOME": str(home), "TERM": "xterm-256color"}
-    argv = [sys.executable, "-m", "imagechat_tui", str(image), "--server", server.url]
-    argv += ["--room", ROOM, "--token", mint_token("alice")]
-    bob = RemoteClient(server.url, mint_token("bob"))
-    terminal = Terminal(argv, 120, 36, env)
-    try:
-        await terminal.until_written(b"Connected")
-        await bob.connected()
+    async with alice_in_a_terminal_with_her_marker(home, server.url, mint_token) as (
+        terminal,
+        bob,
+        chat_id,
+    ):
         # Alice's own marker, selected: s would resolve it, D ask to delete it, m move
         # it, x delete a comment, v hide resolved pins.
-        os.write(terminal.fd, b"n")
-        await terminal.until_written(b"New marker at")
-        os.write(terminal.fd, b"mine\r")
-        async with asyncio.timeout(15):
-            while not bob.replica.view.chats:
-                await asyncio.sleep(0.02)
-        (chat_id,) = bob.replica.view.chats
-
         # The composer is closed and the image has focus: the paste lands nowhere.
         terminal.log.clear()
         os.write(terminal.fd, paste(HOSTILE))
@@ -66,6 +50,3 @@ async def test_a_pasted_escape_sequence_never_presses_a_key(
         chat = bob.replica.view.chats[chat_id]
         assert not chat.resolved and len(chat.comments) == 2
         assert chat.comments[1].text == ("line one\nline two ␛[31m s x m v D u ␛[0m␛[1;2A␛s␛\n")
-    finally:
-        await terminal.close()
-        await bob.close()

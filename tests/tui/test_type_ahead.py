@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from textual import events
 from textual.keys import _character_to_key
 
-from bench.terminal_bytes_bench import Terminal
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.thread_view import ThreadView
-from tests.tui import helpers
-from tests.tui.helpers import ROOM, RemoteClient, alice_and_bob, until
+from tests.tui.helpers import (
+    RemoteClient,
+    alice_and_bob,
+    alice_in_a_terminal_with_her_marker,
+    until,
+)
 
 SIZE = (120, 36)
 
@@ -104,25 +106,11 @@ async def test_keys_typed_ahead_of_a_refused_reply_act_as_keys(
 async def test_rsee_x_in_one_write_to_a_real_terminal(
     home: Path, server: RunningServer, mint_token: Callable[..., str]
 ) -> None:
-    image = home / "shot.png"
-    helpers.test_image().save(image)
-    env = {**os.environ, "IMAGECHAT_HOME": str(home), "TERM": "xterm-256color"}
-    argv = [sys.executable, "-m", "imagechat_tui", str(image), "--server", server.url]
-    argv += ["--room", ROOM, "--token", mint_token("alice")]
-    bob = RemoteClient(server.url, mint_token("bob"))
-    terminal = Terminal(argv, 120, 36, env)
-    try:
-        await terminal.until_written(b"Connected")
-        await bob.connected()
-        os.write(terminal.fd, b"n")
-        await terminal.until_written(b"New marker at")
-        os.write(terminal.fd, b"mine\r")
-        async with asyncio.timeout(15):
-            while not bob.replica.view.chats:
-                await asyncio.sleep(0.02)
-        (chat_id,) = bob.replica.view.chats
-        await terminal.until_written(b"Sent.")
-
+    async with alice_in_a_terminal_with_her_marker(home, server.url, mint_token) as (
+        terminal,
+        bob,
+        chat_id,
+    ):
         os.write(terminal.fd, b"rsee x\r")  # one write: one read for the app
         async with asyncio.timeout(15):
             while not changed(bob, chat_id, 1):
@@ -132,6 +120,3 @@ async def test_rsee_x_in_one_write_to_a_real_terminal(
         assert chat is not None, "the marker was deleted"
         assert [c.text for c in chat.comments] == ["mine", "see x"]
         assert not chat.resolved
-    finally:
-        await terminal.close()
-        await bob.close()
