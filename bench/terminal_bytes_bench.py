@@ -100,8 +100,9 @@ class Terminal:
                 await asyncio.sleep(0.02)
 
     async def close(self) -> int:
-        """Quit the app with ``q`` (killed if still running 10 s later); its exit code."""
-        asyncio.get_running_loop().remove_reader(self.fd)
+        """Quit the app with ``q`` (killed if still running 10 s later); its exit code.
+        The output is read until it exits: an app blocked writing to a full pty (its last
+        frames, Sixel data through ssh) could never exit."""
         with contextlib.suppress(OSError):
             os.write(self.fd, b"q")
         deadline = time.monotonic() + 10
@@ -111,6 +112,7 @@ class Terminal:
                 waited = os.waitpid(self.pid, 0)  # noqa: ASYNC222 - killed: at once
                 break
             await asyncio.sleep(0.05)
+        asyncio.get_running_loop().remove_reader(self.fd)
         os.close(self.fd)
         return os.waitstatus_to_exitcode(waited[1])
 
