@@ -1,18 +1,22 @@
 """Per-tenant usage: ``pubSubMessageCount`` and ``pubSubBandwidth``.
 
 Counted in memory on the delivery path (one dict update per frame written, whatever the
-number of recipients) and added to the database every few seconds and at shutdown.
+number of recipients) and added to the database every few seconds and at shutdown, to
+the all-time totals and to the minute's bucket (``usage_history``) in one transaction.
 """
 
 from __future__ import annotations
 
-from imagechat_tui.server.storage import Storage, Usage
+from collections.abc import Iterable
+
+from imagechat_tui.server.storage import Storage, Usage, UsageBucket
 
 
 class UsageMeter:
     def __init__(self) -> None:
         self._messages: dict[str, int] = {}
         self._bytes: dict[str, int] = {}
+        self._taken: dict[str, Usage] = {}  # taken for the database since start
 
     def add(self, tenant: str, messages: int, nbytes: int) -> None:
         self._messages[tenant] = self._messages.get(tenant, 0) + messages
@@ -28,12 +32,21 @@ class UsageMeter:
             t: Usage(messages=m, bytes=self._bytes.get(t, 0)) for t, m in self._messages.items()
         }
         self._messages, self._bytes = {}, {}
+        for t, u in deltas.items():
+            self._taken[t] = _plus(self._taken.get(t, _ZERO), u)
         return deltas
 
-    async def flush(self, storage: Storage) -> None:
+    def lifetime(self) -> dict[str, Usage]:
+        """Everything this meter counted since it was made, flushed or not (/metrics)."""
+        totals = dict(self._taken)
+        for t, m in list(self._messages.items()):
+            totals[t] = _plus(totals.get(t, _ZERO), Usage(m, self._bytes.get(t, 0)))
+        return totals
+
+    async def flush(self, storage: Storage, at: float | None = None) -> None:
         deltas = self.take()
         try:
-            await storage.add_usage(deltas)
+            await storage.add_usage(deltas, at=at)
         except Exception:
             self.restore(deltas)  # not lost: counted again at the next flush
             raise
@@ -41,6 +54,15 @@ class UsageMeter:
     def restore(self, deltas: dict[str, Usage]) -> None:
         for tenant, usage in deltas.items():
             self.add(tenant, usage.messages, usage.bytes)
+            taken = self._taken[tenant]
+            self._taken[tenant] = Usage(taken.messages - usage.messages, taken.bytes - usage.bytes)
+
+
+_ZERO = Usage()
+
+
+def _plus(a: Usage, b: Usage) -> Usage:
+    return Usage(a.messages + b.messages, a.bytes + b.bytes)
 
 
 def usage_report(usage: dict[str, Usage]) -> list[dict[str, object]]:
@@ -49,3 +71,31 @@ def usage_report(usage: dict[str, Usage]) -> list[dict[str, object]]:
         {"tenant": t, "pubSubMessageCount": u.messages, "pubSubBandwidth": u.bytes}
         for t, u in sorted(usage.items())
     ]
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str) -> float:
+    """``90s``, ``30m``, ``24h``, ``7d`` as seconds: ValueError with a one-line reason."""
+    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in _UNITS or not value.isdigit() or int(value) <= 0:
+        raise ValueError(f"{text!r} is not a duration: use a number and s, m, h or d (24h)")
+    return int(value) * _UNITS[unit]
+
+
+def history_report(
+    buckets: Iterable[UsageBucket], tenant: str | None = None
+) -> list[dict[str, object]]:
+    """Totals per tenant over the buckets: the two figures and the peak connections."""
+    rows: dict[str, dict[str, int]] = {}
+    for b in buckets:
+        if tenant is not None and b.tenant != tenant:
+            continue
+        row = rows.setdefault(
+            b.tenant, {"pubSubMessageCount": 0, "pubSubBandwidth": 0, "peakConnections": 0}
+        )
+        row["pubSubMessageCount"] += b.messages
+        row["pubSubBandwidth"] += b.bytes
+        row["peakConnections"] = max(row["peakConnections"], b.connections)
+    return [{"tenant": t, **r} for t, r in sorted(rows.items())]

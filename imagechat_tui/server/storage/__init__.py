@@ -69,6 +69,40 @@ class Usage:
     bytes: int = 0
 
 
+#: Seconds per usage bucket: ``add_usage`` adds to the minute it is called in.
+BUCKET_SECONDS = 60
+
+
+def bucket_of(at: float) -> int:
+    return int(at) // BUCKET_SECONDS * BUCKET_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBucket:
+    """One tenant's usage in one minute, from every node: the frames and bytes written,
+    and the connections (each node's peak in the minute, summed over nodes)."""
+
+    tenant: str
+    start: int  # Unix seconds, a multiple of BUCKET_SECONDS
+    messages: int = 0
+    bytes: int = 0
+    connections: int = 0
+
+
+def merge_history(
+    traffic: Iterable[tuple[str, int, int, int]], connections: Iterable[tuple[str, int, int]]
+) -> list[UsageBucket]:
+    """Buckets from (tenant, start, messages, bytes) and (tenant, start, connections summed
+    over nodes) rows, by tenant then time: for both dialects."""
+    merged: dict[tuple[str, int], UsageBucket] = {}
+    for tenant, start, messages, nbytes in traffic:
+        merged[(tenant, start)] = UsageBucket(tenant, start, messages, nbytes)
+    for tenant, start, count in connections:
+        b = merged.get((tenant, start), UsageBucket(tenant, start))
+        merged[(tenant, start)] = UsageBucket(tenant, start, b.messages, b.bytes, count)
+    return [merged[k] for k in sorted(merged)]
+
+
 def stored_events(log: Iterable[bytes]) -> Iterable[StoredEvent]:
     """Encoded events from a log, decoded as they are consumed."""
     return (StoredEvent(decode_event(data), data) for data in log)
@@ -161,10 +195,26 @@ class Storage(SharingStorage):
         holds all of them (pruned, or ``since`` is not a seq this room ever had)."""
 
     @abc.abstractmethod
-    async def add_usage(self, deltas: dict[str, Usage]) -> None: ...
+    async def add_usage(self, deltas: dict[str, Usage], *, at: float | None = None) -> None:
+        """Add to each tenant's totals and to its bucket for the minute of ``at`` (now by
+        default), in one transaction."""
 
     @abc.abstractmethod
     async def usage(self) -> dict[str, Usage]: ...
+
+    @abc.abstractmethod
+    async def record_connections(self, node: str, at: float, counts: dict[str, int]) -> None:
+        """This node's joined connections per tenant now: kept as its peak for the minute."""
+
+    @abc.abstractmethod
+    async def usage_history(self, since: float, *, tenant: str | None = None) -> list[UsageBucket]:
+        """The buckets from the minute of ``since`` on, by tenant then time; a minute with
+        only connections or only traffic has zeros for the rest."""
+
+    @abc.abstractmethod
+    async def check_writable(self) -> None:
+        """StorageUnavailable, with the reason, unless a commit could be written now (the
+        readiness probe; writes nothing)."""
 
 
 def open_storage(url: str, *, retention: int = 10_000) -> Storage:

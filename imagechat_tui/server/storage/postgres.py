@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -40,8 +41,11 @@ from imagechat_tui.server.storage import (
     StorageUnavailable,
     StoredEvent,
     Usage,
+    UsageBucket,
     affected_chat_ids,
+    bucket_of,
     fold_log,
+    merge_history,
 )
 from imagechat_tui.server.storage.schema import migrations
 from imagechat_tui.server.storage.sharing_postgres import PostgresSharing
@@ -403,15 +407,24 @@ class PostgresStorage(PostgresSharing, Storage):
 
     # --- usage -----------------------------------------------------------------------
 
-    async def add_usage(self, deltas: dict[str, Usage]) -> None:
+    async def add_usage(self, deltas: dict[str, Usage], *, at: float | None = None) -> None:
         if not deltas:
             return
-        async with self._conn() as conn:
+        bucket = bucket_of(time.time() if at is None else at)
+        rows = sorted(deltas.items())
+        async with self._conn() as conn, conn.transaction():
             await conn.executemany(
                 "INSERT INTO usage (tenant, messages, bytes) VALUES ($1, $2, $3)"
                 " ON CONFLICT (tenant) DO UPDATE SET messages = usage.messages + EXCLUDED.messages,"
                 " bytes = usage.bytes + EXCLUDED.bytes",
-                [(t, u.messages, u.bytes) for t, u in sorted(deltas.items())],
+                [(t, u.messages, u.bytes) for t, u in rows],
+            )
+            await conn.executemany(
+                "INSERT INTO usage_buckets (tenant, bucket, messages, bytes) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (tenant, bucket) DO UPDATE SET"
+                " messages = usage_buckets.messages + EXCLUDED.messages,"
+                " bytes = usage_buckets.bytes + EXCLUDED.bytes",
+                [(t, bucket, u.messages, u.bytes) for t, u in rows],
             )
 
     async def usage(self) -> dict[str, Usage]:
@@ -419,3 +432,41 @@ class PostgresStorage(PostgresSharing, Storage):
             lambda c: c.fetch("SELECT tenant, messages, bytes FROM usage ORDER BY tenant")
         )
         return {r[0]: Usage(messages=r[1], bytes=r[2]) for r in rows}
+
+    async def record_connections(self, node: str, at: float, counts: dict[str, int]) -> None:
+        if not counts:
+            return
+        bucket = bucket_of(at)
+        async with self._conn() as conn:
+            await conn.executemany(
+                "INSERT INTO connection_buckets (tenant, bucket, node, connections)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, bucket, node) DO UPDATE SET"
+                " connections = GREATEST(connection_buckets.connections, EXCLUDED.connections)",
+                [(t, bucket, node, n) for t, n in sorted(counts.items())],
+            )
+
+    async def usage_history(self, since: float, *, tenant: str | None = None) -> list[UsageBucket]:
+        where = "bucket >= $1 AND ($2::text IS NULL OR tenant = $2)"
+        async with self._conn() as conn:
+            traffic = await conn.fetch(
+                f"SELECT tenant, bucket, messages, bytes FROM usage_buckets WHERE {where}",
+                bucket_of(since),
+                tenant,
+            )
+            connections = await conn.fetch(
+                "SELECT tenant, bucket, SUM(connections)::bigint FROM connection_buckets"
+                f" WHERE {where} GROUP BY tenant, bucket",
+                bucket_of(since),
+                tenant,
+            )
+        return merge_history(
+            ((r[0], r[1], r[2], r[3]) for r in traffic), ((r[0], r[1], r[2]) for r in connections)
+        )
+
+    async def check_writable(self) -> None:
+        """A read-only database (a standby after failover, default_transaction_read_only)
+        or one out of reach: a transaction that would refuse writes says so."""
+        async with self._conn() as conn, conn.transaction():
+            read_only = await conn.fetchval("SELECT current_setting('transaction_read_only')")
+        if read_only == "on":
+            raise StorageUnavailable("PostgreSQL: the database is read-only")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,8 +32,11 @@ from imagechat_tui.server.storage import (
     StorageUnavailable,
     StoredEvent,
     Usage,
+    UsageBucket,
     affected_chat_ids,
+    bucket_of,
     fold_log,
+    merge_history,
 )
 from imagechat_tui.server.storage.schema import migrations
 from imagechat_tui.server.storage.sharing_sqlite import SqliteSharing
@@ -326,11 +330,11 @@ class SqliteStorage(SqliteSharing, Storage):
 
     # --- usage -----------------------------------------------------------------------
 
-    async def add_usage(self, deltas: dict[str, Usage]) -> None:
+    async def add_usage(self, deltas: dict[str, Usage], *, at: float | None = None) -> None:
         if deltas:
-            await self._run(self._add_usage, deltas)
+            await self._run(self._add_usage, deltas, bucket_of(time.time() if at is None else at))
 
-    def _add_usage(self, deltas: dict[str, Usage]) -> None:
+    def _add_usage(self, deltas: dict[str, Usage], bucket: int) -> None:
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -339,6 +343,12 @@ class SqliteStorage(SqliteSharing, Storage):
                 " ON CONFLICT(tenant) DO UPDATE SET messages=messages+excluded.messages,"
                 " bytes=bytes+excluded.bytes",
                 [(t, u.messages, u.bytes) for t, u in deltas.items()],
+            )
+            db.executemany(
+                "INSERT INTO usage_buckets (tenant, bucket, messages, bytes) VALUES (?,?,?,?)"
+                " ON CONFLICT(tenant, bucket) DO UPDATE SET"
+                " messages=messages+excluded.messages, bytes=bytes+excluded.bytes",
+                [(t, bucket, u.messages, u.bytes) for t, u in deltas.items()],
             )
             db.execute("COMMIT")
         except BaseException:
@@ -356,6 +366,49 @@ class SqliteStorage(SqliteSharing, Storage):
                 "SELECT tenant, messages, bytes FROM usage ORDER BY tenant"
             )
         }
+
+    async def record_connections(self, node: str, at: float, counts: dict[str, int]) -> None:
+        if counts:
+            await self._run(self._record_connections, node, bucket_of(at), counts)
+
+    def _record_connections(self, node: str, bucket: int, counts: dict[str, int]) -> None:
+        self._conn().executemany(
+            "INSERT INTO connection_buckets (tenant, bucket, node, connections)"
+            " VALUES (?,?,?,?) ON CONFLICT(tenant, bucket, node) DO UPDATE SET"
+            " connections=MAX(connections, excluded.connections)",
+            [(t, bucket, node, n) for t, n in counts.items()],
+        )
+
+    async def usage_history(self, since: float, *, tenant: str | None = None) -> list[UsageBucket]:
+        return await self._run(self._usage_history, bucket_of(since), tenant)
+
+    def _usage_history(self, since: int, tenant: str | None) -> list[UsageBucket]:
+        db = self._conn()
+        where = "bucket >= ? AND (? IS NULL OR tenant = ?)"
+        traffic = db.execute(
+            f"SELECT tenant, bucket, messages, bytes FROM usage_buckets WHERE {where}",
+            (since, tenant, tenant),
+        ).fetchall()
+        connections = db.execute(
+            "SELECT tenant, bucket, SUM(connections) FROM connection_buckets"
+            f" WHERE {where} GROUP BY tenant, bucket",
+            (since, tenant, tenant),
+        ).fetchall()
+        return merge_history(traffic, connections)
+
+    async def check_writable(self) -> None:
+        await self._run(self._check_writable_now)
+
+    def _check_writable_now(self) -> None:
+        """On a fresh connection, so that a file or directory turned read-only (or a full
+        disk) shows now, not only when the open connection next needs a new file."""
+        probe = sqlite3.connect(self.path, isolation_level=None, timeout=5)
+        try:
+            _check_writable(probe)
+        except sqlite3.OperationalError as exc:
+            raise sqlite3.OperationalError(f"the database cannot be written ({exc})") from exc
+        finally:
+            probe.close()
 
 
 def _check_writable(db: sqlite3.Connection) -> None:
