@@ -6,8 +6,6 @@ import asyncio
 import json
 import logging
 import sys
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,8 +19,9 @@ from imagechat_tui.cli_options import (
     ServerOption,
     TokenOption,
 )
+from imagechat_tui.cli_settings import settings_command
 from imagechat_tui.export.command import export
-from imagechat_tui.model import ROLE_RANK, Limits
+from imagechat_tui.model import ROLE_RANK
 from imagechat_tui.server.config import ServerConfig
 from imagechat_tui.server.storage import StorageUnavailable
 from imagechat_tui.share_command import invite_app, share
@@ -86,246 +85,31 @@ def open_image(
     )
 
 
-class LogLevel(StrEnum):
-    debug = "debug"
-    info = "info"
-    warning = "warning"
-    error = "error"
-
-
-# Every `serve` option can also be set by the environment variable named beside it (shown
-# in --help; a flag beats the variable). Defaults come from ServerConfig, the one settings
-# object: tests/test_cli.py checks that each option has its IMAGECHAT_* variable.
-_D = ServerConfig()
-
-
-@app.command()
-def serve(
-    host: Annotated[
-        str, typer.Option(envvar="IMAGECHAT_HOST", help="Address to listen on.")
-    ] = _D.host,
-    port: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_PORT",
-            min=0,
-            max=65535,
-            help="Port to listen on (0 picks a free one).",
-        ),
-    ] = _D.port,
-    database: Annotated[
-        str | None,
-        typer.Option(
-            envvar="IMAGECHAT_DATABASE",
-            help="sqlite:///PATH or postgresql://... Default: SQLite in the data directory.",
-        ),
-    ] = _D.database,
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            envvar=paths.HOME_ENV,
-            file_okay=False,
-            help="Data directory (tenant secrets, the default SQLite database). "
-            "Default: the platform's user data directory.",
-        ),
-    ] = _D.home,
-    idle_exit: Annotated[
-        float,
-        typer.Option(
-            envvar="IMAGECHAT_IDLE_EXIT",
-            min=0,
-            help="Stop after this many seconds without connections (0: never).",
-        ),
-    ] = _D.idle_exit,
-    broker: Annotated[
-        str | None,
-        typer.Option(
-            envvar="IMAGECHAT_BROKER",
-            help="redis://HOST:PORT/DB to share rooms with other nodes (needs PostgreSQL). "
-            "Default: this node alone.",
-        ),
-    ] = _D.broker,
-    seq_check_interval: Annotated[
-        float,
-        typer.Option(
-            envvar="IMAGECHAT_SEQ_CHECK_INTERVAL",
-            min=0.01,
-            help="With --broker: seconds between checks that no event from another node "
-            "was missed.",
-        ),
-    ] = _D.seq_check_interval,
-    presence_ttl: Annotated[
-        float,
-        typer.Option(
-            envvar="IMAGECHAT_PRESENCE_TTL",
-            min=0.1,
-            help="With --broker: seconds a stopped node's viewers stay listed.",
-        ),
-    ] = _D.presence_ttl,
-    compression: Annotated[
-        bool,
-        typer.Option(
-            "--compression/--no-compression",
-            envvar="IMAGECHAT_COMPRESSION",
-            help="Accept permessage-deflate from clients that offer it, without context "
-            "takeover: each broadcast is compressed once for all viewers (a new marker "
-            "~140 bytes on the wire with the app's binary events, 446 as plain JSON).",
-        ),
-    ] = _D.compression,
-    log_level: Annotated[
-        LogLevel, typer.Option(envvar="IMAGECHAT_LOG_LEVEL", help="How much to log.")
-    ] = LogLevel.info,
-    tls_cert: Annotated[
-        Path | None,
-        typer.Option(
-            envvar="IMAGECHAT_TLS_CERT",
-            help="PEM certificate (chain): serve wss:// with --tls-key.",
-        ),
-    ] = _D.tls_cert,
-    tls_key: Annotated[
-        Path | None,
-        typer.Option(envvar="IMAGECHAT_TLS_KEY", help="PEM private key for --tls-cert."),
-    ] = _D.tls_key,
-    max_frame_bytes: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_MAX_FRAME_BYTES",
-            min=1,
-            help="Largest frame accepted; larger: close 1009.",
-        ),
-    ] = _D.max_frame_bytes,
-    max_text: Annotated[
-        int,
-        typer.Option(envvar="IMAGECHAT_MAX_TEXT", min=1, help="Characters per comment: too-large."),
-    ] = _D.limits.max_text,
-    max_markers: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_MAX_MARKERS", min=1, help="Markers per room: limit-reached."
-        ),
-    ] = _D.limits.max_markers,
-    max_comments: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_MAX_COMMENTS", min=1, help="Comments per marker: limit-reached."
-        ),
-    ] = _D.limits.max_comments,
-    ops_per_second: Annotated[
-        float,
-        typer.Option(
-            envvar="IMAGECHAT_OPS_PER_SECOND", min=0, help="Frames per connection per second."
-        ),
-    ] = _D.ops_per_second,
-    ops_burst: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_OPS_BURST", min=1, help="Burst above --ops-per-second: rate-limited."
-        ),
-    ] = _D.ops_burst,
-    max_connections_per_user: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_MAX_CONNECTIONS_PER_USER",
-            min=0,
-            help="Connections per user (0: no limit): close 4029.",
-        ),
-    ] = _D.max_connections_per_user,
-    max_rooms_per_tenant: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_MAX_ROOMS_PER_TENANT",
-            min=0,
-            help="Rooms per tenant (0: no limit): close 4030.",
-        ),
-    ] = _D.max_rooms_per_tenant,
-    join_timeout: Annotated[
-        float,
-        typer.Option(
-            envvar="IMAGECHAT_JOIN_TIMEOUT",
-            min=0,
-            help="Seconds allowed before join: close 4008.",
-        ),
-    ] = _D.join_timeout,
-    unix_socket: Annotated[
-        Path | None,
-        typer.Option(
-            envvar="IMAGECHAT_UNIX_SOCKET",
-            help="Listen on this unix socket instead of --host/--port "
-            "(the app reaches it with --server unix:PATH).",
-        ),
-    ] = None,
-    peer_auth: Annotated[
-        bool,
-        typer.Option(
-            "--peer-auth/--no-peer-auth",
-            envvar="IMAGECHAT_PEER_AUTH",
-            help="With --unix-socket: whoever can open the socket joins as their OS account "
-            "(kernel peer credentials), no token; the server's own account is admin.",
-        ),
-    ] = False,
-    request_timeout: Annotated[
-        float,
-        typer.Option(
-            envvar="IMAGECHAT_REQUEST_TIMEOUT",
-            min=1,
-            help="Seconds to send a request, an image upload included, and be answered.",
-        ),
-    ] = _D.request_timeout,
-    max_image_bytes: Annotated[
-        int,
-        typer.Option(envvar="IMAGECHAT_MAX_IMAGE_BYTES", min=1, help="Largest image upload: 413."),
-    ] = _D.max_image_bytes,
-    max_image_pixels: Annotated[
-        int,
-        typer.Option(
-            envvar="IMAGECHAT_MAX_IMAGE_PIXELS",
-            min=1,
-            help="Most pixels in an uploaded image (checked before decoding): 413.",
-        ),
-    ] = _D.max_image_pixels,
-) -> None:
+def serve(config: ServerConfig) -> None:
     """Run a sync server node until SIGTERM or SIGINT (applies pending migrations first)."""
     from imagechat_tui.server.node import run_until_signalled
 
     logging.basicConfig(
-        level=log_level.value.upper(),
+        level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    config = ServerConfig(
-        host=host,
-        port=port,
-        database=database,
-        home=home,
-        idle_exit=idle_exit,
-        broker=broker,
-        seq_check_interval=seq_check_interval,
-        presence_ttl=presence_ttl,
-        compression=compression,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        max_frame_bytes=max_frame_bytes,
-        limits=Limits(max_text=max_text, max_markers=max_markers, max_comments=max_comments),
-        ops_per_second=ops_per_second,
-        ops_burst=ops_burst,
-        max_connections_per_user=max_connections_per_user,
-        max_rooms_per_tenant=max_rooms_per_tenant,
-        join_timeout=join_timeout,
-        unix_socket=unix_socket,
-        peer_auth=peer_auth,
-        request_timeout=request_timeout,
-        max_image_bytes=max_image_bytes,
-        max_image_pixels=max_image_pixels,
-    )
-    if peer_auth and unix_socket is None:
-        raise _fail("--peer-auth needs --unix-socket PATH: peer credentials exist only there.")
+    if problem := config.problem():
+        raise _fail(problem)
     try:
         asyncio.run(run_until_signalled(config))
     except OSError as exc:
-        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise _fail(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     except StorageUnavailable as exc:
         raise _fail(f"cannot open the database: {exc}") from None
+
+
+# Every option of `serve` is a field of ServerConfig (server/config.py says how to add one),
+# settable by its IMAGECHAT_* variable too; a flag beats the variable.
+app.command("serve")(settings_command(ServerConfig, serve))
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -18,7 +19,8 @@ import typer
 
 from imagechat_tui.auth import TenantStore
 from imagechat_tui.cli import app
-from imagechat_tui.server.config import ServerConfig
+from imagechat_tui.cli_settings import build
+from imagechat_tui.server.config import GROUP, SETTING, ServerConfig
 from tests.services import free_port
 from tests.wsclient import WsClient, create_op
 
@@ -148,3 +150,26 @@ def test_a_bad_value_is_one_clear_error(home: Path, variable: str, value: str) -
     assert result.returncode == 2
     assert variable in result.stderr and "Invalid value" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_each_setting_field_is_one_serve_option_and_fills_the_config() -> None:
+    """A field declared with `setting` needs nothing else to be an option of `serve`."""
+    declared = {f.name for f in dataclasses.fields(ServerConfig) if SETTING in f.metadata}
+    declared |= {
+        name for f in dataclasses.fields(ServerConfig) for name in f.metadata.get(GROUP, {})
+    }
+    assert {o.name for o in _serve_options()} == declared
+    values = {o.name: o.default for o in _serve_options()} | {"max_markers": 7, "port": 0}
+    config = build(ServerConfig, values)
+    assert config.limits.max_markers == 7 and config.port == 0
+    assert config == dataclasses.replace(
+        ServerConfig(port=0), limits=dataclasses.replace(ServerConfig().limits, max_markers=7)
+    )
+
+
+def test_settings_that_contradict_each_other_are_one_clear_error(home: Path) -> None:
+    result = _cli("serve", "--peer-auth", "--port", "0", env=_env(home))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "imagechat-tui: --peer-auth needs --unix-socket PATH: peer credentials exist only there."
+    )

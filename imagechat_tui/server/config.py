@@ -1,55 +1,209 @@
-"""A server node's settings, in one object.
+"""A server node's settings, in one object, and the one declaration of ``serve``'s options.
 
-``imagechat-tui serve`` fills it from its options, each of which can also come from an
-``IMAGECHAT_*`` environment variable (cli.py); tests and benchmarks build it directly.
+Each field that a user can set carries its option: ``setting(default, help=..., min=...)``.
+``imagechat-tui serve`` is generated from these fields (cli_settings.py), so the option
+``--max-text`` with its help, its range and its ``IMAGECHAT_MAX_TEXT`` variable exist
+because the field ``max_text`` does; tests and benchmarks build ``ServerConfig`` directly.
 Nothing else in the server reads the environment.
+
+How to add a ``serve`` option:
+
+1. Add a field here, with its default, through ``setting``::
+
+       header_timeout: float = setting(10.0, help="Seconds to send the request line.", min=0.1)
+
+   The option is ``--header-timeout``, its variable ``IMAGECHAT_HEADER_TIMEOUT`` (always
+   ``IMAGECHAT_`` + the field's name in capitals), its default the field's. A ``bool`` field
+   becomes ``--x/--no-x``; a ``Literal[...]`` field a choice; ``min``/``max`` a checked
+   range; ``metavar`` names the value in ``--help`` (SECONDS, URL, PATH...).
+2. Read it where the server needs it (``config.header_timeout``). Do not declare a typer
+   option for it in cli.py: ``serve`` passes you the whole ``ServerConfig``.
+3. A rule that involves several settings (``--peer-auth`` needs ``--unix-socket``) goes in
+   ``ServerConfig.problem``, which ``serve`` reports as one line.
+
+A field without ``setting`` (``outbox``, ``retention``...) is for tests and benchmarks only.
+This module is imported by every ``imagechat-tui`` command, ``--help`` included: keep its
+imports light (no websockets, PIL, jwt).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final, Literal
 
 from imagechat_tui.model import DEFAULT_LIMITS, Limits
-from imagechat_tui.server.subscriber import OutboxLimits
-from imagechat_tui.server.uploads import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+
+ENV_PREFIX: Final = "IMAGECHAT_"
+SETTING: Final = "setting"  # the metadata key of a field's option
+GROUP: Final = "settings"  # ... and of a nested dataclass whose fields are options
+
+DEFAULT_MAX_BYTES: Final = 25 * 1024 * 1024  # PUT /images: larger uploads get 413 ...
+DEFAULT_MAX_PIXELS: Final = 40_000_000  # ... e.g. 8000 x 5000; RGBA decode ~160 MB at most
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """How a settings field appears on the command line."""
+
+    help: str
+    min: float | None = None
+    max: float | None = None
+    metavar: str | None = None
+    directory: bool = False  # a Path that must be a directory, not a file
+
+
+def env_var(name: str) -> str:
+    """The environment variable of the setting ``name``: one rule for every option."""
+    return ENV_PREFIX + name.upper()
+
+
+def setting(
+    default: Any,
+    *,
+    help: str,
+    min: float | None = None,
+    max: float | None = None,
+    metavar: str | None = None,
+    directory: bool = False,
+) -> Any:
+    """A field that ``serve`` offers as an option (see the module's docstring)."""
+    return field(
+        default=default,
+        metadata={SETTING: Setting(help, min, max, metavar, directory)},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxLimits:
+    high_water: int = 64 * 1024  # transport buffer above which we stop writing directly
+    max_backlog_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass
 class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8765  # 0 picks a free port
-    database: str | None = None  # None: SQLite in the data directory
-    home: Path | None = None  # None: paths.data_home()
-    idle_exit: float = 0.0  # seconds without connections before stopping; 0 = never
-    limits: Limits = DEFAULT_LIMITS
-    outbox: OutboxLimits = field(default_factory=OutboxLimits)
-    max_frame_bytes: int = 64 * 1024  # larger frames close the connection with 1009
-    join_timeout: float = 10.0  # seconds from connecting to a valid join (else 4008)
-    ops_per_second: float = 50.0  # frames per connection per second, sustained ...
-    ops_burst: int = 1000  # ... and in a burst; excess frames get `rate-limited`
-    max_connections_per_user: int = 8  # joined connections per tenant+user (else 4029); 0: no limit
-    max_rooms_per_tenant: int = 10_000  # else `limit-reached` and 4030; 0: no limit
-    reverify_interval: float = 30.0  # seconds between re-checks of a live session's token
-    tls_cert: Path | None = None  # both set: serve wss:// (and https:// for /health, /stats)
-    tls_key: Path | None = None
-    usage_flush_interval: float = 5.0
-    retention: int = 10_000  # events kept per room for replay
+    host: str = setting("127.0.0.1", help="Address to listen on.", metavar="ADDRESS")
+    port: int = setting(
+        8765, help="Port to listen on (0 picks a free one).", min=0, max=65535, metavar="PORT"
+    )
+    database: str | None = setting(
+        None,
+        help="sqlite:///PATH or postgresql://... Default: SQLite in the data directory.",
+        metavar="URL",
+    )
+    home: Path | None = setting(
+        None,
+        help="Data directory (tenant secrets, the default SQLite database). "
+        "Default: the platform's user data directory.",
+        metavar="DIR",
+        directory=True,
+    )
+    idle_exit: float = setting(
+        0.0,
+        help="Stop after this many seconds without connections (0: never).",
+        min=0,
+        metavar="SECONDS",
+    )
+    broker: str | None = setting(
+        None,
+        help="redis://HOST:PORT/DB to share rooms with other nodes (needs PostgreSQL). "
+        "Default: this node alone.",
+        metavar="URL",
+    )
+    # With a broker: seconds between checks of the committed seqs (the longest a lost
+    # last message can stay unnoticed is about twice this) ...
+    seq_check_interval: float = setting(
+        2.0,
+        help="With --broker: seconds between checks that no event from another node was missed.",
+        min=0.01,
+        metavar="SECONDS",
+    )
+    # ... and how long a dead node's viewers stay listed (refreshed every third of it).
+    presence_ttl: float = setting(
+        10.0,
+        help="With --broker: seconds a stopped node's viewers stay listed.",
+        min=0.1,
+        metavar="SECONDS",
+    )
     # Accept permessage-deflate from clients that offer it: ~3.5x fewer bytes per event
     # on the wire, ~2.6x more CPU per delivered event (docs/BENCHMARKS.md). Turn it off
     # where CPU per viewer matters more than bandwidth.
-    compression: bool = True
-    broker: str | None = None  # redis://...: share rooms with other nodes; None: this node only
-    # With a broker: seconds between checks of the committed seqs (the longest a lost
-    # last message can stay unnoticed is about twice this) ...
-    seq_check_interval: float = 2.0
-    # ... and how long a dead node's viewers stay listed (refreshed every third of it).
-    presence_ttl: float = 10.0
-    unix_socket: Path | None = None  # listen here instead of host:port
-    peer_auth: bool = False  # on the unix socket: the peer's OS account is its identity
+    compression: bool = setting(
+        True,
+        help="Accept permessage-deflate from clients that offer it, without context "
+        "takeover: each broadcast is compressed once for all viewers (a new marker "
+        "~140 bytes on the wire with the app's binary events, 446 as plain JSON).",
+    )
+    log_level: LogLevel = setting("info", help="How much to log.")
+    # Both set: serve wss:// (and https:// for /health, /stats).
+    tls_cert: Path | None = setting(
+        None, help="PEM certificate (chain): serve wss:// with --tls-key.", metavar="FILE"
+    )
+    tls_key: Path | None = setting(None, help="PEM private key for --tls-cert.", metavar="FILE")
+    max_frame_bytes: int = setting(
+        64 * 1024, help="Largest frame accepted; larger: close 1009.", min=1, metavar="BYTES"
+    )
+    limits: Limits = field(
+        default=DEFAULT_LIMITS,
+        metadata={
+            GROUP: {
+                "max_text": Setting("Characters per comment: too-large.", min=1),
+                "max_markers": Setting("Markers per room: limit-reached.", min=1),
+                "max_comments": Setting("Comments per marker: limit-reached.", min=1),
+            }
+        },
+    )
+    # Frames per connection per second, sustained and in a burst: excess gets `rate-limited`.
+    ops_per_second: float = setting(50.0, help="Frames per connection per second.", min=0)
+    ops_burst: int = setting(1000, help="Burst above --ops-per-second: rate-limited.", min=1)
+    max_connections_per_user: int = setting(
+        8, help="Connections per user (0: no limit): close 4029.", min=0
+    )
+    max_rooms_per_tenant: int = setting(
+        10_000, help="Rooms per tenant (0: no limit): close 4030.", min=0
+    )
+    join_timeout: float = setting(
+        10.0, help="Seconds allowed before join: close 4008.", min=0, metavar="SECONDS"
+    )
+    unix_socket: Path | None = setting(
+        None,
+        help="Listen on this unix socket instead of --host/--port "
+        "(the app reaches it with --server unix:PATH).",
+        metavar="PATH",
+    )
+    # On the unix socket: the peer's OS account is its identity.
+    peer_auth: bool = setting(
+        False,
+        help="With --unix-socket: whoever can open the socket joins as their OS account "
+        "(kernel peer credentials), no token; the server's own account is admin.",
+    )
     # Seconds a connection has to send its request (an image upload's body included) and
     # be answered or upgraded; websockets' own default (10 s) would cut off a 25 MB
     # upload on a link slower than 2.5 MB/s.
-    request_timeout: float = 120.0
-    max_image_bytes: int = DEFAULT_MAX_BYTES  # PUT /images: larger uploads get 413 ...
-    max_image_pixels: int = DEFAULT_MAX_PIXELS  # ... and so do images with more pixels
+    request_timeout: float = setting(
+        120.0,
+        help="Seconds to send a request, an image upload included, and be answered.",
+        min=1,
+        metavar="SECONDS",
+    )
+    max_image_bytes: int = setting(
+        DEFAULT_MAX_BYTES, help="Largest image upload: 413.", min=1, metavar="BYTES"
+    )
+    max_image_pixels: int = setting(
+        DEFAULT_MAX_PIXELS,
+        help="Most pixels in an uploaded image (checked before decoding): 413.",
+        min=1,
+    )
+    # Not options: for tests and benchmarks.
+    outbox: OutboxLimits = field(default_factory=OutboxLimits)
+    reverify_interval: float = 30.0  # seconds between re-checks of a live session's token
+    usage_flush_interval: float = 5.0
+    retention: int = 10_000  # events kept per room for replay
+
+    def problem(self) -> str | None:
+        """What is wrong with this combination of settings, in one line, or None."""
+        if self.peer_auth and self.unix_socket is None:
+            return "--peer-auth needs --unix-socket PATH: peer credentials exist only there."
+        return None

@@ -48,11 +48,10 @@ from imagechat_tui.links import ROOM_PATTERN
 from imagechat_tui.model import ROLE_RANK
 from imagechat_tui.protocol import RoomImage
 from imagechat_tui.server import room_page
+from imagechat_tui.server.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.storage import Storage, StorageUnavailable
 from imagechat_tui.server.uploads import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_PIXELS,
     DIGEST_PATTERN,
     UploadRejected,
     check_image,

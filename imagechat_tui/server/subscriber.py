@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from msgspec import Struct
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -32,6 +31,7 @@ from imagechat_tui.protocol import (
     encode_batch,
     frames_for,
 )
+from imagechat_tui.server.config import OutboxLimits
 from imagechat_tui.server.prepared import BatchCache, PreparedFrame, wire_format
 from imagechat_tui.server.usage import UsageMeter
 
@@ -48,12 +48,6 @@ def events_frame(json: bytes) -> PreparedFrame:
         return wire.encode_events(list(frame.events) if isinstance(frame, Batch) else [frame])  # type: ignore[list-item]
 
     return PreparedFrame(json, binary)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxLimits:
-    high_water: int = 64 * 1024  # transport buffer above which we stop writing directly
-    max_backlog_bytes: int = 4 * 1024 * 1024
 
 
 class Subscriber:

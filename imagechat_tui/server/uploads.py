@@ -19,8 +19,8 @@ from typing import Final
 
 from PIL import Image, UnidentifiedImageError
 
-DEFAULT_MAX_BYTES: Final = 25 * 1024 * 1024
-DEFAULT_MAX_PIXELS: Final = 40_000_000  # e.g. 8000 x 5000; RGBA decode ~160 MB at most
+from imagechat_tui.server.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+
 #: Formats a browser and the app both show; Pillow is never asked to guess among others.
 FORMATS: Final = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 MIME: Final = {

@@ -19,7 +19,7 @@ from imagechat_tui.protocol import (
     snapshot_frames,
 )
 from imagechat_tui.replica import Replica
-from imagechat_tui.server.subscriber import OutboxLimits
+from imagechat_tui.server.config import OutboxLimits
 from tests.server.hostile import closed_with, settle
 from tests.wsclient import WsClient, create_op, new_id, update_op
 

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from imagechat_tui.model import Limits
-from imagechat_tui.server.subscriber import OutboxLimits
+from imagechat_tui.server.config import OutboxLimits
 from tests.wsclient import WsClient, create_op, delete_op, new_id, update_op
 
 

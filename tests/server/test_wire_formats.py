@@ -21,8 +21,8 @@ from imagechat_tui.protocol import (
     decode_server_frame,
     encode,
 )
+from imagechat_tui.server.config import OutboxLimits
 from imagechat_tui.server.node import RunningServer
-from imagechat_tui.server.subscriber import OutboxLimits
 from tests.wsclient import create_op, delete_op, new_id, update_op
 
 FORMATS = {
