@@ -160,6 +160,19 @@ class TenantStore:
             claims["room"] = room_scope
         return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
+    def reissue(self, token: str, ttl_seconds: int) -> tuple[str, Identity]:
+        """A short-lived copy of a valid token: the same claims (whatever they are), a
+        new ``exp`` of at most ``ttl_seconds`` from now and never past the original's.
+        The browser page joins with these; its long-lived token stays in a cookie."""
+        identity = self.verify(token)  # raises AuthError
+        claims = jwt.decode(token, options={"verify_signature": False})
+        now = int(time.time())
+        claims["iat"] = now
+        claims["exp"] = min(int(claims["exp"]), now + ttl_seconds)
+        secret = self._secret(identity.tenant)
+        assert secret is not None  # verify() found it
+        return jwt.encode(claims, secret, algorithm=_ALGORITHM), identity
+
     def verify(self, token: str) -> Identity:
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})

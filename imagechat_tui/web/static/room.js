@@ -1,0 +1,251 @@
+// The page's copy of one room: what the server confirmed plus own ops in flight.
+// Pure (no DOM, no socket): the same rules as imagechat_tui/replica.py and model.py.
+// receive() and propose() return the ids of the markers whose view changed, so the
+// page patches only those (keyed DOM patching), or all = true after a snapshot.
+
+export const RANK = { viewer: 0, member: 1, moderator: 2, admin: 3 };
+export const DEFAULT_LIMITS = {
+  maxText: 2000, maxMarkers: 500, maxComments: 200,
+  maxFrameBytes: 65536, opsPerSecond: 50, opsBurst: 1000,
+};
+// @ then a user id, not inside a word or an e-mail address (as client/mentions.py).
+export const MENTION = /(?<![\w@])@([\w][\w.+\-@]*[\w]|[\w])/gu;
+export const TYPING = /(?<![\w@])@([\w.+\-@]*)$/u;
+
+export function mentions(text) {
+  return new Set([...text.matchAll(MENTION)].map((m) => m[1].toLowerCase()));
+}
+
+/** A reason the text may not be sent, or null. Lengths count code points. */
+export function textProblem(text, limits) {
+  if (!text.trim()) return 'Write something first.';
+  const n = [...text].length;
+  if (n > limits.maxText) return `At most ${limits.maxText} characters (this is ${n}).`;
+  return null;
+}
+
+export function regionProblem(x, y, w, h) {
+  if (w == null && h == null) return null;
+  if (w == null || h == null || !(w > 0) || !(h > 0)) return 'A region needs a width and a height.';
+  if (x + w > 100 + 1e-9 || y + h > 100 + 1e-9) return 'A region stays inside the image.';
+  return null;
+}
+
+function applyChange(chat, change) {
+  const c = { ...chat };
+  switch (change.kind) {
+    case 'comment': c.comments = [...chat.comments, change.comment]; break;
+    case 'edit-comment':
+      c.comments = chat.comments.map((m) => (m.id === change.commentId
+        ? { ...m, text: change.text, editedAt: change.editedAt } : m));
+      break;
+    case 'delete-comment': c.comments = chat.comments.filter((m) => m.id !== change.commentId); break;
+    case 'resolve': c.resolved = true; break;
+    case 'reopen': c.resolved = false; break;
+    case 'move': c.x = change.x; c.y = change.y; break;
+    default: return chat;
+  }
+  return c;
+}
+
+/** Apply one event to a Map of chats; the id it touched. */
+function applyEvent(chats, event) {
+  if (event.type === 'new-image-chat') chats.set(event.chat.id, event.chat);
+  else if (event.type === 'deleted-image-chat') chats.delete(event.chatId);
+  else if (event.type === 'image-chat-updated') {
+    const chat = chats.get(event.chatId);
+    if (chat) chats.set(event.chatId, applyChange(chat, event.change));
+  }
+  return event.type === 'new-image-chat' ? event.chat.id : event.chatId;
+}
+
+function opChatId(op) { return op.op === 'create' ? op.chat.id : op.chatId; }
+
+export class Room {
+  constructor() {
+    this.chats = new Map(); // confirmed, in number order
+    this.pending = new Map(); // broadcastId -> {op, now}
+    this.seq = null; // the `since` for the next join; null before the first sync
+    this.user = null;
+    this.role = 'viewer';
+    this.limits = DEFAULT_LIMITS;
+    this.image = null;
+    this.viewers = [];
+    this.viewerCount = 0;
+    this.parts = [];
+  }
+
+  get canWrite() { return (RANK[this.role] ?? 0) >= RANK.member; }
+  get canModerate() { return (RANK[this.role] ?? 0) >= RANK.moderator; }
+  mine(user) { return !!this.user && user.id === this.user.id; }
+
+  /** The chat as shown: confirmed plus own pending ops on it. */
+  view(id) {
+    let chat = this.chats.get(id);
+    for (const { op, now } of this.pending.values()) {
+      if (opChatId(op) !== id) continue;
+      const event = this.optimistic(op, now, chat);
+      if (event === undefined) continue;
+      chat = event;
+    }
+    return chat;
+  }
+
+  /** Ids in list order: confirmed by number, then own markers not yet numbered. */
+  ids() {
+    const ids = [...this.chats.keys()];
+    for (const { op } of this.pending.values()) {
+      if (op.op === 'create' && !this.chats.has(op.chat.id)) ids.push(op.chat.id);
+    }
+    return ids.filter((id) => this.view(id) != null);
+  }
+
+  optimistic(op, now, chat) {
+    const me = this.user;
+    if (op.op === 'create') {
+      if (chat) return undefined;
+      const { id, x, y, w, h, text } = op.chat;
+      const c = { id, number: null, x, y, createdBy: me, createdAt: now,
+        comments: [{ id: `${id}:first`, author: me, text, createdAt: now }] };
+      if (w != null) { c.w = w; c.h = h; }
+      return c;
+    }
+    if (!chat) return undefined;
+    if (op.op === 'delete') return null;
+    const ch = op.change;
+    if (ch.kind === 'comment') {
+      return applyChange(chat, { kind: 'comment',
+        comment: { id: ch.comment.id, author: me, text: ch.comment.text, createdAt: now } });
+    }
+    if (ch.kind === 'edit-comment') return applyChange(chat, { ...ch, editedAt: now });
+    return applyChange(chat, ch);
+  }
+
+  /** Why this user may not make this op now, or null (the server checks again). */
+  refusal(op) {
+    if (!this.canWrite) return 'You can only view this room.';
+    const id = opChatId(op);
+    const chat = this.view(id);
+    if (op.op === 'create') {
+      if (this.ids().length >= this.limits.maxMarkers) {
+        return `This room has its ${this.limits.maxMarkers} markers.`;
+      }
+      const { x, y, w, h } = op.chat;
+      return regionProblem(x, y, w, h) ?? textProblem(op.chat.text, this.limits);
+    }
+    if (!chat) return 'That marker is gone.';
+    const author = this.mine(chat.createdBy) || this.canModerate;
+    if (op.op === 'delete') return author ? null : 'Only its author or a moderator may delete it.';
+    const ch = op.change;
+    switch (ch.kind) {
+      case 'comment':
+        if (chat.comments.length >= this.limits.maxComments) {
+          return `A marker holds at most ${this.limits.maxComments} comments.`;
+        }
+        return textProblem(ch.comment.text, this.limits);
+      case 'edit-comment':
+      case 'delete-comment': {
+        const c = chat.comments.find((m) => m.id === ch.commentId);
+        if (!c) return 'That comment is gone.';
+        if (!this.mine(c.author) && !this.canModerate) return 'Only its author may change it.';
+        if (ch.kind === 'delete-comment' && c === chat.comments[0]) return 'Delete the marker instead.';
+        return ch.kind === 'edit-comment' ? textProblem(ch.text, this.limits) : null;
+      }
+      case 'resolve': return chat.resolved ? 'Already resolved.' : null;
+      case 'reopen': return chat.resolved ? null : 'Already open.';
+      case 'move':
+        if (!author) return 'Only its author or a moderator may move it.';
+        return regionProblem(ch.x, ch.y, chat.w, chat.h);
+      default: return 'Unknown change.';
+    }
+  }
+
+  /** Show an own op at once; the caller sends it. Returns the refusal or null. */
+  propose(op, now = Date.now()) {
+    const refused = this.refusal(op);
+    if (refused) return { refused, dirty: new Set() };
+    this.pending.set(op.broadcastId, { op, now });
+    return { refused: null, dirty: new Set([opChatId(op)]) };
+  }
+
+  /** Own ops sent but not yet confirmed: re-sent after a reconnect (the server acks
+   * one it already applied, so a re-send never applies twice). */
+  inFlight() { return [...this.pending.values()].map((p) => p.op); }
+
+  abandon(broadcastId) {
+    const p = this.pending.get(broadcastId);
+    this.pending.delete(broadcastId);
+    return p ? new Set([opChatId(p.op)]) : new Set();
+  }
+
+  /** One server frame. Returns what changed for the page to patch. */
+  receive(frame) {
+    const out = { dirty: new Set(), all: false, remote: [], failed: [], resync: false,
+      joined: null, presence: false, confirmed: [] };
+    switch (frame.type) {
+      case 'joined':
+        this.user = frame.user; this.role = frame.role ?? 'member';
+        this.limits = frame.limits ?? DEFAULT_LIMITS; this.image = frame.image ?? null;
+        this.parts = []; out.joined = frame; out.all = true;
+        break;
+      case 'snapshot': {
+        this.parts.push(frame);
+        if (frame.more) break;
+        const chats = new Map();
+        for (const part of this.parts) {
+          for (const chat of part.chats) {
+            const had = chats.get(chat.id); // a chat split between two parts
+            chats.set(chat.id, had ? { ...had, comments: [...had.comments, ...chat.comments] } : chat);
+          }
+        }
+        this.parts = []; this.chats = chats; this.seq = frame.seq; out.all = true;
+        for (const [bid, { op }] of this.pending) {
+          if (op.op === 'create' && chats.has(op.chat.id)) { this.pending.delete(bid); out.confirmed.push(bid); }
+        }
+        break;
+      }
+      case 'batch': for (const e of frame.events) this.event(e, out); break;
+      case 'new-image-chat': case 'image-chat-updated': case 'deleted-image-chat':
+        this.event(frame, out); break;
+      case 'error': {
+        const p = frame.broadcastId ? this.pending.get(frame.broadcastId) : undefined;
+        if (p) {
+          this.pending.delete(frame.broadcastId);
+          out.failed.push({ op: p.op, error: frame }); out.dirty.add(opChatId(p.op));
+        }
+        break;
+      }
+      case 'ack':
+        if (this.pending.has(frame.broadcastId)) {
+          out.dirty.add(opChatId(this.pending.get(frame.broadcastId).op));
+          this.pending.delete(frame.broadcastId); out.confirmed.push(frame.broadcastId);
+        }
+        break;
+      case 'presence':
+        this.viewers = frame.viewers; this.viewerCount = frame.count ?? frame.viewers.length;
+        out.presence = true;
+        break;
+      default: break;
+    }
+    return out;
+  }
+
+  event(e, out) {
+    if (this.seq === null || e.seq <= this.seq) return; // before the sync, or seen already
+    if (e.seq !== this.seq + 1) { out.resync = true; return; } // a gap: rejoin with since
+    this.seq = e.seq;
+    out.dirty.add(applyEvent(this.chats, e));
+    if (this.pending.delete(e.broadcastId)) out.confirmed.push(e.broadcastId);
+    else out.remote.push(e);
+  }
+
+  /** Everyone who can be mentioned: viewers, then whoever commented. */
+  people() {
+    const seen = new Map();
+    for (const u of this.viewers) if (!seen.has(u.id)) seen.set(u.id, u);
+    for (const chat of this.chats.values()) {
+      for (const c of chat.comments) if (!seen.has(c.author.id)) seen.set(c.author.id, c.author);
+    }
+    return [...seen.values()];
+  }
+}
