@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.typing import Subprotocol
 
 from imagechat_tui import wire
+from imagechat_tui.backoff import Backoff as Backoff  # the app configures its reconnects here
 from imagechat_tui.model import Rejection
 from imagechat_tui.protocol import (
     ClientOp,
@@ -75,18 +76,6 @@ class ConnState:
 
 class NotConnected(Exception):
     """An op was submitted while the app is not connected; nothing was sent or queued."""
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    base: float = 0.5
-    cap: float = 20.0
-    jitter: float = 0.5  # the delay is scaled by a random factor in [1 - jitter, 1]
-    give_up_after: int = 0  # attempts before going "offline" (0: never give up)
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        raw = min(self.cap, self.base * 2.0 ** max(0, attempt - 1))
-        return raw * (1 - self.jitter * rng.random())
 
 
 # Listeners' return values are ignored (so ``post_message``, which returns a bool, fits).

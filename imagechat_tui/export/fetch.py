@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from imagechat_tui.client.connection import Backoff, Connection, ConnState
+from imagechat_tui.backoff import Backoff
+from imagechat_tui.client.connection import Connection, ConnState
 from imagechat_tui.model import Actor, RoomState
 from imagechat_tui.protocol import User
 from imagechat_tui.replica import Replica

@@ -33,6 +33,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from imagechat_tui.backoff import Backoff
 from imagechat_tui.protocol import User
 from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.room import Publisher
@@ -110,7 +111,8 @@ class RedisBroker:
         # How long a dead node's viewers stay listed, refreshed every third of that.
         self.presence_ttl = presence_ttl
         self.presence_refresh = presence_refresh or presence_ttl / 3
-        self.max_backoff = max_backoff
+        self.backoff = Backoff(base=0.2, cap=max_backoff)
+        self._rng = random.Random()
         self.hub: RoomHub | None = None
         self._redis: aioredis.Redis | None = None
         self._pubsub: Any = None
@@ -275,8 +277,7 @@ class RedisBroker:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
             attempt += 1
-            delay = min(self.max_backoff, 0.1 * 2 ** min(attempt, 10))
-            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            await asyncio.sleep(self.backoff.delay(attempt, self._rng))
 
     def _on_message(self, message: dict[str, Any]) -> None:
         assert self.hub is not None

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from imagechat_tui.client.connection import Backoff, Connection, ConnState, NotConnected
+from imagechat_tui.backoff import Backoff
+from imagechat_tui.client.connection import Connection, ConnState, NotConnected
 from imagechat_tui.model import Actor
 from imagechat_tui.protocol import CloseCode, CreateOp, NewChat, NewImageChat, User
 from imagechat_tui.replica import Received, Replica
@@ -147,15 +148,3 @@ async def test_expired_token_says_so(
     assert "expired" in client.connection.state.reason
     client.connection.set_token(mint_token("alice"))
     await client.until(lambda: client.connection.connected)
-
-
-def test_backoff_grows_with_jitter_and_is_capped() -> None:
-    import random
-
-    backoff = Backoff(base=1.0, cap=8.0, jitter=0.5)
-    rng = random.Random(7)
-    delays = [backoff.delay(attempt, rng) for attempt in range(1, 8)]
-    for attempt, delay in enumerate(delays, start=1):
-        ceiling = min(8.0, 2 ** (attempt - 1))
-        assert ceiling * 0.5 <= delay <= ceiling
-    assert len(set(delays)) == len(delays)

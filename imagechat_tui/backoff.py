@@ -1,0 +1,26 @@
+"""Exponential backoff with jitter: how long to wait before the next attempt to reach
+something again. One rule for the app's reconnects (client/connection.py) and the server's
+Redis subscription (server/broker.py). Pure: the caller sleeps and brings the randomness."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+# 2 ** 60 times any base is past every cap; a larger exponent would overflow a float.
+_MAX_EXPONENT = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    base: float = 0.5  # the delay before the first retry ...
+    cap: float = 20.0  # ... doubling per failed attempt, up to this
+    jitter: float = 0.5  # the delay is scaled by a random factor in [1 - jitter, 1]
+    give_up_after: int = 0  # attempts before going "offline" (0: never give up)
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait before attempt ``attempt`` (1 for the first retry)."""
+        exponent = min(_MAX_EXPONENT, max(0, attempt - 1))
+        raw = min(self.cap, self.base * 2.0**exponent)
+        # Jitter spreads the retries of many clients that lost the same server at once.
+        return raw * (1 - self.jitter * rng.random())
