@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
-import ipaddress
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from rich.console import Console
 from imagechat_tui import paths
 from imagechat_tui.client.accounts import ANY_ROOM, Accounts
 from imagechat_tui.client.image_source import room_for
+from imagechat_tui.client.target import is_loopback
 from imagechat_tui.invites import (
     DEFAULT_USES,
     INVITE_ROLES,
@@ -144,7 +144,7 @@ def _server_and_token(server: str | None, token: str | None) -> tuple[str, dict[
     except LinkError as exc:
         raise ShareError(str(exc)) from None
     held = token or Accounts().server(base).token_for(ANY_ROOM)
-    if held is None and _is_loopback(base):
+    if held is None and is_loopback(base):
         from imagechat_tui.client.local_server import local_token
 
         held = local_token()  # a server on this machine shares our data directory
@@ -154,16 +154,6 @@ def _server_and_token(server: str | None, token: str | None) -> tuple[str, dict[
             "`imagechat-tui token` on the server) or set IMAGECHAT_TOKEN."
         )
     return base, {"Authorization": f"Bearer {held}"}
-
-
-def _is_loopback(base: str) -> bool:
-    host = urlsplit(base).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _call(

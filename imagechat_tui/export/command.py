@@ -1,7 +1,7 @@
 """``imagechat-tui export TARGET --format F [-o FILE]``: a room's review, out of the tool.
 
 TARGET, the server and the token are found exactly as ``imagechat-tui TARGET`` finds
-them (``launch.resolve``); the room is read over the real protocol (``fetch``).
+them (``client.target.resolve``); the room is read over the real protocol (``fetch``).
 """
 
 from __future__ import annotations
@@ -87,9 +87,9 @@ def run(
     """Export; returns the exit code. Every expected failure is one line on stderr."""
     from rich.console import Console
 
+    from imagechat_tui.client.target import TargetError, report, resolve
     from imagechat_tui.export import Review, render
     from imagechat_tui.export.fetch import FetchError, fetch_room
-    from imagechat_tui.tui.launch import TargetError, report, resolve
 
     err = Console(stderr=True, highlight=False)
     if output is None and fmt == "png" and sys.stdout.isatty():

@@ -1,5 +1,5 @@
 """Export from a room link, as someone with nothing but the link: the server, room, image
-and token come from it (``launch.resolve``, shared with opening)."""
+and token come from it (``client.target.resolve``, shared with opening)."""
 
 from __future__ import annotations
 

@@ -16,10 +16,10 @@ from websockets.exceptions import InvalidMessage
 
 from imagechat_tui.cli import app
 from imagechat_tui.client.connection import Connection, ConnState
+from imagechat_tui.client.target import ssl_context
 from imagechat_tui.model import Actor
 from imagechat_tui.protocol import User
 from imagechat_tui.replica import Replica
-from imagechat_tui.tui.launch import _ssl_context
 from tests.wsclient import WsClient, create_op
 
 
@@ -87,7 +87,7 @@ async def test_the_apps_connection_joins_over_wss_with_its_ca_file(
         Replica("room-1", Actor(User(id="?", name="?"))),
         on_state=on_state,
         on_received=lambda _: None,
-        ssl_context=_ssl_context(str(ca_pem)),
+        ssl_context=ssl_context(str(ca_pem)),
     )
     task = asyncio.create_task(connection.run())
     async with asyncio.timeout(10):

@@ -21,12 +21,13 @@ from rich.console import Console
 
 from imagechat_tui.client.accounts import Accounts
 from imagechat_tui.client.connection import Backoff, Connection
+from imagechat_tui.client.target import resolve
 from imagechat_tui.model import Actor
 from imagechat_tui.protocol import AddComment, NewComment, UpdateOp, User
 from imagechat_tui.replica import Replica
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
-from imagechat_tui.tui.launch import build_connection, resolve
+from imagechat_tui.tui.launch import build_connection
 from tests.sharing.images import png, sha
 from tests.tui.helpers import RemoteClient, until
 
