@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from typing import Annotated
 
@@ -87,12 +86,10 @@ def open_image(
 
 def serve(config: ServerConfig) -> None:
     """Run a sync server node until SIGTERM or SIGINT (applies pending migrations first)."""
+    from imagechat_tui.server import log_format
     from imagechat_tui.server.node import run_until_signalled
 
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    log_format.configure(config.log_level, config.log_format)
     if problem := config.problem():
         raise _fail(problem)
     try:
@@ -167,17 +164,35 @@ def stats(
         str | None, typer.Option(help="Database URL. Default: the local SQLite.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Only the last 90s, 30m, 24h, 7d... (minute buckets), with the peak "
+            "connections: the dashboard's figures. Default: all time.",
+        ),
+    ] = None,
 ) -> None:
     """Print usage per tenant: pubSubMessageCount and pubSubBandwidth."""
+    import time
+
+    from imagechat_tui.invites import duration_seconds
     from imagechat_tui.safe_text import inert
     from imagechat_tui.server.storage import open_storage
-    from imagechat_tui.server.usage import usage_report
+    from imagechat_tui.server.usage import history_report, usage_report
+
+    try:
+        back = None if since is None else duration_seconds(since)
+    except ValueError as exc:
+        raise _fail(f"--since: {exc}") from None
 
     async def read() -> list[dict[str, object]]:
         storage = open_storage(database or paths.default_database_url())
         await storage.open()
         try:
-            return usage_report(await storage.usage())
+            if back is None:
+                return usage_report(await storage.usage())
+            return history_report(await storage.usage_history(time.time() - back))
         finally:
             await storage.close()
 
@@ -188,10 +203,13 @@ def stats(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    typer.echo(f"{'tenant':<24} {'pubSubMessageCount':>20} {'pubSubBandwidth':>18}")
+    peak = back is not None
+    head = f"{'tenant':<24} {'pubSubMessageCount':>20} {'pubSubBandwidth':>18}"
+    typer.echo(head + (f" {'peakConnections':>16}" if peak else ""))
     for row in rows:
         tenant, count, nbytes = row["tenant"], row["pubSubMessageCount"], row["pubSubBandwidth"]
-        typer.echo(f"{inert(str(tenant)):<24} {count:>20} {nbytes:>18}")
+        line = f"{inert(str(tenant)):<24} {count:>20} {nbytes:>18}"
+        typer.echo(line + (f" {row['peakConnections']:>16}" if peak else ""))
 
 
 @tenant_app.command("add")

@@ -41,12 +41,18 @@ def is_well_formed(code: str) -> bool:
     return bool(CODE_PATTERN.match(code))
 
 
-def parse_duration(text: str) -> int:
-    """``90s``, ``30m``, ``12h``, ``7d``, ``2w`` (or plain seconds) as seconds."""
+def duration_seconds(text: str) -> int:
+    """``90s``, ``30m``, ``12h``, ``7d``, ``2w`` (or plain seconds) as seconds (also
+    ``stats --since``)."""
     match = re.fullmatch(r"\s*(\d{1,9})\s*([smhdw]?)\s*", text.lower())
     if not match:
         raise ValueError(f"Not a duration: {text!r}; use for example 30m, 12h, 7d or 2w.")
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
+    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def parse_duration(text: str) -> int:
+    """An invite's lifetime: a duration of more than 0 s and at most 365 days."""
+    seconds = duration_seconds(text)
     if not 0 < seconds <= MAX_EXPIRES_SECONDS:
         raise ValueError("An invite lasts more than 0 seconds and at most 365 days.")
     return seconds

@@ -27,6 +27,7 @@ import random
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -40,6 +41,7 @@ from imagechat_tui.server.room import Publisher
 from imagechat_tui.server.storage import StorageUnavailable, StoredEvent
 
 if TYPE_CHECKING:
+    from imagechat_tui.server.metrics import NodeMetrics
     from imagechat_tui.server.room import Room, RoomHub
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,8 @@ class RedisBroker:
         self.reconnects = 0
         self.publish_failures = 0
         self._publish_faults = FaultLog(log, "publishing to Redis")
+        self.metrics: NodeMetrics | None = None
+        self.on_publish_failed: Callable[[str], None] | None = None  # the readiness check
 
     def publisher(self) -> Publisher:
         return Publisher(
@@ -210,9 +214,25 @@ class RedisBroker:
                 except (RedisError, OSError) as exc:
                     # Not lost: the events are in the database; other nodes fill the gap.
                     self.publish_failures += len(batch)
-                    self._publish_faults.failed(f"{exc.__class__.__name__}: {exc}")
+                    reason = f"{exc.__class__.__name__}: {exc}"
+                    self._publish_faults.failed(reason)
+                    if self.on_publish_failed is not None:
+                        self.on_publish_failed(reason)
+                    if self.metrics is not None:
+                        self.metrics.redis_publish_failures.inc(len(batch))
                 else:
                     self._publish_faults.succeeded()
+                    if self.metrics is not None:
+                        self.metrics.redis_published.inc(len(batch))
+
+    async def check(self) -> None:
+        """Raise, with the reason, unless Redis answers now and the subscription is up
+        (the readiness probe, which bounds how long it may take)."""
+        if self._redis is None:
+            raise ConnectionError("not started")
+        await self._redis.ping()
+        if not self._connected.is_set():
+            raise ConnectionError("the subscription to Redis is down; reconnecting")
 
     # --- subscriptions ---------------------------------------------------------------
 
@@ -302,6 +322,8 @@ class RedisBroker:
             return  # our own: already delivered locally
         if data[:1] == EVENTS:
             frames = [bytes(raw) for raw in _raw_list.decode(data[33:])]
+            if self.metrics is not None:
+                self.metrics.redis_received.inc()
             if frames:
                 # One task per message: the room's lock is FIFO, so order is kept, and a
                 # room busy committing or filling a gap does not hold up other rooms.

@@ -42,6 +42,7 @@ DEFAULT_MAX_BYTES: Final = 25 * 1024 * 1024  # PUT /images: larger uploads get 4
 DEFAULT_MAX_PIXELS: Final = 40_000_000  # ... e.g. 8000 x 5000; RGBA decode ~160 MB at most
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,33 @@ class ServerConfig:
         DEFAULT_MAX_PIXELS,
         help="Most pixels in an uploaded image (checked before decoding): 413.",
         min=1,
+    )
+    # What the people who run it see (docs/DEPLOY.md): Prometheus metrics on a listener
+    # of their own, bound to loopback unless told otherwise.
+    metrics_port: int | None = setting(
+        None,
+        help="Serve Prometheus metrics (all tenants) and /ready on this port. Default: "
+        "none (a tenant admin's token reads its own tenant's /metrics on the main port).",
+        min=0,
+        max=65535,
+        metavar="PORT",
+    )
+    metrics_host: str = setting(
+        "127.0.0.1", help="Address of --metrics-port (loopback by default).", metavar="ADDRESS"
+    )
+    metrics: bool = setting(
+        True, help="Count what /metrics reports (off: nothing is counted or served)."
+    )
+    ready_interval: float = setting(
+        1.0,
+        help="Seconds between /ready's checks that the database (and Redis) take writes; "
+        "a failed commit or publish is reported at once.",
+        min=0.05,
+        metavar="SECONDS",
+    )
+    log_format: LogFormat = setting(
+        "text",
+        help="text, or json: one object per line (time, level, event, tenant, node, fields).",
     )
     # Not options: for tests and benchmarks.
     outbox: OutboxLimits = field(default_factory=OutboxLimits)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from msgspec import Struct
 from prometheus_client import (
     GC_COLLECTOR,
     PLATFORM_COLLECTOR,
@@ -75,6 +76,11 @@ _LATENCY_BUCKETS = (
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
+def op_kind(op: Struct) -> str:
+    """``create``, ``update`` or ``delete``: the op's tag."""
+    return str(type(op).__struct_config__.tag)
+
+
 def wire_label(fmt: WireFormat) -> str:
     """``json``, ``json+deflate``, ``binary`` or ``binary+deflate``."""
     base = "binary" if fmt.binary else "json"
@@ -123,8 +129,9 @@ class NodeMetrics:
         )
         self.delivery_latency = Histogram(
             "imagechat_delivery_latency_seconds",
-            "From a commit returning to its events' socket write: the last direct viewer "
-            "per broadcast; a viewer that fell behind, per batch from its oldest event.",
+            "From a commit (or a broadcast from another node) reaching the fan-out to the "
+            "socket write of its last viewer, per broadcast; viewers that fell behind get "
+            "batches later (imagechat_backlog_drops when too far).",
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
@@ -205,9 +212,15 @@ class NodeMetrics:
     # --- the hooks -------------------------------------------------------------------
 
     def delivered(
-        self, tenant: str, events: int, payload_bytes: int, wire_bytes: int, since: float
+        self,
+        tenant: str,
+        events: int,
+        payload_bytes: int,
+        wire_bytes: int,
+        since: float | None = None,
     ) -> None:
-        """``events`` events written to sockets (``events`` = events x viewers) at once."""
+        """``events`` events written to sockets (events x viewers), at once; ``since``:
+        the monotonic time their commit returned (direct writes only)."""
         children = self._delivered.get(tenant)
         if children is None:
             label = self.tenant(tenant)
@@ -219,7 +232,8 @@ class NodeMetrics:
         children[0].inc(events)
         children[1].inc(payload_bytes)
         children[2].inc(wire_bytes)
-        self.delivery_latency.observe(time.monotonic() - since)
+        if since is not None:
+            self.delivery_latency.observe(time.monotonic() - since)
 
     def broadcast(self, tenant: str, events: int) -> None:
         self.events_broadcast.labels(self.tenant(tenant)).inc(events)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve, unix_serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -35,9 +36,11 @@ from imagechat_tui.protocol import (
     ServerLimits,
 )
 from imagechat_tui.safe_text import inert
+from imagechat_tui.server import log_format, ops_http
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.http_front import body_reading_connection
+from imagechat_tui.server.metrics import NodeMetrics
 from imagechat_tui.server.peer_auth import peer_verifier
 from imagechat_tui.server.prepared import (
     deflate_extension,
@@ -46,9 +49,11 @@ from imagechat_tui.server.prepared import (
 )
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
+from imagechat_tui.server.readiness import Readiness
 from imagechat_tui.server.room import RoomHub
 from imagechat_tui.server.routes import Routes
 from imagechat_tui.server.session import (
+    PONG,
     Action,
     Close,
     JoinRequest,
@@ -128,6 +133,10 @@ class RunningServer:
         self._closing: asyncio.Future[None] | None = None
         self.broker: RedisBroker | None = None
         self.live: set[ServerConnection] = set()  # every accepted TCP connection
+        self.metrics: NodeMetrics | None = None
+        self.readiness: Readiness | None = None
+        self.metrics_server: Server | None = None  # --metrics-port
+        self.node_name = ""
 
     @property
     def url(self) -> str:
@@ -153,9 +162,23 @@ class RunningServer:
             self._closing = asyncio.ensure_future(self._close())
         await asyncio.shield(self._closing)
 
+    @property
+    def metrics_url(self) -> str | None:
+        """``http://host:port/metrics`` of the --metrics-port listener, if any."""
+        if self.metrics_server is None:
+            return None
+        host, port = next(iter(self.metrics_server.sockets)).getsockname()[:2]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}/metrics"
+
     async def _close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.readiness is not None:
+            await self.readiness.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+            await self.metrics_server.wait_closed()
         if self._flushing is not None:
             with contextlib.suppress(Exception):
                 await self._flushing
@@ -303,8 +326,12 @@ async def start_server(config: ServerConfig) -> RunningServer:
     meter = UsageMeter()
     broker = _open_broker(config)
     hub = RoomHub(storage, meter, config.limits, broker.publisher() if broker else None)
+    metrics = NodeMetrics() if config.metrics else None
+    hub.metrics = metrics
     if broker is not None:
+        broker.metrics = metrics
         await broker.start(hub)
+    readiness = _readiness(config, storage, broker, hub, metrics)
     guards = _Guards(
         connections=ConnectionQuota(config.max_connections_per_user),
         rooms=RoomQuota(hub, config.max_rooms_per_tenant),
@@ -324,8 +351,12 @@ async def start_server(config: ServerConfig) -> RunningServer:
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
         if routes.handles(request.path):  # images, rooms, invites, the link's page
             return await routes.respond(connection, request)
-        if request.path.split("?", 1)[0] == "/stats":
+        path = request.path.split("?", 1)[0]
+        if path == "/stats":
             return await _stats(connection, request, tenants, storage, meter, guards.connections)
+        if path in ("/ready", "/metrics") or path.startswith("/admin"):
+            page = await _ops_page(path, request, tenants, storage, hub, readiness, metrics)
+            return _page_response(page, head_only=request.method == "HEAD")
         return _health(connection, request, paths.home_id(home))
 
     live: set[ServerConnection] = set()
@@ -350,11 +381,103 @@ async def start_server(config: ServerConfig) -> RunningServer:
     running = RunningServer(config, server, storage, hub, meter)
     running.live = live
     running.broker = broker
+    running.metrics, running.readiness = metrics, readiness
+    running.node_name = f"{socket.gethostname()}:{running.port or running.host}"
+    log_format.NODE["name"] = running.node_name
+    if metrics is not None:
+        metrics.attach(hub, meter, lambda: len(live))
+        if config.metrics_port is not None:
+            running.metrics_server = await _serve_metrics(config, metrics, readiness)
+    await readiness.check()  # the first answer of /ready is a real one
+    readiness.start()
     running._tasks.append(asyncio.create_task(_flush_usage(running)))
     if config.idle_exit > 0:
         running._tasks.append(asyncio.create_task(_exit_when_idle(running)))
     log.info("serving on %s", running.url)
     return running
+
+
+def _readiness(
+    config: ServerConfig,
+    storage: Storage,
+    broker: RedisBroker | None,
+    hub: RoomHub,
+    metrics: NodeMetrics | None,
+) -> Readiness:
+    probes: dict[str, Callable[[], Awaitable[None]]] = {"database": storage.check_writable}
+    if broker is not None:
+        probes["broker"] = broker.check
+    readiness = Readiness(
+        probes,
+        config.ready_interval,
+        on_change=None if metrics is None else lambda ready: metrics.ready.set(int(ready)),
+    )
+    hub.on_commit_failed = lambda reason: readiness.failed("database", reason)
+    if broker is not None:
+        broker.on_publish_failed = lambda reason: readiness.failed("broker", reason)
+    return readiness
+
+
+async def _ops_page(
+    path: str,
+    request: Request,
+    tenants: TenantStore,
+    storage: Storage,
+    hub: RoomHub,
+    readiness: Readiness,
+    metrics: NodeMetrics | None,
+) -> ops_http.Page:
+    if path == "/ready":
+        return ops_http.ready_page(readiness)
+    asset = ops_http.admin_asset(path)
+    if asset is not None:
+        return asset
+    if path not in ("/metrics", "/admin/api/usage"):
+        return ops_http.Page(HTTPStatus.NOT_FOUND, b'{"error": "Not found."}\n')
+    admin = ops_http.admin_of(tenants, request.headers.get("Authorization", ""))
+    if isinstance(admin, ops_http.Page):
+        return admin
+    if path == "/metrics":
+        return ops_http.metrics_page(metrics, admin.tenant)
+    try:
+        return await ops_http.admin_usage(storage, hub, admin.tenant)
+    except StorageUnavailable:
+        return ops_http.Page(
+            HTTPStatus.SERVICE_UNAVAILABLE, b'{"error": "Usage is unavailable."}\n'
+        )
+
+
+def _page_response(page: ops_http.Page, *, head_only: bool = False) -> Response:
+    headers = Headers()
+    headers["Content-Type"] = page.content_type
+    headers["Content-Length"] = str(len(page.body))
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cache-Control"] = "no-store"
+    headers["Connection"] = "close"
+    for name, value in page.headers.items():
+        headers[name] = value
+    status = HTTPStatus(page.status)
+    return Response(status.value, status.phrase, headers, b"" if head_only else page.body)
+
+
+async def _serve_metrics(
+    config: ServerConfig, metrics: NodeMetrics, readiness: Readiness
+) -> Server:
+    """``--metrics-port``: the whole registry at /metrics (and /ready), nothing else."""
+
+    async def answer(connection: ServerConnection, request: Request) -> Response:
+        path = request.path.split("?", 1)[0]
+        if path == "/metrics":
+            return _page_response(ops_http.metrics_page(metrics, None))
+        if path == "/ready":
+            return _page_response(ops_http.ready_page(readiness))
+        return _page_response(ops_http.Page(HTTPStatus.NOT_FOUND, b'{"error": "Not found."}\n'))
+
+    async def never(ws: ServerConnection) -> None:  # every request is answered above
+        await ws.close()
+
+    port = config.metrics_port or 0
+    return await serve(never, config.metrics_host, port, process_request=answer)
 
 
 def _open_broker(config: ServerConfig) -> RedisBroker | None:
@@ -380,7 +503,7 @@ async def _flush_usage(running: RunningServer) -> None:
         await asyncio.sleep(running.config.usage_flush_interval)
         # Shielded: cancelling this loop at shutdown must not cancel a write whose counts
         # were already taken from the meter (they would be lost); close() awaits it.
-        running._flushing = asyncio.ensure_future(running.meter.flush(running.storage))
+        running._flushing = asyncio.ensure_future(_flush_once(running))
         try:
             await asyncio.shield(running._flushing)
         except asyncio.CancelledError:
@@ -389,6 +512,17 @@ async def _flush_usage(running: RunningServer) -> None:
             faults.failed(f"{exc.__class__.__name__}: {exc}")
         else:
             faults.succeeded()
+
+
+async def _flush_once(running: RunningServer) -> None:
+    """The usage since the last flush, and this node's joined connections per tenant."""
+    now = time.time()
+    await running.meter.flush(running.storage, at=now)
+    joined: dict[str, int] = {}
+    for (tenant, _), room in list(running.hub.rooms.items()):
+        if room.subscribers:
+            joined[tenant] = joined.get(tenant, 0) + len(room.subscribers)
+    await running.storage.record_connections(running.node_name, now, joined)
 
 
 async def _exit_when_idle(running: RunningServer) -> None:
@@ -404,11 +538,17 @@ async def _exit_when_idle(running: RunningServer) -> None:
             return
 
 
-async def _perform(ws: ServerConnection, action: Action | None) -> None:
+async def _perform(
+    ws: ServerConnection, action: Action | None, metrics: NodeMetrics | None = None
+) -> None:
     """Carry out a session's answer on a connection that has not joined yet."""
     if isinstance(action, Reply):
+        if metrics is not None and action.data is not PONG:
+            metrics.frame_refused(None, action.data)
         await ws.send(action.data, text=True)
     elif isinstance(action, Close):
+        if metrics is not None:
+            metrics.join_refused(log_format.TENANT.get(), action.code)
         log.info("session closed (%d): %s", action.code, inert(action.reason))
         if action.data is not None:
             await ws.send(action.data, text=True)
@@ -429,8 +569,10 @@ async def _serve_connection(
         peer_verifier(ws.transport.get_extra_info("socket")) if config.peer_auth else tenants.verify
     )
     session = ServerSession(TokenBucket(config.ops_per_second, config.ops_burst), verify)
+    metrics = hub.metrics
     timer = asyncio.get_running_loop().call_later(
-        config.join_timeout, lambda: asyncio.ensure_future(_perform(ws, session.timed_out()))
+        config.join_timeout,
+        lambda: asyncio.ensure_future(_perform(ws, session.timed_out(), metrics)),
     )
     try:
         async for data in ws:
@@ -439,13 +581,26 @@ async def _serve_connection(
                 timer.cancel()
                 await _joined_session(ws, session, action, config, verify, hub, meter, guards)
                 return
-            await _perform(ws, action)
+            await _perform(ws, action, metrics)
             if session.phase is Phase.CLOSED:
                 return
     except ConnectionClosed:
         pass
     finally:
         timer.cancel()
+        if metrics is not None:
+            task = asyncio.ensure_future(_count_close(ws, metrics))
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set[asyncio.Future[None]] = set()  # close codes still to be counted
+
+
+async def _count_close(ws: ServerConnection, metrics: NodeMetrics) -> None:
+    """The close code, once the closing handshake (started as the handler returns) ends."""
+    await ws.wait_closed()
+    metrics.closed(ws.close_code)
 
 
 async def _joined_session(
@@ -460,35 +615,45 @@ async def _joined_session(
 ) -> None:
     join, identity = request.join, request.identity
     tenant, user_id = identity.tenant, identity.actor.user.id
+    log_format.TENANT.set(tenant)  # every line logged for this connection names it
+    metrics = hub.metrics
     try:
         guards.connections.acquire(tenant, user_id, CloseCode.TOO_MANY_CONNECTIONS)
     except QuotaExceeded as exc:
-        await _refuse(ws, session, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+        await _refuse(ws, session, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code, metrics)
         return
     try:
         try:
             room = await guards.rooms.open(tenant, join.room, CloseCode.TOO_MANY_ROOMS)
         except QuotaExceeded as exc:
-            await _refuse(ws, session, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code)
+            await _refuse(
+                ws, session, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code, metrics
+            )
             return
         except StorageUnavailable:
             message = "The server cannot reach its database right now; try again shortly."
-            await _refuse(ws, session, ErrorCode.UNAVAILABLE, message, CloseCode.TRY_AGAIN_LATER)
+            await _refuse(
+                ws, session, ErrorCode.UNAVAILABLE, message, CloseCode.TRY_AGAIN_LATER, metrics
+            )
             return
-        sub = Subscriber(ws, identity, meter, config.outbox)
+        sub = Subscriber(ws, identity, meter, config.outbox, metrics)
         release_handshake(ws)  # ~5 KiB of headers per joined connection
         assert join.token is not None  # the session refuses a join without one
         watcher = asyncio.create_task(
             _end_when_token_ends(ws, verify, join.token, identity, config.reverify_interval)
         )
         try:
-            await room.join(sub, join.since, announced_limits(config))
+            replayed = await room.join(sub, join.since, announced_limits(config))
+            if metrics is not None:
+                metrics.joined(tenant, replayed)
             session.accepted()
             async for data in ws:
                 action = session.receive(data)
                 if isinstance(action, Submit):
                     room.submit(sub, action.op)
                 elif isinstance(action, Reply):
+                    if metrics is not None and action.data is not PONG:
+                        metrics.frame_refused(tenant, action.data)
                     sub.send_encoded(action.data)  # after every frame already queued
         finally:
             watcher.cancel()
@@ -499,9 +664,14 @@ async def _joined_session(
 
 
 async def _refuse(
-    ws: ServerConnection, session: ServerSession, code: str, message: str, close_code: int
+    ws: ServerConnection,
+    session: ServerSession,
+    code: str,
+    message: str,
+    close_code: int,
+    metrics: NodeMetrics | None = None,
 ) -> None:
-    await _perform(ws, session.refuse(code, message, close_code))
+    await _perform(ws, session.refuse(code, message, close_code), metrics)
 
 
 async def _end_when_token_ends(

@@ -119,13 +119,14 @@ class PreparedFrame:
     makes the ``imagechat.msgpack.v1`` payload, or is None when the message has no
     binary form (binary clients then get the JSON text frame)."""
 
-    __slots__ = ("_binary", "_binary_payload", "_frames", "json")
+    __slots__ = ("_binary", "_binary_payload", "_frames", "json", "written")
 
     def __init__(self, json: bytes, binary: Callable[[], bytes] | None = None) -> None:
         self.json = json
         self._binary = binary
         self._binary_payload: bytes | None = None
         self._frames: dict[WireFormat, bytes] = {}
+        self.written = 0  # wire bytes written so far, for /metrics
 
     def frame(self, fmt: WireFormat) -> bytes:
         """The whole WebSocket frame (header and payload) for viewers in ``fmt``."""
@@ -151,8 +152,11 @@ class PreparedFrame:
         if not fmt.shared:  # its compressor has state: let websockets encode for it
             ws.protocol.send_text(self.json)
             ws.send_data()
+            self.written += len(self.json)  # its compressed size is websockets' own
             return True
-        ws.transport.write(self.frame(fmt))
+        data = self.frame(fmt)
+        ws.transport.write(data)
+        self.written += len(data)
         return True
 
     async def send(self, ws: ServerConnection, fmt: WireFormat) -> bool:

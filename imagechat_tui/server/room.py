@@ -35,6 +35,7 @@ from imagechat_tui.protocol import (
     snapshot_frames,
 )
 from imagechat_tui.server.faultlog import FaultLog
+from imagechat_tui.server.metrics import NodeMetrics, op_kind
 from imagechat_tui.server.prepared import PreparedFrame
 from imagechat_tui.server.storage import (
     CommitResult,
@@ -258,6 +259,8 @@ class Room:
             return Decision(state, events, answers)
 
         where = f"room {self.tenant}/{self.name}, {len(batch)} ops"
+        metrics = self.hub.metrics
+        started = time.monotonic()
         try:
             result = await self.hub.storage.commit(
                 self.tenant,
@@ -267,24 +270,52 @@ class Room:
                 decide_batch,
             )
         except StorageUnavailable as exc:
-            self.hub.commit_faults.failed(str(exc), where)
+            self._failed(batch, started, "unavailable", str(exc), where)
             _refuse_all(batch, ErrorCode.UNAVAILABLE, _NOT_SAVED)
             return
         except OutcomeUnknown as exc:
-            self.hub.commit_faults.failed(str(exc), where)
+            self._failed(batch, started, "unknown", str(exc), where)
             _refuse_all(batch, ErrorCode.INTERNAL, _MAYBE_SAVED)
             return
         except Exception as exc:
             # Unexpected (a bug?), but the storage rolled the transaction back.
             log.exception("commit failed in %s", where)
-            self.hub.commit_faults.failed(f"{exc.__class__.__name__}: {exc}", where)
+            self._failed(batch, started, "failed", f"{exc.__class__.__name__}: {exc}", where)
             _refuse_all(batch, ErrorCode.UNAVAILABLE, _NOT_SAVED)
             return
         self.hub.commit_faults.succeeded()
+        if metrics is not None:
+            metrics.committed(time.monotonic() - started, len(batch), "ok")
         self._advance(result)
-        for (sub, _), answer in zip(batch, result.answers, strict=True):
+        outcomes: dict[tuple[str, str], int] = {}
+        for (sub, op), answer in zip(batch, result.answers, strict=True):
             if answer is not None:
                 sub.send(answer)
+            if metrics is not None:
+                outcome = "ok" if answer is None else getattr(answer, "code", "duplicate")
+                key = (op_kind(op), outcome)
+                outcomes[key] = outcomes.get(key, 0) + 1
+        if metrics is not None:
+            for (kind, outcome), n in outcomes.items():
+                metrics.op(self.tenant, kind, outcome, n)
+
+    def _failed(
+        self,
+        batch: list[tuple[Subscriber, ClientOp]],
+        started: float,
+        outcome: str,
+        reason: str,
+        where: str,
+    ) -> None:
+        self.hub.commit_faults.failed(reason, where)
+        if self.hub.on_commit_failed is not None:
+            self.hub.on_commit_failed(reason)  # readiness: 503 at once, not at the next probe
+        metrics = self.hub.metrics
+        if metrics is not None:
+            metrics.committed(time.monotonic() - started, len(batch), outcome)
+            code = ErrorCode.INTERNAL if outcome == "unknown" else ErrorCode.UNAVAILABLE
+            for _, op in batch:
+                metrics.op(self.tenant, op_kind(op), code)
 
     # --- events ----------------------------------------------------------------------
 
@@ -309,7 +340,10 @@ class Room:
         if not stored:
             return
         self._recent.extend(stored)
-        fan_out(self.subscribers, [s.data for s in stored], self.hub.meter, self.tenant)
+        metrics = self.hub.metrics
+        if metrics is not None:
+            metrics.broadcast(self.tenant, len(stored))
+        fan_out(self.subscribers, [s.data for s in stored], self.hub.meter, self.tenant, metrics)
         if local and self.hub.publisher is not None:
             self.hub.publisher.publish(self.tenant, self.name, stored)
 
@@ -336,6 +370,9 @@ class Room:
             self.tenant, self.name, self.state.seq, latest.seq
         )
         folded = fold_log(self.state, missing) if missing is not None else None
+        metrics = self.hub.metrics
+        if metrics is not None and latest.seq > self.state.seq:
+            metrics.seq_repairs.inc()  # events this node had not heard of
         if folded is None or folded.gap:
             self._reset(latest)  # too far behind for the log
         else:
@@ -370,6 +407,8 @@ class RoomHub:
         self.publisher = publisher
         self.rooms: dict[tuple[str, str], Room] = {}
         self.commit_faults = FaultLog(log, "commit")
+        self.metrics: NodeMetrics | None = None  # set by the node when it counts
+        self.on_commit_failed: Callable[[str], None] | None = None  # the readiness check
         self._loading: dict[tuple[str, str], asyncio.Future[Room]] = {}
 
     async def get(self, tenant: str, name: str) -> Room:

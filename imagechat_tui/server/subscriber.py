@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -34,6 +36,9 @@ from imagechat_tui.protocol import (
 from imagechat_tui.server.config import OutboxLimits
 from imagechat_tui.server.prepared import BatchCache, PreparedFrame, wire_format
 from imagechat_tui.server.usage import UsageMeter
+
+if TYPE_CHECKING:
+    from imagechat_tui.server.metrics import NodeMetrics
 
 #: Batches made for viewers that fell behind at the same point are made once.
 BATCHES = BatchCache()
@@ -61,6 +66,7 @@ class Subscriber:
         "identity",
         "limits",
         "meter",
+        "metrics",
         "on_drop",
         "tenant",
         "ws",
@@ -72,8 +78,10 @@ class Subscriber:
         identity: Identity,
         meter: UsageMeter,
         limits: OutboxLimits,
+        metrics: NodeMetrics | None = None,
     ) -> None:
         self.ws = ws
+        self.metrics = metrics
         self.identity = identity
         self.tenant = identity.tenant
         self.meter = meter
@@ -159,13 +167,14 @@ class Subscriber:
         if self._backlog and self._drainer is None and not self.closed:
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
-    def _next_frame(self) -> PreparedFrame:
-        """The backlog's next frame: one lone frame, or every event up to the next one."""
+    def _next_frame(self) -> tuple[PreparedFrame, int]:
+        """The backlog's next frame: one lone frame, or every event up to the next one;
+        and how many events it carries."""
         assert self._backlog is not None  # only called while it has frames
         batchable, first = self._backlog.popleft()
         self._backlog_bytes -= len(first)
         if not batchable:
-            return PreparedFrame(first)
+            return PreparedFrame(first), 0
         events = [first]
         size = len(first)
         while self._backlog and self._backlog[0][0] and size < MAX_BATCH_BYTES:
@@ -174,16 +183,20 @@ class Subscriber:
             size += len(event)
             events.append(event)
         if len(events) == 1:
-            return events_frame(first)
-        return BATCHES.get(events, lambda run: events_frame(encode_batch(run)))
+            return events_frame(first), 1
+        return BATCHES.get(events, lambda run: events_frame(encode_batch(run))), len(events)
 
     async def _drain(self) -> None:
         try:
             while self._backlog and not self.closed:
-                frame = self._next_frame()
+                frame, events = self._next_frame()
                 if not await frame.send(self.ws, self.format):
                     await self.ws.send(frame.json, text=True)  # raises if it is closed
                 self.meter.add(self.tenant, 1, len(frame.json))
+                if events and self.metrics is not None:
+                    shared = self.format.shared
+                    wire = len(frame.frame(self.format)) if shared else len(frame.json)
+                    self.metrics.delivered(self.tenant, events, len(frame.json), wire)
         except ConnectionClosed:
             self.closed = True
         finally:
@@ -193,6 +206,8 @@ class Subscriber:
         if self.closed:
             return
         self.closed = True
+        if self.metrics is not None:
+            self.metrics.backlog_drops.labels(self.metrics.tenant(self.tenant)).inc()
         if self.on_drop is not None:
             self.on_drop()
         self._backlog = None
@@ -208,10 +223,15 @@ class Subscriber:
 
 
 def fan_out(
-    subscribers: Iterable[Subscriber], frames: list[bytes], meter: UsageMeter, tenant: str
+    subscribers: Iterable[Subscriber],
+    frames: list[bytes],
+    meter: UsageMeter,
+    tenant: str,
+    metrics: NodeMetrics | None = None,
 ) -> None:
     """Send the same events to a room's subscribers: each frame is encoded, compressed
     and framed at most once per wire format, and the same bytes go to every viewer."""
+    since = time.monotonic() if metrics is not None else 0.0
     direct: list[Subscriber] = []
     for sub in subscribers:
         if sub.closed:
@@ -221,11 +241,16 @@ def fan_out(
         else:
             sub.deliver_events(frames)
     if direct:
+        payload = wire = 0
         for frame in frames_for(frames):
             prepared = events_frame(frame)
             for sub in direct:
                 prepared.write(sub.ws, sub.format)
             meter.add(tenant, len(direct), len(direct) * len(frame))
+            payload += len(direct) * len(frame)
+            wire += prepared.written
+        if metrics is not None:  # once per broadcast, whatever the number of viewers
+            metrics.delivered(tenant, len(direct) * len(frames), payload, wire, since)
 
 
 async def _close(ws: ServerConnection, code: int, reason: str) -> None:

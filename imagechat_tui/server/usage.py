@@ -73,17 +73,6 @@ def usage_report(usage: dict[str, Usage]) -> list[dict[str, object]]:
     ]
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_since(text: str) -> float:
-    """``90s``, ``30m``, ``24h``, ``7d`` as seconds: ValueError with a one-line reason."""
-    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
-    if unit not in _UNITS or not value.isdigit() or int(value) <= 0:
-        raise ValueError(f"{text!r} is not a duration: use a number and s, m, h or d (24h)")
-    return int(value) * _UNITS[unit]
-
-
 def history_report(
     buckets: Iterable[UsageBucket], tenant: str | None = None
 ) -> list[dict[str, object]]:
@@ -99,3 +88,33 @@ def history_report(
         row["pubSubBandwidth"] += b.bytes
         row["peakConnections"] = max(row["peakConnections"], b.connections)
     return [{"tenant": t, **r} for t, r in sorted(rows.items())]
+
+
+#: The dashboard's ranges: (seconds back, seconds per point).
+RANGES: dict[str, tuple[int, int]] = {
+    "hour": (3600, 60),
+    "day": (86400, 3600),
+    "month": (30 * 86400, 86400),
+}
+
+
+def series(
+    buckets: Iterable[UsageBucket], tenant: str, since: float, until: float, step: int
+) -> list[dict[str, int]]:
+    """One tenant's minute buckets as points of ``step`` seconds from ``since``: frames
+    and bytes summed, connections the peak; empty points included (a chart's gaps)."""
+    origin = int(since) // step * step
+    points: dict[int, dict[str, int]] = {}
+    for b in buckets:
+        if b.tenant != tenant:
+            continue
+        start = max(origin, b.start // step * step)
+        p = points.setdefault(start, {"messages": 0, "bytes": 0, "connections": 0})
+        p["messages"] += b.messages
+        p["bytes"] += b.bytes
+        p["connections"] = max(p["connections"], b.connections)
+    last = max([int(until) // step * step, *points])
+    return [
+        {"start": t, **points.get(t, {"messages": 0, "bytes": 0, "connections": 0})}
+        for t in range(origin, last + 1, step)
+    ]

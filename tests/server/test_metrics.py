@@ -1,0 +1,232 @@
+"""/metrics: a real Prometheus scrapes a node under a small load, and what its HTTP API
+returns is what the load did; promtool accepts the exposition; the main port shows a
+tenant's admin only that tenant's series."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from imagechat_tui.server.node import RunningServer
+from tests.services import free_port
+from tests.tools import require
+from tests.wsclient import WsClient, create_op
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+class Prometheus:
+    """A throwaway Prometheus on a free port, scraping ``target`` every 200 ms."""
+
+    def __init__(self, workdir: Path, target: str) -> None:
+        self.port = free_port()
+        config = workdir / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 200ms\n  scrape_timeout: 150ms\n"
+            "scrape_configs:\n  - job_name: imagechat\n"
+            f"    static_configs:\n      - targets: ['{target}']\n"
+        )
+        self.log = workdir / "prometheus.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    PROMETHEUS,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={workdir / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def query(self, expr: str) -> dict[str, float]:
+        """An instant query: {tenant label (or ''): value}."""
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(
+                f"http://127.0.0.1:{self.port}/api/v1/query", params={"query": expr}, timeout=10
+            )
+        answer.raise_for_status()
+        return {
+            r["metric"].get("tenant", ""): float(r["value"][1])
+            for r in answer.json()["data"]["result"]
+        }
+
+    async def until(self, expr: str, expected: dict[str, float], backstop: float = 120) -> None:
+        """Until the query answers ``expected`` (scrapes are every 200 ms; the backstop only
+        ends a Prometheus that never scrapes)."""
+        deadline = time.monotonic() + backstop
+        got: dict[str, float] | str = "no answer"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"prometheus exited: {self.log.read_text()}")
+            try:
+                got = await self.query(expr)
+            except httpx.HTTPError as exc:
+                got = f"{exc!r}"
+            if got == expected:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{expr}: {got} != {expected}\n{self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def prometheus_for(tmp_path: Path) -> Iterator[Any]:
+    require(PROMETHEUS)
+    started: list[Prometheus] = []
+
+    def start(target: str) -> Prometheus:
+        started.append(Prometheus(tmp_path, target))
+        return started[-1]
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+async def _drain(client: WsClient) -> None:
+    """Read what is still coming (presence), until 0.3 s of silence."""
+    try:
+        while True:
+            await client.recv(0.3)
+    except TimeoutError:
+        pass
+
+
+async def _load(server: RunningServer, mint_token: Any) -> dict[str, Any]:
+    """Three viewers of tenant local (one with compression), two of acme; each room's
+    first viewer writes. What each tenant's viewers received, counted by the clients."""
+    alice, *_ = await WsClient.joined(server.url, mint_token("alice"))
+    bob, *_ = await WsClient.joined(server.url, mint_token("bob"))
+    carol = WsClient(await connect(server.url, compression="deflate", max_size=2**24))
+    await carol.send({"op": "join", "room": "room-1", "token": mint_token("carol")})
+    await carol.recv_type("joined")
+    await carol.recv_snapshot()
+    zed, *_ = await WsClient.joined(server.url, mint_token("zed", tenant="acme"), room="a")
+    yan, *_ = await WsClient.joined(server.url, mint_token("yan", tenant="acme"), room="a")
+    for i in range(5):
+        await alice.send(create_op(text=f"marker {i}"))
+    for i in range(3):
+        await zed.send(create_op(text=f"acme {i}"))
+    local, acme = [alice, bob, carol], [zed, yan]
+    for client in local:
+        await client.recv_events(5)
+    for client in acme:
+        await client.recv_events(3)
+    for client in local + acme:
+        await _drain(client)
+    return {"local": local, "acme": acme}
+
+
+async def test_prometheus_scrapes_what_the_load_did(
+    start, mint_token, prometheus_for, tmp_path: Path
+) -> None:
+    server = await start(metrics_port=0, usage_flush_interval=3600)
+    assert server.metrics_url is not None and server.metrics_url.startswith("http://127.0.0.1:")
+    clients = await _load(server, mint_token)
+    target = server.metrics_url.removeprefix("http://").removesuffix("/metrics")
+    prometheus = prometheus_for(target)
+
+    # Events delivered: every event to every viewer of its room, the writer's included.
+    await prometheus.until("imagechat_events_delivered_total", {"local": 5 * 3.0, "acme": 3 * 2.0})
+    await prometheus.until("imagechat_events_broadcast_total", {"local": 5.0, "acme": 3.0})
+    await prometheus.until(
+        'sum by (tenant) (imagechat_ops_total{kind="create",outcome="ok"})',
+        {"local": 5.0, "acme": 3.0},
+    )
+    await prometheus.until(
+        'sum by (tenant) (imagechat_joins_total{outcome="snapshot"})',
+        {"local": 3.0, "acme": 2.0},
+    )
+    await prometheus.until(
+        'sum by (tenant) (imagechat_connections{wire="json"})', {"local": 2.0, "acme": 2.0}
+    )
+    await prometheus.until('imagechat_connections{wire="json+deflate"}', {"local": 1.0})
+    # pubSubMessageCount and pubSubBandwidth: every frame each viewer received (events,
+    # acks, joined, snapshots, presence), as the clients counted them, and as /stats says.
+    frames = {t: float(sum(c.frames_received for c in cs)) for t, cs in clients.items()}
+    nbytes = {t: float(sum(c.bytes_received for c in cs)) for t, cs in clients.items()}
+    await prometheus.until("imagechat_pubsub_messages_total", frames)
+    await prometheus.until("imagechat_pubsub_bandwidth_bytes_total", nbytes)
+    for tenant in ("local", "acme"):
+        admin = mint_token("boss", role="admin", tenant=tenant)
+        async with httpx.AsyncClient(base_url=server.http_url) as http:
+            stats = (await http.get("/stats", headers={"Authorization": f"Bearer {admin}"})).json()
+        assert (stats["pubSubMessageCount"], stats["pubSubBandwidth"]) == (
+            frames[tenant],
+            nbytes[tenant],
+        )
+    # Event bytes before and after compression: the plain viewers' wire bytes equal the
+    # JSON; carol's compressed frames make the wire total smaller than the payload.
+    payload = await prometheus.query('imagechat_bytes_out_total{stage="payload"}')
+    wire = await prometheus.query('imagechat_bytes_out_total{stage="wire"}')
+    assert wire["acme"] > payload["acme"] * 0.99  # plain JSON: the frame header only
+    assert wire["local"] < payload["local"]
+    # Histograms and process metrics are there too.
+    commits = await prometheus.query("sum(imagechat_commit_duration_seconds_count)")
+    assert commits[""] >= 2  # one transaction or more per room
+    assert (await prometheus.query("sum(imagechat_commit_batch_ops_sum)"))[""] == 8
+    latency = await prometheus.query("imagechat_delivery_latency_seconds_count")
+    assert latency[""] >= 2
+    assert (await prometheus.query("process_resident_memory_bytes"))[""] > 0
+    assert (await prometheus.query("imagechat_ready"))[""] == 1
+    # Bounded labels: no room or user id anywhere in the exposition.
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(server.metrics_url)).text
+    for name in ("room-1", '"a"', "alice", "zed", "carol"):
+        assert name not in text
+
+
+async def test_promtool_accepts_the_exposition(start, mint_token) -> None:
+    require(PROMTOOL)
+    server = await start(metrics_port=0)
+    await _load(server, mint_token)
+    async with httpx.AsyncClient() as http:
+        assert server.metrics_url is not None
+        answer = await http.get(server.metrics_url)
+    assert answer.headers["content-type"].startswith("text/plain; version=")
+    checked = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=answer.text, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "imagechat_events_delivered_total" in answer.text
+
+
+async def test_the_main_port_shows_a_tenant_admin_only_their_tenant(start, mint_token) -> None:
+    server = await start()
+    assert server.metrics_url is None  # no --metrics-port: no second listener
+    await _load(server, mint_token)
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        assert (await http.get("/metrics")).status_code == 401
+        member = mint_token("alice")
+        forbidden = await http.get("/metrics", headers={"Authorization": f"Bearer {member}"})
+        assert forbidden.status_code == 403
+        admin = mint_token("boss", role="admin", tenant="acme")
+        answer = await http.get("/metrics", headers={"Authorization": f"Bearer {admin}"})
+    assert answer.status_code == 200
+    assert 'imagechat_events_delivered_total{tenant="acme"} 6.0' in answer.text
+    assert 'tenant="local"' not in answer.text
+    assert "process_cpu_seconds_total" in answer.text
+
+
+async def test_no_metrics_counts_nothing(start, mint_token) -> None:
+    server = await start(metrics=False, metrics_port=0)
+    assert server.metrics is None and server.metrics_url is None
+    await _load(server, mint_token)  # the node works the same without them
