@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import hashlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import httpx
 import typer
-from rich.console import Console
 
 from imagechat_tui import paths
-from imagechat_tui.client.accounts import ANY_ROOM, Accounts
-from imagechat_tui.client.image_source import room_for
-from imagechat_tui.client.target import is_loopback
 from imagechat_tui.invites import (
     DEFAULT_USES,
     INVITE_ROLES,
@@ -32,21 +25,18 @@ from imagechat_tui.invites import (
     is_well_formed,
     parse_duration,
 )
-from imagechat_tui.links import ROOM_PATTERN, LinkError, http_base
 from imagechat_tui.safe_text import inert
-from imagechat_tui.transfer_progress import PROGRESS_FROM_BYTES, transfer_progress
 
-CHUNK = 256 * 1024
+# httpx, rich and the share routine are imported when a command runs, not for --help.
+
 invite_app = typer.Typer(
     help="List and revoke the invites this host's server has issued.", no_args_is_help=True
 )
 
 
-class ShareError(Exception):
-    """One line for a person; the command exits non-zero."""
-
-
 def _fail(message: str) -> typer.Exit:
+    from rich.console import Console
+
     Console(stderr=True, highlight=False).print(
         f"imagechat-tui: {inert(message)}", markup=False, soft_wrap=True
     )
@@ -82,6 +72,15 @@ def share(
     ] = None,
 ) -> None:
     """Upload IMAGE to the server, open a room for it and print an invite link."""
+    import hashlib
+
+    import httpx
+    from rich.console import Console
+
+    from imagechat_tui.client.image_source import room_for
+    from imagechat_tui.client.share import ShareError, share_room
+    from imagechat_tui.links import ROOM_PATTERN
+
     err = Console(stderr=True, highlight=False)
     try:
         seconds = parse_duration(expires)
@@ -93,27 +92,21 @@ def share(
             data = image.read_bytes()
         except OSError as exc:
             raise ShareError(f"Cannot read {image}: {exc.strerror or exc}.") from None
-        digest = hashlib.sha256(data).hexdigest()
-        room_name = room or room_for(None, digest)
+        room_name = room or room_for(None, hashlib.sha256(data).hexdigest())
         if not ROOM_PATTERN.match(room_name):
             raise ShareError("The room may only use letters, digits and _ . : - / (1-128).")
         base, bearer = _server_and_token(server, token)
         verify: Any = str(ca_file) if ca_file else True
         with httpx.Client(base_url=base, verify=verify, timeout=60.0, headers=bearer) as http:
-            _upload(http, data, digest, err)
-            _call(
+            invite = share_room(
                 http,
-                "POST",
-                "/api/rooms",
-                {201, 200},
-                json={"room": room_name, "image": digest, "title": image.name},
-            )
-            invite = _call(
-                http,
-                "POST",
-                "/api/invites",
-                {201},
-                json={"room": room_name, "role": role, "expires_in": seconds, "max_uses": uses},
+                room_name,
+                image=lambda: data,
+                title=image.name,
+                role=role,
+                expires_in=seconds,
+                max_uses=uses,
+                progress=err,
             )
     except (ShareError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -127,13 +120,19 @@ def share(
 
 
 def _server_and_token(server: str | None, token: str | None) -> tuple[str, dict[str, str]]:
-    if server is None:
-        from imagechat_tui.client.local_server import (
-            LocalServerError,
-            ensure_local_server,
-            local_token,
-        )
+    """The server's HTTP base and the bearer header: the local default (started if
+    needed), or SERVER with the token given, held for it, or, on this machine, the local one."""
+    from imagechat_tui.client.accounts import ANY_ROOM, Accounts
+    from imagechat_tui.client.local_server import (
+        LocalServerError,
+        ensure_local_server,
+        local_token,
+    )
+    from imagechat_tui.client.share import ShareError
+    from imagechat_tui.client.target import is_loopback
+    from imagechat_tui.links import LinkError, http_base
 
+    if server is None:
         try:
             base = http_base(ensure_local_server().url)
         except LocalServerError as exc:
@@ -145,8 +144,6 @@ def _server_and_token(server: str | None, token: str | None) -> tuple[str, dict[
         raise ShareError(str(exc)) from None
     held = token or Accounts().server(base).token_for(ANY_ROOM)
     if held is None and is_loopback(base):
-        from imagechat_tui.client.local_server import local_token
-
         held = local_token()  # a server on this machine shares our data directory
     if held is None:
         raise ShareError(
@@ -154,53 +151,6 @@ def _server_and_token(server: str | None, token: str | None) -> tuple[str, dict[
             "`imagechat-tui token` on the server) or set IMAGECHAT_TOKEN."
         )
     return base, {"Authorization": f"Bearer {held}"}
-
-
-def _call(
-    http: httpx.Client, method: str, path: str, ok: set[int], **kwargs: Any
-) -> dict[str, Any]:
-    try:
-        response = http.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        raise ShareError(f"Cannot reach {http.base_url}: {exc or 'no answer'}.") from None
-    if response.status_code not in ok:
-        raise ShareError(f"{method} {path}: {_error_of(response)}")
-    body = response.json()
-    return body if isinstance(body, dict) else {}
-
-
-def _error_of(response: httpx.Response) -> str:
-    try:
-        return str(response.json()["error"])
-    except (ValueError, KeyError, TypeError):
-        return f"the server answered {response.status_code}."
-
-
-def _upload(http: httpx.Client, data: bytes, digest: str, err: Console) -> None:
-    try:
-        if http.head(f"/images/{digest}").status_code == 200:
-            return  # the server has it already
-    except httpx.HTTPError as exc:
-        raise ShareError(f"Cannot reach {http.base_url}: {exc or 'no answer'}.") from None
-    show = err.is_terminal and len(data) >= PROGRESS_FROM_BYTES
-    with transfer_progress(err, disable=not show) as progress:
-        task = progress.add_task("Uploading", total=len(data))
-
-        def chunks() -> Iterator[bytes]:
-            for start in range(0, len(data), CHUNK):
-                piece = data[start : start + CHUNK]
-                yield piece
-                progress.advance(task, len(piece))
-
-        # An explicit length: the server reads a sized body, never a chunked one.
-        _call(
-            http,
-            "PUT",
-            f"/images/{digest}",
-            {200, 201},
-            content=chunks(),
-            headers={"Content-Length": str(len(data))},
-        )
 
 
 # --- invite list / revoke ---------------------------------------------------------------

@@ -1,24 +1,21 @@
 """The palette's "Share": an invite link to this room, shown and copied to the clipboard
-(OSC 52, so it works over ssh too). The same steps as ``imagechat-tui share``: when the
-room was opened from a local file and the server does not show an image for it yet, the
-file is uploaded and recorded as the room's image first, so the link is all anyone needs.
+(OSC 52, so it works over ssh too). The same routine as ``imagechat-tui share``
+(client/share.py): when the room was opened from a local file and the server does not show
+an image for it yet, the file is uploaded and recorded as the room's image first, so the
+link is all anyone needs.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import httpx
-from rich.console import Console
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from imagechat_tui.client.share import ShareError, share_room
 from imagechat_tui.links import LinkError, http_base
-from imagechat_tui.share_command import ShareError, _call, _upload
 
 if TYPE_CHECKING:
     from imagechat_tui.tui.app import ImageChatApp
@@ -36,28 +33,22 @@ def invite_link(
         raise ShareError(
             "Links need a server reached over http(s) or ws(s); this one is not."
         ) from None
-    quiet = Console(file=io.StringIO())  # no progress bar over the app's screen
+
+    def local_file() -> bytes:
+        path = Path(image_source)
+        if not path.is_file():
+            raise ShareError(
+                "This room has no image on the server yet, and the image is not a local "
+                "file: share it with `imagechat-tui share FILE`."
+            )
+        return path.read_bytes()
+
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=60.0) as http:
-        shown = _call(http, "GET", f"/api/rooms/{quote(room, safe='')}", {200})
-        if shown.get("image") is None:
-            path = Path(image_source)
-            if not path.is_file():
-                raise ShareError(
-                    "This room has no image on the server yet, and the image is not a local "
-                    "file: share it with `imagechat-tui share FILE`."
-                )
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            _upload(http, data, digest, quiet)
-            _call(
-                http,
-                "POST",
-                "/api/rooms",
-                {200, 201},
-                json={"room": room, "image": digest, "title": title},
-            )
-        invite = _call(http, "POST", "/api/invites", {201}, json={"room": room, "role": role})
+        # No progress bar: it would draw over the app's screen.
+        invite = share_room(
+            http, room, image=local_file, title=title, role=role, only_if_missing=True
+        )
     return base + str(invite["path"])
 
 

@@ -11,8 +11,8 @@ import httpx
 from PIL import Image
 from rich.console import Console
 
+from imagechat_tui.client.share import upload
 from imagechat_tui.server.node import RunningServer
-from imagechat_tui.share_command import _upload
 from imagechat_tui.transfer_progress import PROGRESS_FROM_BYTES
 from tests.sharing.images import png, sha
 
@@ -26,10 +26,10 @@ def noisy_png(side: int) -> bytes:
     return out.getvalue()
 
 
-def upload(server: RunningServer, token: str, data: bytes, console: Console) -> None:
+def upload_to(server: RunningServer, token: str, data: bytes, console: Console) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.http_url, headers=headers, timeout=60) as http:
-        _upload(http, data, sha(data), console)
+        upload(http, data, sha(data), console)
 
 
 async def test_a_large_upload_shows_its_progress_on_a_terminal(
@@ -39,7 +39,7 @@ async def test_a_large_upload_shows_its_progress_on_a_terminal(
     big = noisy_png(700)
     assert len(big) >= PROGRESS_FROM_BYTES
     terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
-    await asyncio.to_thread(upload, server, token, big, terminal)
+    await asyncio.to_thread(upload_to, server, token, big, terminal)
     shown = terminal.file.getvalue()  # type: ignore[attr-defined]
     assert "Uploading" in shown and "MB" in shown
 
@@ -53,5 +53,5 @@ async def test_a_large_upload_shows_its_progress_on_a_terminal(
         (png(80, 60), Console(file=io.StringIO(), force_terminal=True, width=100)),
         (noisy_png(701), Console(file=io.StringIO(), force_terminal=False, width=100)),
     ):
-        await asyncio.to_thread(upload, server, token, data, console)
+        await asyncio.to_thread(upload_to, server, token, data, console)
         assert "Uploading" not in console.file.getvalue()  # type: ignore[attr-defined]
