@@ -315,6 +315,8 @@ class _Guards:
 
 async def start_server(config: ServerConfig) -> RunningServer:
     tls = _ssl_context(config)
+    # Lines logged before the port is known (migrations) name the configured one.
+    log_format.NODE["name"] = f"{socket.gethostname()}:{config.unix_socket or config.port}"
     TokenBucket(config.ops_per_second, config.ops_burst)  # a bad rate limit fails here, once
     home = config.home or paths.data_home()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -393,7 +395,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
     running._tasks.append(asyncio.create_task(_flush_usage(running)))
     if config.idle_exit > 0:
         running._tasks.append(asyncio.create_task(_exit_when_idle(running)))
-    log.info("serving on %s", running.url)
+    log.info(
+        "serving on %s",
+        running.url,
+        extra={"fields": {"url": running.url, "ready": readiness.ready}},
+    )
     return running
 
 
@@ -549,7 +555,12 @@ async def _perform(
     elif isinstance(action, Close):
         if metrics is not None:
             metrics.join_refused(log_format.TENANT.get(), action.code)
-        log.info("session closed (%d): %s", action.code, inert(action.reason))
+        log.info(
+            "session closed (%d): %s",
+            action.code,
+            inert(action.reason),
+            extra={"fields": {"close_code": action.code}},
+        )
         if action.data is not None:
             await ws.send(action.data, text=True)
         await ws.close(action.code, action.reason)
@@ -734,6 +745,7 @@ async def run_until_signalled(config: ServerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, lambda: loop.create_task(running.close()))
-    health = "" if config.unix_socket else f" (health: {running.http_url}/health)"
-    print(f"imagechat-tui serving on {running.url}{health}", flush=True)
+    if config.log_format == "text":  # with json, every line is an object (the log says it)
+        health = "" if config.unix_socket else f" (health: {running.http_url}/health)"
+        print(f"imagechat-tui serving on {running.url}{health}", flush=True)
     await running.wait_closed()
