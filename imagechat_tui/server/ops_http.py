@@ -39,6 +39,7 @@ _ASSETS = {
     "/admin/": ("index.html", "text/html; charset=utf-8"),
     "/admin/admin.js": ("admin.js", "text/javascript; charset=utf-8"),
     "/admin/admin.css": ("admin.css", "text/css; charset=utf-8"),
+    "/admin/icon.svg": ("icon.svg", "image/svg+xml"),
 }
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
