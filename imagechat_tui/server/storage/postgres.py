@@ -4,7 +4,7 @@ Same schema and semantics as the SQLite reference. ``commit`` locks the room's r
 (``SELECT ... FOR UPDATE``) for the whole transaction, so the room's ``seq`` is assigned
 atomically with the events it numbers: whichever node commits, there is one order.
 A node that was behind catches its state up from the log inside that transaction
-before deciding, exactly as with SQLite.
+before deciding: the one commit algorithm (commit.py), as with SQLite.
 
 Schema changes are numbered migrations recorded in ``schema_migrations``; they run in
 one transaction under an advisory lock, so nodes starting at once apply each migration
@@ -22,16 +22,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from imagechat_tui.model import RoomState
-from imagechat_tui.protocol import Chat, encode
+from imagechat_tui.protocol import Chat
 from imagechat_tui.server.storage import (
     A,
     CommitResult,
@@ -39,14 +39,12 @@ from imagechat_tui.server.storage import (
     OutcomeUnknown,
     Storage,
     StorageUnavailable,
-    StoredEvent,
     Usage,
     UsageBucket,
-    affected_chat_ids,
     bucket_of,
-    fold_log,
     merge_history,
 )
+from imagechat_tui.server.storage.commit import BatchWrite, commit_steps, run_async
 from imagechat_tui.server.storage.schema import migrations
 from imagechat_tui.server.storage.sharing_postgres import PostgresSharing
 
@@ -229,7 +227,8 @@ class PostgresStorage(PostgresSharing, Storage):
             transaction = conn.transaction()
             await transaction.start()
             try:
-                result = await self._commit(conn, tenant, room, state, broadcast_ids, decide)
+                steps = commit_steps(state, broadcast_ids, decide, self.pruned_through)
+                result = await run_async(steps, _CommitSql(conn, tenant, room, self._load_room))
             except BaseException:
                 if not conn.is_closed():
                     with contextlib.suppress(*_UNAVAILABLE):
@@ -284,106 +283,6 @@ class PostgresStorage(PostgresSharing, Storage):
             return result
         log.warning("%s; it was not applied", where)
         raise StorageUnavailable(f"PostgreSQL: {where}; nothing was stored") from dropped
-
-    async def _commit(
-        self,
-        conn: PoolConnectionProxy,
-        tenant: str,
-        room: str,
-        state: RoomState,
-        broadcast_ids: list[str],
-        decide: DecideBatch[A],
-    ) -> CommitResult[A]:
-        lock = "SELECT seq, pruned_through FROM rooms WHERE tenant=$1 AND room=$2 FOR UPDATE"
-        row = await conn.fetchrow(lock, tenant, room)
-        if row is None:
-            await conn.execute(
-                "INSERT INTO rooms (tenant, room) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                tenant,
-                room,
-            )
-            row = await conn.fetchrow(lock, tenant, room)
-        assert row is not None  # inserted above, and rooms are never deleted
-        db_seq, pruned = row[0], row[1]
-        caught_up: list[StoredEvent] = []
-        reloaded = False
-        if db_seq != state.seq:  # another node wrote to this room meanwhile
-            folded = None
-            if pruned <= state.seq < db_seq:
-                records = await conn.fetch(
-                    "SELECT data FROM events WHERE tenant=$1 AND room=$2 AND seq>$3 ORDER BY seq",
-                    tenant,
-                    room,
-                    state.seq,
-                )
-                folded = fold_log(state, (bytes(r[0]) for r in records))
-            if folded is not None and not folded.gap and folded.state.seq == db_seq:
-                state, caught_up = folded.state, folded.applied
-            else:  # the log no longer reaches back to it: start from the stored state
-                state, reloaded = await self._load_room(conn, tenant, room), True
-        known: dict[str, int] = {}
-        if broadcast_ids:
-            known = {
-                r[0]: r[1]
-                for r in await conn.fetch(
-                    "SELECT broadcast_id, seq FROM events WHERE tenant=$1 AND room=$2"
-                    " AND broadcast_id = ANY($3::text[])",
-                    tenant,
-                    room,
-                    broadcast_ids,
-                )
-            }
-        decision = decide(state, known)
-        new_state, events = decision.state, decision.events
-        stored = [StoredEvent(event, encode(event)) for event in events]
-        if stored:
-            await conn.executemany(
-                "INSERT INTO events (tenant, room, seq, broadcast_id, data)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                [(tenant, room, s.event.seq, s.event.broadcastId, s.data) for s in stored],
-            )
-            upserts: list[tuple[Any, ...]] = []
-            deletes: list[str] = []
-            for chat_id in affected_chat_ids(events):
-                chat = new_state.chats.get(chat_id)
-                if chat is None:
-                    deletes.append(chat_id)
-                else:
-                    upserts.append((tenant, room, chat_id, chat.number, encode(chat)))
-            if upserts:
-                await conn.executemany(
-                    "INSERT INTO chats (tenant, room, chat_id, number, data)"
-                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, room, chat_id)"
-                    " DO UPDATE SET number = EXCLUDED.number, data = EXCLUDED.data",
-                    upserts,
-                )
-            if deletes:
-                await conn.execute(
-                    "DELETE FROM chats WHERE tenant=$1 AND room=$2 AND chat_id = ANY($3::text[])",
-                    tenant,
-                    room,
-                    deletes,
-                )
-            if (prune := self.pruned_through(new_state.seq, pruned)) != pruned:
-                pruned = prune
-                await conn.execute(
-                    "DELETE FROM events WHERE tenant=$1 AND room=$2 AND seq<=$3",
-                    tenant,
-                    room,
-                    pruned,
-                )
-            await conn.execute(
-                "UPDATE rooms SET seq=$1, next_number=$2, pruned_through=$3"
-                " WHERE tenant=$4 AND room=$5",
-                new_state.seq,
-                new_state.next_number,
-                pruned,
-                tenant,
-                room,
-            )
-        return CommitResult(
-            new_state, decision.answers, committed=stored, caught_up=caught_up, reloaded=reloaded
-        )
 
     async def events_since(
         self, tenant: str, room: str, since: int, until: int
@@ -470,3 +369,87 @@ class PostgresStorage(PostgresSharing, Storage):
             read_only = await conn.fetchval("SELECT current_setting('transaction_read_only')")
         if read_only == "on":
             raise StorageUnavailable("PostgreSQL: the database is read-only")
+
+
+class _CommitSql:
+    """PostgreSQL's statements for the batch commit (server/storage/commit.py)."""
+
+    def __init__(
+        self,
+        conn: PoolConnectionProxy,
+        tenant: str,
+        room: str,
+        load: Callable[[PoolConnectionProxy, str, str], Awaitable[RoomState]],
+    ) -> None:
+        self.conn, self.tenant, self.room, self._load = conn, tenant, room, load
+
+    async def lock_room(self) -> tuple[int, int]:
+        # The row lock orders every node's commits to this room: one seq sequence.
+        lock = "SELECT seq, pruned_through FROM rooms WHERE tenant=$1 AND room=$2 FOR UPDATE"
+        row = await self.conn.fetchrow(lock, self.tenant, self.room)
+        if row is None:
+            await self.conn.execute(
+                "INSERT INTO rooms (tenant, room) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                self.tenant,
+                self.room,
+            )
+            row = await self.conn.fetchrow(lock, self.tenant, self.room)
+        assert row is not None  # inserted above, and rooms are never deleted
+        return int(row[0]), int(row[1])
+
+    async def read_log(self, after: int) -> Iterable[bytes]:
+        records = await self.conn.fetch(
+            "SELECT data FROM events WHERE tenant=$1 AND room=$2 AND seq>$3 ORDER BY seq",
+            self.tenant,
+            self.room,
+            after,
+        )
+        return [bytes(r[0]) for r in records]
+
+    async def load_room(self) -> RoomState:
+        return await self._load(self.conn, self.tenant, self.room)
+
+    async def known_broadcasts(self, ids: list[str]) -> dict[str, int]:
+        records = await self.conn.fetch(
+            "SELECT broadcast_id, seq FROM events WHERE tenant=$1 AND room=$2"
+            " AND broadcast_id = ANY($3::text[])",
+            self.tenant,
+            self.room,
+            ids,
+        )
+        return {r[0]: r[1] for r in records}
+
+    async def write(self, batch: BatchWrite) -> None:
+        conn, key = self.conn, (self.tenant, self.room)
+        await conn.executemany(
+            "INSERT INTO events (tenant, room, seq, broadcast_id, data)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            [(*key, *row) for row in batch.events],
+        )
+        if batch.chats:
+            await conn.executemany(
+                "INSERT INTO chats (tenant, room, chat_id, number, data)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, room, chat_id)"
+                " DO UPDATE SET number = EXCLUDED.number, data = EXCLUDED.data",
+                [(*key, *row) for row in batch.chats],
+            )
+        if batch.deleted_chats:
+            await conn.execute(
+                "DELETE FROM chats WHERE tenant=$1 AND room=$2 AND chat_id = ANY($3::text[])",
+                *key,
+                batch.deleted_chats,
+            )
+        if batch.prune_through is not None:
+            await conn.execute(
+                "DELETE FROM events WHERE tenant=$1 AND room=$2 AND seq<=$3",
+                *key,
+                batch.prune_through,
+            )
+        await conn.execute(
+            "UPDATE rooms SET seq=$1, next_number=$2, pruned_through=$3"
+            " WHERE tenant=$4 AND room=$5",
+            batch.seq,
+            batch.next_number,
+            batch.pruned_through,
+            *key,
+        )

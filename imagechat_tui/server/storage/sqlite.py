@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,21 +23,19 @@ from typing import Any, TypeVar
 import msgspec
 
 from imagechat_tui.model import RoomState
-from imagechat_tui.protocol import Chat, encode
+from imagechat_tui.protocol import Chat
 from imagechat_tui.server.storage import (
     A,
     CommitResult,
     DecideBatch,
     Storage,
     StorageUnavailable,
-    StoredEvent,
     Usage,
     UsageBucket,
-    affected_chat_ids,
     bucket_of,
-    fold_log,
     merge_history,
 )
+from imagechat_tui.server.storage.commit import BatchWrite, commit_steps, run
 from imagechat_tui.server.storage.schema import migrations
 from imagechat_tui.server.storage.sharing_sqlite import SqliteSharing
 
@@ -218,93 +216,17 @@ class SqliteStorage(SqliteSharing, Storage):
         decide: DecideBatch[A],
     ) -> CommitResult[A]:
         db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")  # the write lock, for the whole commit
         try:
-            row = db.execute(
-                "SELECT seq, pruned_through FROM rooms WHERE tenant=? AND room=?", (tenant, room)
-            ).fetchone()
-            if row is None:
-                db.execute("INSERT INTO rooms (tenant, room) VALUES (?, ?)", (tenant, room))
-                row = (0, 0)
-            db_seq, pruned = row
-            caught_up: list[StoredEvent] = []
-            reloaded = False
-            if db_seq != state.seq:  # another process wrote to this room meanwhile
-                folded = None
-                if pruned <= state.seq < db_seq:
-                    folded = fold_log(
-                        state,
-                        (
-                            bytes(data)
-                            for (data,) in db.execute(
-                                "SELECT data FROM events WHERE tenant=? AND room=? AND seq>?"
-                                " ORDER BY seq",
-                                (tenant, room, state.seq),
-                            )
-                        ),
-                    )
-                if folded is not None and not folded.gap and folded.state.seq == db_seq:
-                    state, caught_up = folded.state, folded.applied
-                else:  # the log no longer reaches back to it: start from the stored state
-                    state, reloaded = self._load_room(tenant, room), True
-            known = self._known_broadcasts(tenant, room, broadcast_ids)
-            decision = decide(state, known)
-            new_state, events = decision.state, decision.events
-            stored = [StoredEvent(event, encode(event)) for event in events]
-            if not stored:  # every op refused or a retry: leave no trace (not even the room)
-                db.execute("ROLLBACK")
-                return CommitResult(
-                    new_state, decision.answers, caught_up=caught_up, reloaded=reloaded
-                )
-            db.executemany(
-                "INSERT INTO events (tenant, room, seq, broadcast_id, data) VALUES (?,?,?,?,?)",
-                [(tenant, room, s.event.seq, s.event.broadcastId, s.data) for s in stored],
-            )
-            for chat_id in affected_chat_ids(events):
-                chat = new_state.chats.get(chat_id)
-                if chat is None:
-                    db.execute(
-                        "DELETE FROM chats WHERE tenant=? AND room=? AND chat_id=?",
-                        (tenant, room, chat_id),
-                    )
-                else:
-                    db.execute(
-                        "INSERT OR REPLACE INTO chats (tenant, room, chat_id, number, data)"
-                        " VALUES (?,?,?,?,?)",
-                        (tenant, room, chat_id, chat.number, encode(chat)),
-                    )
-            if (prune := self.pruned_through(new_state.seq, pruned)) != pruned:
-                pruned = prune
-                db.execute(
-                    "DELETE FROM events WHERE tenant=? AND room=? AND seq<=?",
-                    (tenant, room, pruned),
-                )
-            db.execute(
-                "UPDATE rooms SET seq=?, next_number=?, pruned_through=? WHERE tenant=? AND room=?",
-                (new_state.seq, new_state.next_number, pruned, tenant, room),
-            )
-            db.execute("COMMIT")
+            steps = commit_steps(state, broadcast_ids, decide, self.pruned_through)
+            result = run(steps, _CommitSql(db, tenant, room, self._load_room))
+            # Nothing stored (every op refused, or a retry): leave no trace, not even the room.
+            db.execute("COMMIT" if result.committed else "ROLLBACK")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        return CommitResult(
-            new_state, decision.answers, committed=stored, caught_up=caught_up, reloaded=reloaded
-        )
-
-    def _known_broadcasts(self, tenant: str, room: str, broadcast_ids: list[str]) -> dict[str, int]:
-        if not broadcast_ids:
-            return {}
-        marks = ",".join("?" * len(broadcast_ids))
-        return dict(
-            self._conn()
-            .execute(
-                f"SELECT broadcast_id, seq FROM events WHERE tenant=? AND room=?"
-                f" AND broadcast_id IN ({marks})",
-                (tenant, room, *broadcast_ids),
-            )
-            .fetchall()
-        )
+        return result
 
     async def events_since(
         self, tenant: str, room: str, since: int, until: int
@@ -409,6 +331,76 @@ class SqliteStorage(SqliteSharing, Storage):
             raise sqlite3.OperationalError(f"the database cannot be written ({exc})") from exc
         finally:
             probe.close()
+
+
+class _CommitSql:
+    """SQLite's statements for the batch commit (server/storage/commit.py)."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        tenant: str,
+        room: str,
+        load: Callable[[str, str], RoomState],
+    ) -> None:
+        self.db, self.tenant, self.room, self._load = db, tenant, room, load
+
+    def lock_room(self) -> tuple[int, int]:
+        # BEGIN IMMEDIATE already holds the database's write lock.
+        key = (self.tenant, self.room)
+        row = self.db.execute(
+            "SELECT seq, pruned_through FROM rooms WHERE tenant=? AND room=?", key
+        ).fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO rooms (tenant, room) VALUES (?, ?)", key)
+            return 0, 0
+        return int(row[0]), int(row[1])
+
+    def read_log(self, after: int) -> Iterable[bytes]:
+        return (
+            bytes(data)
+            for (data,) in self.db.execute(
+                "SELECT data FROM events WHERE tenant=? AND room=? AND seq>? ORDER BY seq",
+                (self.tenant, self.room, after),
+            )
+        )
+
+    def load_room(self) -> RoomState:
+        return self._load(self.tenant, self.room)
+
+    def known_broadcasts(self, ids: list[str]) -> dict[str, int]:
+        marks = ",".join("?" * len(ids))
+        return dict(
+            self.db.execute(
+                f"SELECT broadcast_id, seq FROM events WHERE tenant=? AND room=?"
+                f" AND broadcast_id IN ({marks})",
+                (self.tenant, self.room, *ids),
+            ).fetchall()
+        )
+
+    def write(self, batch: BatchWrite) -> None:
+        db, key = self.db, (self.tenant, self.room)
+        db.executemany(
+            "INSERT INTO events (tenant, room, seq, broadcast_id, data) VALUES (?,?,?,?,?)",
+            [(*key, *row) for row in batch.events],
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO chats (tenant, room, chat_id, number, data) VALUES (?,?,?,?,?)",
+            [(*key, *row) for row in batch.chats],
+        )
+        db.executemany(
+            "DELETE FROM chats WHERE tenant=? AND room=? AND chat_id=?",
+            [(*key, chat_id) for chat_id in batch.deleted_chats],
+        )
+        if batch.prune_through is not None:
+            db.execute(
+                "DELETE FROM events WHERE tenant=? AND room=? AND seq<=?",
+                (*key, batch.prune_through),
+            )
+        db.execute(
+            "UPDATE rooms SET seq=?, next_number=?, pruned_through=? WHERE tenant=? AND room=?",
+            (batch.seq, batch.next_number, batch.pruned_through, *key),
+        )
 
 
 def _check_writable(db: sqlite3.Connection) -> None:
