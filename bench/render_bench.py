@@ -1,6 +1,6 @@
 """Time turning a 4000x3000 image into half-block cells: ours vs rich-pixels.
 
-Run: .venv/bin/python bench/render_bench.py [--repeat N]
+Run: .venv/bin/python bench/render_bench.py [--repeat N]  (needs the bench extra: rich-pixels)
 
 Fair by construction: both sides start from the same decoded RGB image and produce
 ready-to-write segments for the same 160x60 cells (160x120 pixels; the bench checks
