@@ -3,11 +3,13 @@
     python bench/fanout.py [--clients 1000] [--steady-events 100] [--steady-rate 20]
                            [--burst 300] [--repeat 3]
 
-Four contenders, each server in its own process, the load (N receivers and one writer in
+Five contenders, each server in its own process, the load (N receivers and one writer in
 one room, bench/fanout_load.py) in another, run in turns (A B C D, A B C D, ...):
 
 - **ours, app defaults**: ``imagechat-tui serve`` with its defaults, clients offering
   what the app offers (permessage-deflate and the ``imagechat.msgpack.v1`` subprotocol);
+- **ours, app defaults, --no-metrics**: the same without counting anything for /metrics
+  (the baseline of the metrics' cost, printed as its own ratio);
 - **ours, no compression**: ``serve --no-compression``, plain JSON clients;
 - **bare relay** (the baseline): ``websockets.broadcast`` forwarding each frame as is,
   no compression (bench/bare_relay.py);
@@ -67,7 +69,9 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def our_server(home: Path, compression: bool) -> Iterator[tuple[str, int, str]]:
+def our_server(
+    home: Path, compression: bool, metrics: bool = True
+) -> Iterator[tuple[str, int, str]]:
     port = free_port()
     env = {**os.environ, "IMAGECHAT_HOME": str(home)}
     proc = subprocess.Popen(
@@ -81,6 +85,7 @@ def our_server(home: Path, compression: bool) -> Iterator[tuple[str, int, str]]:
             "--log-level",
             "warning",
             "--compression" if compression else "--no-compression",
+            "--metrics" if metrics else "--no-metrics",
         ],
         env=env,
         cwd=ROOT,
@@ -175,6 +180,7 @@ def ratio(a: float, b: float) -> str:
 
 CONTENDERS = {
     "ours": "ours, app defaults",
+    "ours-nometrics": "ours, app defaults, --no-metrics",
     "ours-plain": "ours, no compression",
     "relay": "bare relay",
     "node": "Node ws relay",
@@ -222,6 +228,15 @@ def report(results: dict[str, dict], runs: int) -> str:  # type: ignore[type-arg
     )
     row("one new marker", "message bytes, uncompressed", lambda r: r["new_marker_frame_bytes"])
     row("idle", "memory per joined connection (KiB)", lambda r: r["rss_kib_per_connection"])
+    if "ours" in results and "ours-nometrics" in results:
+        lines.append("\nThe cost of metrics (ours, app defaults / the same with --no-metrics):\n")
+        for phase in ("steady", "burst"):
+            with_m = results["ours"][phase]["cpu_us_per_delivery"]
+            without = results["ours-nometrics"][phase]["cpu_us_per_delivery"]
+            cost = f"{with_m / without:.3f}x" if without else "n/a"
+            lines.append(
+                f"- {phase}: server CPU per delivered event {with_m} µs / {without} µs = {cost}"
+            )
     incomplete = [
         f"{n}/{p}" for n in names for p in ("steady", "burst") if not results[n][p]["complete"]
     ]
@@ -271,12 +286,16 @@ def main() -> None:
     runs: dict[str, list[dict]] = {n: [] for n in chosen}  # type: ignore[type-arg]
     for _ in range(args.repeat):
         for name in chosen:
-            if name in ("ours", "ours-plain"):
-                compression = name == "ours"
+            if name in ("ours", "ours-nometrics", "ours-plain"):
+                compression = name != "ours-plain"
                 flags = ["--compression", "--binary"] if compression else []
                 with (
                     tempfile.TemporaryDirectory() as tmp,
-                    our_server(Path(tmp), compression) as (url, pid, home),
+                    our_server(Path(tmp), compression, name != "ours-nometrics") as (
+                        url,
+                        pid,
+                        home,
+                    ),
                 ):
                     runs[name].append(run_load(url, pid, home, args, flags))
             else:

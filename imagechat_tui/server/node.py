@@ -348,6 +348,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         on_room_image=hub.room_image_set,
         max_image_bytes=config.max_image_bytes,
         max_image_pixels=config.max_image_pixels,
+        metrics=metrics,
     )
 
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:

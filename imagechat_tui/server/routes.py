@@ -49,6 +49,7 @@ from imagechat_tui.model import ROLE_RANK
 from imagechat_tui.protocol import RoomImage
 from imagechat_tui.server import room_page
 from imagechat_tui.server.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from imagechat_tui.server.metrics import NodeMetrics
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.storage import Storage, StorageUnavailable
 from imagechat_tui.server.uploads import (
@@ -112,7 +113,9 @@ class Routes:
         on_room_image: Any = None,
         max_image_bytes: int = DEFAULT_MAX_BYTES,
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
+        metrics: NodeMetrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.storage = storage
         self.tenants = tenants
         self.on_room_image = on_room_image  # called (tenant, room, image) when one is set
@@ -219,6 +222,17 @@ class Routes:
         self, connection: ServerConnection, request: Request, digest: str
     ) -> Reply:
         identity = self._require(request, "member")
+        reply = await self._store_image(connection, identity, digest)
+        if self.metrics is not None:
+            if reply.status == HTTPStatus.CREATED:
+                self.metrics.upload(identity.tenant, len(getattr(connection, "body", None) or b""))
+            elif reply.status >= 400:
+                self.metrics.upload_refused(identity.tenant, reply.status)
+        return reply
+
+    async def _store_image(
+        self, connection: ServerConnection, identity: Identity, digest: str
+    ) -> Reply:
         if getattr(connection, "body_too_large", False):
             return _error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,

@@ -5,6 +5,7 @@ tenant's admin only that tenant's series."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import time
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from imagechat_tui.server.node import RunningServer
 from tests.services import free_port
@@ -230,3 +232,119 @@ async def test_no_metrics_counts_nothing(start, mint_token) -> None:
     server = await start(metrics=False, metrics_port=0)
     assert server.metrics is None and server.metrics_url is None
     await _load(server, mint_token)  # the node works the same without them
+
+
+async def test_uploads_are_counted_by_tenant_with_refusals_by_status(start, mint_token) -> None:
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    server = await start(metrics_port=0, max_image_bytes=4096)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
+    png = out.getvalue()
+    big = b"\0" * 5000
+    token = mint_token("alice")
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        stored = await http.put(
+            f"/images/{hashlib.sha256(png).hexdigest()}", content=png, headers=auth
+        )
+        assert stored.status_code == 201
+        again = await http.put(
+            f"/images/{hashlib.sha256(png).hexdigest()}", content=png, headers=auth
+        )
+        assert again.status_code == 200  # already stored: no new bytes
+        refused = await http.put(
+            f"/images/{hashlib.sha256(big).hexdigest()}", content=big, headers=auth
+        )
+        assert refused.status_code == 413
+        assert server.metrics_url is not None
+        text = (await http.get(server.metrics_url)).text
+    assert f'imagechat_upload_bytes_total{{tenant="local"}} {float(len(png))}' in text
+    assert 'imagechat_upload_refusals_total{status="413",tenant="local"} 1.0' in text
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def test_refusals_errors_and_a_stalled_reader_are_counted(start, mint_token) -> None:
+    import json
+    import socket
+
+    from imagechat_tui.model import Limits
+    from imagechat_tui.server.config import OutboxLimits
+
+    server = await start(
+        metrics_port=0,
+        max_connections_per_user=1,
+        outbox=OutboxLimits(high_water=1024, max_backlog_bytes=64 * 1024),
+        limits=Limits(max_markers=10_000, max_text=10_000),
+    )
+    writer, *_ = await WsClient.joined(server.url, mint_token("writer"))
+    # Refused joins: a bad token (unauthorized), a second connection (4029).
+    bad = await WsClient.open(server.url)
+    await bad.send({"op": "join", "room": "room-1", "token": "not-a-token"})
+    await bad.recv_type("error")
+    twice = await WsClient.open(server.url)
+    await twice.send({"op": "join", "room": "room-1", "token": mint_token("writer")})
+    assert (await twice.recv_type("error"))["code"] == "limit-reached"
+    # Errors: an op on a marker that does not exist; a frame that is not JSON.
+    await writer.send(
+        {"op": "update", "broadcastId": "b-x", "chatId": "nope", "change": {"kind": "resolve"}}
+    )
+    assert (await writer.recv_type("error"))["code"] == "unknown-chat"
+    await writer.send("not json")
+    assert (await writer.recv_type("error"))["code"] == "bad-json"
+    # A reader that stops reading is cut off with 4009 (as in test_sync).
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    stalled = await connect(server.url, sock=sock, compression=None, max_queue=1, max_size=None)
+    await stalled.send(json.dumps({"op": "join", "room": "room-1", "token": mint_token("slow")}))
+    stalled.transport.pause_reading()
+    for _ in range(900):
+        await writer.send(create_op(text="y" * 9000))
+    await writer.recv_events(900)
+    stalled.transport.resume_reading()
+    with contextlib.suppress(ConnectionClosed):
+        async with asyncio.timeout(30):
+            while True:
+                await stalled.recv()
+    assert stalled.close_code == 4009
+    assert server.metrics_url is not None
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):  # the close is counted once its handshake ends
+            got = _samples((await http.get(server.metrics_url)).text)
+            if got.get(("imagechat_connection_closes_total", frozenset({("code", "too_slow")}))):
+                break
+            await asyncio.sleep(0.05)
+    local = ("tenant", "local")
+
+    def value(name: str, **labels: str) -> float:
+        return got.get((name, frozenset({local, *labels.items()})), 0.0)
+
+    assert (
+        got[
+            (
+                "imagechat_joins_total",
+                frozenset({("tenant", ""), ("outcome", "refused"), ("reason", "unauthorized")}),
+            )
+        ]
+        == 1
+    )
+    assert value("imagechat_joins_total", outcome="refused", reason="too_many_connections") == 1
+    assert value("imagechat_ops_total", kind="update", outcome="unknown-chat") == 1
+    assert value("imagechat_ops_total", kind="frame", outcome="bad-json") == 1
+    assert value("imagechat_ops_total", kind="create", outcome="ok") == 900
+    assert value("imagechat_backlog_drops_total") == 1
+    assert got[("imagechat_connection_closes_total", frozenset({("code", "too_slow")}))] == 1
+    await writer.close()
