@@ -13,7 +13,7 @@ export function composer({ label, limits, people, onSend, sendLabel = 'Send', va
   const send = h('button.primary', { type: 'submit' }, sendLabel);
   const form = h('form.composer', {},
     h('label', { for: id }, label), area, offers,
-    h('div.row', {}, count, h('span.hint', {}, 'Ctrl+Enter sends'), send));
+    h('div.row', {}, count, h('span.hint.kbd-hint', {}, 'Ctrl+Enter sends'), send));
   let choices = []; let active = 0;
 
   const refresh = () => {

@@ -54,8 +54,13 @@ export class Live {
   }
 
   async token() {
-    const res = await fetch(this.tokenUrl, { method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    let res;
+    try {
+      res = await fetch(this.tokenUrl, { method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    } catch {
+      throw new Error('The server cannot be reached.');
+    }
     if (res.status === 401 || res.status === 403) {
       const body = await res.json().catch(() => ({}));
       throw Object.assign(new Error(body.error || 'Your access has ended.'), { final: true });
@@ -64,10 +69,11 @@ export class Live {
     return (await res.json()).token;
   }
 
-  async open() {
+  /** quiet: a rejoin the user need not hear of (a fresh token after 4002). */
+  async open(quiet = false) {
     if (this.stopped) return;
     if (!navigator.onLine) { this.set('offline', 'You are offline.'); return; }
-    this.set(this.attempt ? 'reconnecting' : 'connecting');
+    if (!quiet) this.set(this.attempt ? 'reconnecting' : 'connecting');
     let token;
     try {
       token = await this.token();
@@ -80,10 +86,11 @@ export class Live {
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify({ op: 'join', room: this.room, token, since: this.since() }));
     ws.onmessage = (m) => {
+      const arrived = performance.now();
       if (typeof m.data !== 'string') return; // no subprotocol offered: events are JSON text
       const frame = JSON.parse(m.data);
       if (frame.type === 'joined') { this.joined = true; this.attempt = 0; this.set('live'); }
-      this.onFrame(frame);
+      this.onFrame(frame, arrived);
     };
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
@@ -91,7 +98,7 @@ export class Live {
       this.joined = false;
       if (this.stopped) return;
       if (CLOSE_REASONS[e.code]) { this.stop(CLOSE_REASONS[e.code]); return; }
-      if (e.code === 4002) { this.open(); return; } // token expired: a fresh one, at once
+      if (e.code === 4002) { this.open(true); return; } // token expired: a fresh one, at once
       if (!navigator.onLine) { this.set('offline', 'You are offline.'); return; }
       this.later('The connection to the server was lost.');
     };
