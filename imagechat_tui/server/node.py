@@ -358,7 +358,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
         if path == "/stats":
             return await _stats(connection, request, tenants, storage, meter, guards.connections)
         if path in ("/ready", "/metrics") or path.startswith("/admin"):
-            page = await _ops_page(path, request, tenants, storage, hub, readiness, metrics)
+            page = await _ops_page(
+                path, request, tenants, storage, hub, readiness, metrics, tls is not None
+            )
             return _page_response(page, head_only=request.method == "HEAD")
         return _health(connection, request, paths.home_id(home))
 
@@ -433,15 +435,25 @@ async def _ops_page(
     hub: RoomHub,
     readiness: Readiness,
     metrics: NodeMetrics | None,
+    tls: bool,
 ) -> ops_http.Page:
+    method = request.method
     if path == "/ready":
         return ops_http.ready_page(readiness)
     asset = ops_http.admin_asset(path)
     if asset is not None:
         return asset
+    authorization = request.headers.get("Authorization", "")
+    if path == "/admin/session":
+        secure = request.headers.get("X-Forwarded-Proto") == "https" or tls
+        if method == "POST":
+            return ops_http.admin_session(tenants, authorization, secure=secure)
+        if method == "DELETE":
+            return ops_http.end_admin_session(secure=secure)
     if path not in ("/metrics", "/admin/api/usage"):
         return ops_http.Page(HTTPStatus.NOT_FOUND, b'{"error": "Not found."}\n')
-    admin = ops_http.admin_of(tenants, request.headers.get("Authorization", ""))
+    cookie = request.headers.get("Cookie") if path.startswith("/admin/") else None
+    admin = ops_http.admin_of(tenants, authorization, cookie)
     if isinstance(admin, ops_http.Page):
         return admin
     if path == "/metrics":

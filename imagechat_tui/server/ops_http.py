@@ -9,9 +9,12 @@ them. Who may see what:
   (loopback by default), for Prometheus.
 - ``GET /admin``: the dashboard's page and its static files (no data in them; CSP
   ``script-src 'self'``, no inline script). ``GET /admin/api/usage``: its data, for a
-  tenant's admin token. The page takes the token from the link's ``#token=`` (never
-  sent to the server in a URL, so never in an access log) and keeps it in the tab's
-  session storage (the browser session), sending it as ``Authorization``.
+  tenant's admin: an admin token as ``Authorization: Bearer``, or the browser session.
+- ``POST /admin/session`` with an admin token as ``Authorization``: the browser session,
+  an ``HttpOnly``, ``SameSite=Strict`` cookie holding the token, scoped to ``/admin``
+  and lasting as long as the token (``DELETE`` ends it). The page takes the token from
+  the link's ``#token=`` (never sent to the server in a URL, so in no access log) or
+  from its form, trades it for the cookie, and forgets it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from imagechat_tui.server.metrics import CONTENT_TYPE_LATEST, NodeMetrics
 from imagechat_tui.server.readiness import Readiness
 from imagechat_tui.server.storage import Storage, bucket_of
 from imagechat_tui.server.usage import RANGES, history_report, series
+from imagechat_tui.web.cookie import clear_cookie, read_cookie, set_cookie
 
 if TYPE_CHECKING:
     from imagechat_tui.server.room import RoomHub
@@ -62,11 +66,16 @@ def _json(status: HTTPStatus, body: object, **headers: str) -> Page:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="imagechat"'}
 
 
-def admin_of(tenants: TenantStore, authorization: str) -> Identity | Page:
-    """The tenant admin behind ``Authorization: Bearer <token>``, or the refusal: 401
-    without a valid token, 403 for a token that is not an unscoped admin's."""
+def admin_of(
+    tenants: TenantStore, authorization: str, cookie: str | None = None
+) -> Identity | Page:
+    """The tenant admin behind ``Authorization: Bearer <token>`` (or else the session
+    cookie's token), or the refusal: 401 without a valid token, 403 for a token that is
+    not an unscoped admin's."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        token, scheme = read_cookie(cookie) or "", "bearer"
+    if not token.strip():
         return _json(
             HTTPStatus.UNAUTHORIZED,
             {"error": "Send Authorization: Bearer <admin token>."},
@@ -82,6 +91,27 @@ def admin_of(tenants: TenantStore, authorization: str) -> Identity | Page:
             {"error": "Only a tenant admin's token (without a room scope) may read this."},
         )
     return identity
+
+
+def admin_session(
+    tenants: TenantStore, authorization: str, *, secure: bool, now: float | None = None
+) -> Page:
+    """``POST /admin/session``: the admin token in a cookie for ``/admin`` (204)."""
+    admin = admin_of(tenants, authorization)
+    if isinstance(admin, Page):
+        return admin
+    _, _, token = authorization.partition(" ")
+    lifetime = int(admin.expires_at - (time.time() if now is None else now))
+    return Page(
+        HTTPStatus.NO_CONTENT,
+        b"",
+        headers={"Set-Cookie": set_cookie(token.strip(), lifetime, secure=secure)},
+    )
+
+
+def end_admin_session(*, secure: bool) -> Page:
+    """``DELETE /admin/session``: the cookie removed (204)."""
+    return Page(HTTPStatus.NO_CONTENT, b"", headers={"Set-Cookie": clear_cookie(secure=secure)})
 
 
 def ready_page(readiness: Readiness) -> Page:

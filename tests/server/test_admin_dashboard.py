@@ -1,7 +1,8 @@
 """The /admin dashboard in headless Chromium (Debian's, through playwright): its totals
 for the last hour, day and month are what ``stats --since`` prints, its charts are
 drawn, the busiest rooms are listed; the page runs under CSP script-src 'self' with no
-inline script, and asks for an admin token."""
+inline script; an admin token becomes an HttpOnly session cookie for /admin, and
+nothing less than a tenant admin's token gets one."""
 
 from __future__ import annotations
 
@@ -119,11 +120,17 @@ async def test_the_dashboard_shows_what_stats_prints(start, mint_token, browser)
     assert 60 <= bars <= 61
     rooms = await page.locator("#rooms tbody tr").all_inner_texts()
     assert [r.split("\t")[:2] for r in rooms] == [["design", "3"], ["logo", "1"]]
-    # The other ranges draw too; and the session keeps the token across a reload.
+    # The other ranges draw too.
     await page.click("button[data-range=day]")
     assert 24 <= await page.locator("#chart-bytes rect.bar").count() <= 25
-    await page.reload()
+    # The browser session: an HttpOnly cookie for /admin (no script sees it) that
+    # carries the page across a reload without the token in the link.
+    (cookie,) = await page.context.cookies()
+    assert (cookie["path"], cookie["httpOnly"], cookie["sameSite"]) == ("/admin", True, "Strict")
+    assert await page.evaluate("document.cookie") == ""
+    await page.goto(f"{server.http_url}/admin")
     await page.wait_for_selector("body[data-loaded=true]")
+    assert await page.text_content("#tenant") == "local"
     if os.environ.get("IMAGECHAT_UPDATE_SCREENSHOTS") or not SCREENSHOT.exists():
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert problems == []  # no CSP violation, no script error
@@ -143,11 +150,23 @@ async def test_the_dashboard_needs_a_tenant_admin(start, mint_token, browser) ->
     await page.click("#login button")
     await page.wait_for_function("document.getElementById('status').textContent.includes('admin')")
     assert await page.is_hidden("#board")
+    assert await page.context.cookies() == []  # no session for a member
+    # An admin signs in with the form, then out.
+    await page.fill("#token", mint_token("boss", role="admin"))
+    await page.click("#login button")
+    await page.wait_for_selector("body[data-loaded=true]")
+    await page.click("#signout")
+    await page.wait_for_selector("#login:not([hidden])")
+    assert await page.context.cookies() == []
     async with httpx.AsyncClient(base_url=server.http_url) as http:
         assert (await http.get("/admin/api/usage")).status_code == 401
         scoped = mint_token("boss", role="admin", room_scope="design")
         headers = {"Authorization": f"Bearer {scoped}"}
         assert (await http.get("/admin/api/usage", headers=headers)).status_code == 403
+        refused = await http.post("/admin/session", headers=headers)
+        assert refused.status_code == 403 and "set-cookie" not in refused.headers
+        forged = {"Cookie": "imagechat=not-a-token"}
+        assert (await http.get("/admin/api/usage", headers=forged)).status_code == 401
 
 
 async def test_stats_since_prints_a_table_and_refuses_a_bad_duration(start, mint_token) -> None:

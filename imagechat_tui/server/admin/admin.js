@@ -1,20 +1,28 @@
 // The usage dashboard: figures from /admin/api/usage, drawn as plain SVG. No inline
-// script (CSP script-src 'self'). The admin token comes from the link's #token=... once
-// and stays in this tab's sessionStorage; it is sent as Authorization, never in a URL.
+// script (CSP script-src 'self'). An admin token, from the link's #token=... or the
+// form, is traded once for the browser session (an HttpOnly cookie for /admin, which
+// no script can read) and then forgotten; it never appears in a URL the server sees.
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const KEY = "imagechat-admin-token";
 let data = null;
 let range = "hour";
 
-function token() {
+async function signIn(token) {
+  const answer = await fetch("/admin/session", {
+    method: "POST",
+    headers: { Authorization: "Bearer " + token },
+  });
+  if (answer.ok) return null;
+  const body = await answer.json().catch(() => ({}));
+  return body.error || "Cannot sign in.";
+}
+
+function tokenFromLink() {
   const hash = new URLSearchParams(location.hash.slice(1));
-  if (hash.get("token")) {
-    sessionStorage.setItem(KEY, hash.get("token"));
-    history.replaceState(null, "", location.pathname); // the token leaves the address bar
-  }
-  return sessionStorage.getItem(KEY);
+  const token = hash.get("token");
+  if (token) history.replaceState(null, "", location.pathname); // out of the address bar
+  return token;
 }
 
 function el(name, attrs, text) {
@@ -65,7 +73,7 @@ function chart(target, points, field, step, bytes) {
 
 function render() {
   document.getElementById("tenant").textContent = data.tenant;
-  for (const b of document.querySelectorAll("#ranges button")) {
+  for (const b of document.querySelectorAll("#ranges button[data-range]")) {
     b.setAttribute("aria-pressed", String(b.dataset.range === range));
   }
   const rows = Object.entries(data.ranges).map(([name, r]) => {
@@ -98,19 +106,22 @@ function render() {
   document.body.dataset.loaded = "true";
 }
 
+function refused(message) {
+  document.getElementById("status").textContent = message;
+  document.getElementById("login").hidden = false;
+  document.getElementById("board").hidden = true;
+  document.body.dataset.loaded = "false";
+}
+
 async function load() {
-  const t = token();
-  if (!t) {
-    document.getElementById("status").textContent = "Paste a tenant admin token to see its usage.";
-    document.getElementById("login").hidden = false;
+  const answer = await fetch("/admin/api/usage"); // the session cookie goes along
+  const body = await answer.json().catch(() => ({}));
+  if (answer.status === 401) {
+    refused("Paste a tenant admin token to see its usage.");
     return;
   }
-  const answer = await fetch("/admin/api/usage", { headers: { Authorization: "Bearer " + t } });
-  const body = await answer.json();
   if (!answer.ok) {
-    if (answer.status === 401 || answer.status === 403) sessionStorage.removeItem(KEY);
     document.getElementById("status").textContent = body.error || "Cannot load usage.";
-    document.getElementById("login").hidden = answer.status !== 401 && answer.status !== 403;
     return;
   }
   data = body;
@@ -119,14 +130,26 @@ async function load() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  for (const b of document.querySelectorAll("#ranges button")) {
+  for (const b of document.querySelectorAll("#ranges button[data-range]")) {
     b.addEventListener("click", () => { range = b.dataset.range; if (data) render(); });
   }
-  document.getElementById("login").addEventListener("submit", (e) => {
-    e.preventDefault();
-    sessionStorage.setItem(KEY, document.getElementById("token").value.trim());
-    load();
+  document.getElementById("signout").addEventListener("click", async () => {
+    await fetch("/admin/session", { method: "DELETE" });
+    data = null;
+    refused("Signed out.");
   });
-  load();
-  setInterval(load, 10000);
+  document.getElementById("login").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const input = document.getElementById("token");
+    const problem = await signIn(input.value.trim());
+    input.value = "";
+    if (problem) refused(problem);
+    else load();
+  });
+  const token = tokenFromLink();
+  (token ? signIn(token) : Promise.resolve(null)).then((problem) => {
+    if (problem) refused(problem);
+    else load();
+  });
+  setInterval(() => { if (data) load(); }, 10000);
 });
