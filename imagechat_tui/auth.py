@@ -17,11 +17,12 @@ from pathlib import Path
 
 import jwt
 
-from imagechat_tui.model import ROLE_RANK, Actor
+from imagechat_tui.model import Actor
+from imagechat_tui.policy import DEFAULT_TTL_SECONDS as DEFAULT_TTL_SECONDS
+from imagechat_tui.policy import LOCAL_TENANT as LOCAL_TENANT
+from imagechat_tui.policy import ROLE_RANK
 from imagechat_tui.protocol import CloseCode, ErrorCode, User
 
-LOCAL_TENANT = "local"
-DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 _ALGORITHM = "HS256"
 _TENANT_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 

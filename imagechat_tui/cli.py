@@ -1,16 +1,17 @@
-"""The ``imagechat-tui`` command: open an image, or run and manage a server."""
+"""The ``imagechat-tui`` command: open an image, or run and manage a server.
+
+Only typer and what the options need are imported here: each command imports what it
+runs when it runs (``--help`` stays near the cost of importing typer; bench/cli_startup.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagechat_tui import paths
-from imagechat_tui.auth import DEFAULT_TTL_SECONDS, LOCAL_TENANT, TenantStore
 from imagechat_tui.cli_options import (
     CaFileOption,
     NameOption,
@@ -20,10 +21,12 @@ from imagechat_tui.cli_options import (
 )
 from imagechat_tui.cli_settings import settings_command
 from imagechat_tui.export.command import export
-from imagechat_tui.model import ROLE_RANK
+from imagechat_tui.policy import DEFAULT_TTL_SECONDS, LOCAL_TENANT, ROLE_RANK
 from imagechat_tui.server.config import ServerConfig
-from imagechat_tui.server.storage import StorageUnavailable
 from imagechat_tui.share_command import invite_app, share
+
+if TYPE_CHECKING:
+    from imagechat_tui.auth import TenantStore
 
 app = typer.Typer(
     name="imagechat-tui",
@@ -31,12 +34,23 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: full variable names at any width (the rich boxes cut them off at 100
+    # columns) and no rich/markdown import (it tripled the time of --help).
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},  # click's own default is 80
 )
 tenant_app = typer.Typer(help="Manage tenants and their signing secrets.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.command("export")(export)
 app.command("share")(share)
 app.add_typer(invite_app, name="invite")
+
+
+def _tenants() -> TenantStore:
+    from imagechat_tui import paths
+    from imagechat_tui.auth import TenantStore
+
+    return TenantStore.in_home(paths.data_home())
 
 
 def _fail(message: str) -> typer.Exit:
@@ -86,8 +100,11 @@ def open_image(
 
 def serve(config: ServerConfig) -> None:
     """Run a sync server node until SIGTERM or SIGINT (applies pending migrations first)."""
+    import asyncio
+
     from imagechat_tui.server import log_format
     from imagechat_tui.server.node import run_until_signalled
+    from imagechat_tui.server.storage import StorageUnavailable
 
     log_format.configure(config.log_level, config.log_format)
     if problem := config.problem():
@@ -118,7 +135,11 @@ def migrate(
 ) -> None:
     """Apply pending schema migrations (``serve`` also does this at start, safely when
     several nodes start at once)."""
+    import asyncio
+
+    from imagechat_tui import paths
     from imagechat_tui.server.migrate import migrate as run_migrations
+    from imagechat_tui.server.storage import StorageUnavailable
 
     url = database or paths.default_database_url()
     try:
@@ -145,7 +166,7 @@ def token(
     ] = None,
 ) -> None:
     """Print a signed access token for a user of a tenant."""
-    store = TenantStore.in_home(paths.data_home())
+    store = _tenants()
     if ttl <= 0:
         raise _fail("--ttl must be a positive number of seconds.")
     try:
@@ -174,8 +195,10 @@ def stats(
     ] = None,
 ) -> None:
     """Print usage per tenant: pubSubMessageCount and pubSubBandwidth."""
+    import asyncio
     import time
 
+    from imagechat_tui import paths
     from imagechat_tui.invites import duration_seconds
     from imagechat_tui.safe_text import inert
     from imagechat_tui.server.storage import open_storage
@@ -218,7 +241,7 @@ def tenant_add(
 ) -> None:
     """Add a tenant with a new signing secret."""
     try:
-        TenantStore.in_home(paths.data_home()).add(name)
+        _tenants().add(name)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"added tenant {name}")
@@ -227,7 +250,7 @@ def tenant_add(
 @tenant_app.command("list")
 def tenant_list() -> None:
     """List the tenants."""
-    for name in TenantStore.in_home(paths.data_home()).names():
+    for name in _tenants().names():
         typer.echo(name)
 
 
@@ -237,7 +260,7 @@ def tenant_rotate(
 ) -> None:
     """Replace a tenant's secret: every token signed with the old one stops working."""
     try:
-        TenantStore.in_home(paths.data_home()).rotate(name)
+        _tenants().rotate(name)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"rotated the secret of tenant {name}; its old tokens no longer work")

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import Final
 
-from imagechat_tui.model import ROLE_RANK
+from imagechat_tui.policy import ROLE_RANK
 
 #: Random bytes in a code: 144 bits, so a plain SHA-256 of it is a safe stored form
 #: (nobody can search that space, unlike a password's).

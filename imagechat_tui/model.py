@@ -22,6 +22,10 @@ from typing import Any, Generic, NamedTuple, TypeVar, overload
 import msgspec
 from msgspec import Struct
 
+# The roles and the limits are values (policy.py, light enough for --help); the rules are here.
+from imagechat_tui.policy import DEFAULT_LIMITS as DEFAULT_LIMITS
+from imagechat_tui.policy import ROLE_RANK as ROLE_RANK
+from imagechat_tui.policy import Limits as Limits
 from imagechat_tui.protocol import (
     AddComment,
     Chat,
@@ -41,16 +45,12 @@ from imagechat_tui.protocol import (
     NewImageChat,
     Reopen,
     Resolve,
-    ServerLimits,
     Snapshot,
     UpdateOp,
     User,
 )
 
 _FIRST_COMMENT_NS = uuid.UUID("6f0c2a4e-6b1f-4f5e-9a57-2d2f0d6c1e10")
-
-#: Roles in increasing power; a role may do everything the roles before it may.
-ROLE_RANK = {"viewer": 0, "member": 1, "moderator": 2, "admin": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +67,6 @@ class Actor:
     @property
     def can_moderate(self) -> bool:
         return ROLE_RANK.get(self.role, 0) >= ROLE_RANK["moderator"]
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Per-room content limits, checked by ``decide``; the server makes them configurable."""
-
-    max_text: int = 2000  # code points, not UTF-16 units
-    max_markers: int = 500
-    max_comments: int = 200  # the opening comment included
-
-    @classmethod
-    def from_server(cls, limits: ServerLimits) -> Limits:
-        """The content limits a server announced in ``joined``."""
-        return cls(
-            max_text=limits.maxText, max_markers=limits.maxMarkers, max_comments=limits.maxComments
-        )
-
-
-DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ stored by a server, on that server's host (like ``stats``, straight from its dat
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import time
 from pathlib import Path
@@ -16,7 +15,6 @@ from urllib.parse import urlsplit
 
 import typer
 
-from imagechat_tui import paths
 from imagechat_tui.invites import (
     DEFAULT_USES,
     INVITE_ROLES,
@@ -163,6 +161,9 @@ DatabaseOption = Annotated[
 
 
 def _with_storage(database: str | None, work: Any) -> Any:
+    import asyncio
+
+    from imagechat_tui import paths
     from imagechat_tui.server.storage import open_storage
 
     async def run() -> Any:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-from PIL import Image
+if TYPE_CHECKING:  # the CLI imports this package for --help: no Pillow, no protocol then
+    from PIL import Image
 
-from imagechat_tui.protocol import Chat
+    from imagechat_tui.protocol import Chat
 
 Format = Literal["markdown", "w3c", "png", "csv"]
 FORMATS: Final[tuple[Format, ...]] = ("markdown", "w3c", "png", "csv")

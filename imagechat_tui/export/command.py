@@ -6,7 +6,6 @@ them (``client.target.resolve``); the room is read over the real protocol (``fet
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -85,6 +84,8 @@ def run(
     name: str | None = None,
 ) -> int:
     """Export; returns the exit code. Every expected failure is one line on stderr."""
+    import asyncio
+
     from rich.console import Console
 
     from imagechat_tui.client.target import TargetError, report, resolve

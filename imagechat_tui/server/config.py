@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from imagechat_tui.model import DEFAULT_LIMITS, Limits
+from imagechat_tui.policy import DEFAULT_LIMITS, Limits
 
 ENV_PREFIX: Final = "IMAGECHAT_"
 SETTING: Final = "setting"  # the metadata key of a field's option
@@ -137,7 +137,7 @@ class ServerConfig:
         "takeover: each broadcast is compressed once for all viewers (a new marker "
         "~140 bytes on the wire with the app's binary events, 446 as plain JSON).",
     )
-    log_level: LogLevel = setting("info", help="How much to log.")
+    log_level: LogLevel = setting("info", help="How much to log.", metavar="LEVEL")
     # Both set: serve wss:// (and https:// for /health, /stats).
     tls_cert: Path | None = setting(
         None, help="PEM certificate (chain): serve wss:// with --tls-key.", metavar="FILE"
@@ -150,20 +150,24 @@ class ServerConfig:
         default=DEFAULT_LIMITS,
         metadata={
             GROUP: {
-                "max_text": Setting("Characters per comment: too-large.", min=1),
-                "max_markers": Setting("Markers per room: limit-reached.", min=1),
-                "max_comments": Setting("Comments per marker: limit-reached.", min=1),
+                "max_text": Setting("Characters per comment: too-large.", min=1, metavar="CHARS"),
+                "max_markers": Setting("Markers per room: limit-reached.", min=1, metavar="N"),
+                "max_comments": Setting("Comments per marker: limit-reached.", min=1, metavar="N"),
             }
         },
     )
     # Frames per connection per second, sustained and in a burst: excess gets `rate-limited`.
-    ops_per_second: float = setting(50.0, help="Frames per connection per second.", min=0)
-    ops_burst: int = setting(1000, help="Burst above --ops-per-second: rate-limited.", min=1)
+    ops_per_second: float = setting(
+        50.0, help="Frames per connection per second.", min=0, metavar="RATE"
+    )
+    ops_burst: int = setting(
+        1000, help="Burst above --ops-per-second: rate-limited.", min=1, metavar="N"
+    )
     max_connections_per_user: int = setting(
-        8, help="Connections per user (0: no limit): close 4029.", min=0
+        8, help="Connections per user (0: no limit): close 4029.", min=0, metavar="N"
     )
     max_rooms_per_tenant: int = setting(
-        10_000, help="Rooms per tenant (0: no limit): close 4030.", min=0
+        10_000, help="Rooms per tenant (0: no limit): close 4030.", min=0, metavar="N"
     )
     join_timeout: float = setting(
         10.0, help="Seconds allowed before join: close 4008.", min=0, metavar="SECONDS"
@@ -196,6 +200,7 @@ class ServerConfig:
         DEFAULT_MAX_PIXELS,
         help="Most pixels in an uploaded image (checked before decoding): 413.",
         min=1,
+        metavar="PIXELS",
     )
     # What the people who run it see (docs/DEPLOY.md): Prometheus metrics on a listener
     # of their own, bound to loopback unless told otherwise.
