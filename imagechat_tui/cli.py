@@ -21,6 +21,7 @@ from imagechat_tui.cli_options import (
 )
 from imagechat_tui.cli_settings import settings_command
 from imagechat_tui.export.command import export
+from imagechat_tui.export.import_command import import_annotations
 from imagechat_tui.policy import DEFAULT_TTL_SECONDS, LOCAL_TENANT, ROLE_RANK
 from imagechat_tui.server.config import ServerConfig
 from imagechat_tui.share_command import invite_app, share
@@ -42,6 +43,7 @@ app = typer.Typer(
 tenant_app = typer.Typer(help="Manage tenants and their signing secrets.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.command("export")(export)
+app.command("import")(import_annotations)
 app.command("share")(share)
 app.add_typer(invite_app, name="invite")
 

@@ -34,14 +34,25 @@ def _build_table(keep_newlines: bool) -> dict[int, str]:
 
 _TABLE_ONE_LINE: Final = _build_table(keep_newlines=False)
 _TABLE_MULTILINE: Final = _build_table(keep_newlines=True)
+#: Joiners: they only glue characters into one glyph (the family emoji, Indic
+#: conjuncts), so a file for another program keeps them.
+_JOINERS: Final = (0x200C, 0x200D)
+_TABLE_ONE_LINE_JOINED: Final = {k: v for k, v in _TABLE_ONE_LINE.items() if k not in _JOINERS}
+_TABLE_MULTILINE_JOINED: Final = {k: v for k, v in _TABLE_MULTILINE.items() if k not in _JOINERS}
 
 
-def inert(text: str, *, keep_newlines: bool = False) -> str:
+def inert(text: str, *, keep_newlines: bool = False, keep_joiners: bool = False) -> str:
     """``text`` with every control, escape, bidi and zero-width character made visible.
 
     C0 controls (including ESC, CR and TAB) become Unicode control pictures
     (``\\x1b`` → ``␛``), DEL becomes ``␡``, and C1 controls, bidi overrides/isolates
     and zero-width characters become U+FFFD. ``keep_newlines=True`` keeps ``\\n`` (and
     only ``\\n``) for multi-line display; by default the result is one line.
+    ``keep_joiners=True`` keeps the zero-width (non-)joiners U+200C and U+200D, for
+    text that is not going to a terminal (a Markdown report).
     """
-    return text.translate(_TABLE_MULTILINE if keep_newlines else _TABLE_ONE_LINE)
+    if keep_joiners:
+        table = _TABLE_MULTILINE_JOINED if keep_newlines else _TABLE_ONE_LINE_JOINED
+    else:
+        table = _TABLE_MULTILINE if keep_newlines else _TABLE_ONE_LINE
+    return text.translate(table)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # the CLI imports this package for --help: no Pillow, no protocol then
     from PIL import Image
@@ -20,7 +21,7 @@ Format = Literal["markdown", "w3c", "png", "csv"]
 FORMATS: Final[tuple[Format, ...]] = ("markdown", "w3c", "png", "csv")
 SUFFIXES: Final[dict[Format, str]] = {
     "markdown": ".md",
-    "w3c": ".jsonld",
+    "w3c": ".w3c.json",
     "png": ".png",
     "csv": ".csv",
 }
@@ -39,10 +40,20 @@ class Review:
     room: str
     chats: tuple[Chat, ...]
     image: Image.Image  # full resolution, upright, RGB
-    source: str  # the image's URL, or its local path
+    source: str  # the image's URL (a room link when shared), or its local path
     is_remote: bool
     title: str
     exported_at: int  # epoch ms
+    digest: str = ""  # SHA-256 hex of the image's bytes
+
+    @property
+    def public_source(self) -> str:
+        """The image for anyone reading the export: its URL (a room link without its
+        invite code, which is a credential), or ``urn:sha256:`` of its bytes for a local
+        file: a path on the exporting machine means nothing to anyone else."""
+        if self.is_remote:
+            return _without_invite(self.source)
+        return f"urn:sha256:{self.digest}"
 
     @classmethod
     def of(
@@ -55,23 +66,24 @@ class Review:
         is_remote: bool,
         title: str,
         exported_at: int,
+        digest: str = "",
     ) -> Review:
         """A review of ``chats`` (any iterable of Chat), sorted by marker number."""
         ordered = tuple(sorted(chats, key=lambda c: c.number))
-        return cls(room, ordered, image, source, is_remote, title, exported_at)
+        return cls(room, ordered, image, source, is_remote, title, exported_at, digest)
+
+
+def _without_invite(url: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "invite"]
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
 
 
 def position(chat: Chat, size: tuple[int, int]) -> str:
-    """Where a marker is, for people: percent, and pixels of this image."""
-    width, height = size
-    px, py = round(chat.x * width / 100), round(chat.y * height / 100)
-    if chat.w is None or chat.h is None:
-        return f"point at {chat.x:g}%, {chat.y:g}% ({px}, {py} px)"
-    pw, ph = round(chat.w * width / 100), round(chat.h * height / 100)
-    return (
-        f"region at {chat.x:g}%, {chat.y:g}%, {chat.w:g}% x {chat.h:g}% "
-        f"({px}, {py} px, {pw} x {ph} px)"
-    )
+    """Where a marker is, for people: percent, and pixels of this image (the app's rule)."""
+    from imagechat_tui.positions import describe
+
+    return describe(chat.x, chat.y, chat.w, chat.h, size)
 
 
 def render(review: Review, fmt: Format) -> bytes:

@@ -119,10 +119,11 @@ def run(
         is_remote=where.loaded.is_remote,
         title=where.title,
         exported_at=int(time.time() * 1000),
+        digest=where.loaded.digest,
     )
     data = render(review, fmt)
     if output is None:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(for_stdout(data, tty=sys.stdout.isatty()))
         sys.stdout.buffer.flush()
         return 0
     try:
@@ -132,6 +133,17 @@ def run(
     count = len(review.chats)
     err.print(f"Wrote {count} marker{'s' * (count != 1)} to {output}.", markup=False)
     return 0
+
+
+def for_stdout(data: bytes, *, tty: bool) -> bytes:
+    """What to write to stdout: on a terminal, text through the app's inert-text rule
+    (an escape sequence in a comment shows as ``␛[2J``, it does not clear the screen);
+    to a pipe or a file, the exact bytes. (A PNG never reaches a terminal: see ``run``.)"""
+    if not tty:
+        return data
+    from imagechat_tui.safe_text import inert
+
+    return inert(data.decode("utf-8"), keep_newlines=True).encode("utf-8")
 
 
 def write_file(path: Path, data: bytes) -> None:

@@ -1,9 +1,13 @@
 """CSV: one row per comment, for a spreadsheet or a tracker's import.
 
-Spreadsheets run a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return as a formula (CSV injection). Every cell that comes from a person is
-neutralised the way OWASP recommends: such a cell gets a leading apostrophe, which
-spreadsheets show as text and do not evaluate.
+The file is UTF-8 with a byte order mark: what Excel and LibreOffice go by to read it as
+UTF-8 when opened with no import options (without one, ``é`` reads as ``Ã©``).
+
+Spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (CSV
+injection), and an import that trims spaces makes `` =1+1`` one too. Every cell that
+comes from a person and could be read so (its first character other than white space
+is one of those, or it starts with a tab, carriage return or line feed) is neutralised
+the way OWASP recommends: it gets a leading apostrophe, shown as text, never evaluated.
 """
 
 from __future__ import annotations
@@ -31,12 +35,15 @@ COLUMNS: Final = (
     "edited",
     "text",
 )
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
+BOM: Final = "\ufeff"
 
 
 def cell(text: str) -> str:
     """Untrusted text as a cell no spreadsheet evaluates."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(_FORMULA_START) or text.lstrip().startswith(_FORMULA_START):
+        return "'" + text
+    return text
 
 
 def rows(review: Review) -> list[list[str]]:
@@ -66,6 +73,7 @@ def rows(review: Review) -> list[list[str]]:
 
 def render(review: Review) -> str:
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
     writer.writerow(COLUMNS)
     writer.writerows(rows(review))

@@ -1,67 +1,119 @@
 """Markdown for a pull request, a ticket or a report: one entry per marker, by number.
 
-Comment text, names and the image's name are untrusted: every character Markdown or
-HTML gives a meaning to is escaped, so a comment reads exactly as it was written and
-can add no link, image, heading, table, list, emphasis or HTML to the report.
+It is meant to read well as it is and to render as written on GitHub (cmark-gfm with
+its autolink, table, strikethrough and tagfilter extensions) and GitLab. Comment text,
+names and the image's name are untrusted, so a character is escaped only where it
+would mean something where it stands:
+
+- at a line's start, where they would start a block: ``#`` of a heading, ``>``, the
+  ``-``, ``+``, ``1.`` or ``1)`` of a list item, a line of ``=`` or ``-``; leading spaces become no-break spaces (U+00A0),
+  which keep the indent without starting a code block;
+- anywhere: ``*``, ``~``, `````, ``[``, ``]``, ``<``, ``|`` and ``$`` (emphasis,
+  strikethrough, code, links, HTML, table cells, GitHub's math), ``_`` at a word's edge
+  (``snake_case`` stays as it is), ``&`` only before an entity's name, ``\\`` only before
+  punctuation or at a line's end;
+- autolinks: ``http:``, ``https:`` and ``ftp:`` get their colon escaped and ``www.`` its
+  dot, which cmark-gfm then leaves as text. E-mail addresses and mentions (every run of
+  address characters holding an ``@``: ``bob@example.com``, ``@alice``, ``é@bob``) become
+  code spans: cmark-gfm finds e-mail addresses after escapes are undone, so only a code
+  span keeps one as written and unlinked, and GitHub and GitLab ping nobody in code.
+
+Control, bidi and zero-width characters are made visible as in the app
+(``safe_text.inert``), except the joiners that hold an emoji such as 👨‍👩‍👧 together.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Final
 
-from imagechat_tui.client.mentions import MENTION
 from imagechat_tui.export import Review, position
 from imagechat_tui.export.timefmt import readable
 from imagechat_tui.protocol import Chat, Comment
 from imagechat_tui.safe_text import inert
 
-#: Every ASCII punctuation character may be backslash-escaped in CommonMark (and GFM);
-#: escaping them all leaves no syntax to open. <, > and & become entities instead, so
-#: that no HTML tag or entity survives either.
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_PUNCTUATION = frozenset("!\"#$%'()*+,-./:;=?@[\\]^_`{|}~")
-_LEADING_SPACE = re.compile(r"^[ \t]+")
+#: Escaped wherever they stand.
+_ALWAYS: Final = frozenset("*~`[]<|$")
+_ASCII_PUNCTUATION: Final = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+#: A run of the characters an e-mail address or a GitHub/GitLab user name is made of.
+_ADDRESS_RUN: Final = re.compile(r"[A-Za-z0-9.+\-_@]*@[A-Za-z0-9.+\-_@]*")
+_URL_SCHEME: Final = re.compile(r"(?i)(?:https?|ftp)(:)")
+_WWW: Final = re.compile(r"(?i)www(\.)")
+_ENTITY: Final = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
+#: What starts a block at a line's start: a heading, a quote, a list item (``-``, ``+``,
+#: ``1.``, ``1)``), a setext underline or a thematic break. Group 1 is escaped.
+_BLOCK_START: Final = re.compile(
+    r"(#)#{0,5}(?:[ \t]|$)|(>)|([-+])(?:[ \t]|$)|[0-9]{1,9}([.)])(?:[ \t]|$)|([-=])[-= \t]*$"
+)
+_NBSP: Final = "\u00a0"
+
+
+def _clean(text: str) -> str:
+    return inert(text, keep_joiners=True)
 
 
 def escape(text: str) -> str:
-    """One line of untrusted text as literal Markdown (control characters made visible).
+    """One line of untrusted text as Markdown that renders as exactly this text."""
+    return _escape_line(text, line_start=False)
 
-    An ``@id`` mention becomes a code span: it reads the same, and pasted into GitHub or
-    GitLab it pings nobody (those sites never resolve mentions inside code).
-    """
+
+def _escape_line(line: str, *, line_start: bool) -> str:
+    """One line of raw text (no line break in it) as Markdown."""
     out: list[str] = []
-    text = inert(text)
+    indent = len(line) - len(line.lstrip(" \t")) if line_start else 0
+    if indent:
+        # No-break spaces: the indent shows, and no indented code block starts.
+        out.append(_NBSP * len(line[:indent].expandtabs(4)))
+        line_start = False  # content after a no-break space is not at a line's start
+    body = _clean(line[indent:])
+    forced = _forced_escapes(body, line_start=line_start)
     last = 0
-    for match in MENTION.finditer(text):
-        out.append(_escape_chars(text[last : match.start()]))
-        out.append(f"`@{match.group(1)}`")  # ids hold no backtick: the span cannot break
-        last = match.end()
-    out.append(_escape_chars(text[last:]))
+    for run in _ADDRESS_RUN.finditer(body):
+        token = run.group(0).rstrip(".")
+        if not re.search(r"[A-Za-z0-9]", token):
+            continue
+        out.append(_escape_chars(body, last, run.start(), forced))
+        out.append(f"`{token}`")  # the run holds no backtick: the span cannot break
+        last = run.start() + len(token)
+    out.append(_escape_chars(body, last, len(body), forced))
     return "".join(out)
 
 
-def _escape_chars(text: str) -> str:
+def _forced_escapes(body: str, *, line_start: bool) -> set[int]:
+    """Indexes of characters that mean something only where they stand."""
+    forced = {m.start(1) for m in _URL_SCHEME.finditer(body)}
+    forced |= {m.start(1) for m in _WWW.finditer(body)}
+    if line_start and (block := _BLOCK_START.match(body)):
+        forced.add(block.start(block.lastindex or 0))
+    return forced
+
+
+def _escape_chars(line: str, start: int, end: int, forced: set[int]) -> str:
     out: list[str] = []
-    for ch in text:
-        if ch in _ENTITIES:
-            out.append(_ENTITIES[ch])
-        elif ch in _PUNCTUATION:
+    for i in range(start, end):
+        ch = line[i]
+        before = line[i - 1] if i > 0 else " "
+        after = line[i + 1] if i + 1 < len(line) else " "
+        if (
+            ch in _ALWAYS
+            or i in forced
+            or (ch == "_" and not (before.isalnum() and after.isalnum()))
+            or (ch == "&" and _ENTITY.match(line, i))
+            or (ch == "\\" and (i + 1 == len(line) or after in _ASCII_PUNCTUATION))
+        ):
             out.append("\\" + ch)
         else:
             out.append(ch)
     return "".join(out)
 
 
-def _escape_line(line: str) -> str:
-    # Leading spaces would make an indented code block: keep the indent as no-break spaces.
-    indent = _LEADING_SPACE.match(line)
-    width = len(indent.group(0).expandtabs(4)) if indent else 0
-    return "&nbsp;" * width + escape(line[indent.end() if indent else 0 :])
-
-
 def quote(text: str) -> list[str]:
     """Multi-line untrusted text as a block quote, its line breaks kept."""
-    lines = [_escape_line(line) for line in text.split("\n")]
+    # A line of nothing but spaces shows nothing: it is an empty line.
+    lines = [
+        _escape_line(line, line_start=True) if line.strip(" \t") else ""
+        for line in text.split("\n")
+    ]
     # A trailing backslash is a hard line break; an empty line starts a new paragraph.
     return [
         "> " + line + ("\\" if line and i < len(lines) - 1 and lines[i + 1] else "")
@@ -71,11 +123,17 @@ def quote(text: str) -> list[str]:
     ]
 
 
+def _name(name: str) -> str:
+    """A person's name in bold (inner spaces kept; edge spaces would undo the bold)."""
+    shown = escape(name.strip()) or "(no name)"
+    return f"**{shown}**"
+
+
 def _comment(comment: Comment, first: bool) -> list[str]:
     edited = f" (edited {readable(comment.editedAt)})" if comment.editedAt else ""
     role = "" if first else "Reply from "
     return [
-        f"{role}**{escape(comment.author.name)}** · {readable(comment.createdAt)}{edited}",
+        f"{role}{_name(comment.author.name)} · {readable(comment.createdAt)}{edited}",
         "",
         *quote(comment.text),
         "",
@@ -86,9 +144,9 @@ def _entry(chat: Chat, review: Review) -> list[str]:
     status = "Resolved" if chat.resolved else "Open"
     replies = len(chat.comments) - 1
     lines = [
-        f"## {chat.number}\\. {status} · {position(chat, review.image.size)}",
+        f"## {chat.number}. {status} · {position(chat, review.image.size)}",
         "",
-        f"Opened by **{escape(chat.createdBy.name)}** · {readable(chat.createdAt)}"
+        f"Opened by {_name(chat.createdBy.name)} · {readable(chat.createdAt)}"
         f" · {replies} {'reply' if replies == 1 else 'replies'}",
         "",
     ]
@@ -103,7 +161,7 @@ def render(review: Review) -> str:
     lines = [
         f"# Review of {escape(review.title)}",
         "",
-        f"Image: {escape(review.source)}  ",
+        f"Image: {escape(review.public_source)}  ",
         f"Room: {escape(review.room)}  ",
         f"Exported: {readable(review.exported_at)}",
         "",

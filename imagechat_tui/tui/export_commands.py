@@ -3,6 +3,7 @@ from inside the app): one per format, written next to where the app was started.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from functools import partial
@@ -40,7 +41,18 @@ def review_of(app: ImageChatApp) -> Review:
         is_remote=app.image_source.startswith(("http://", "https://")),
         title=app.title,
         exported_at=int(time.time() * 1000),
+        digest=_digest(app.image_source),
     )
+
+
+def _digest(source: str) -> str:
+    """SHA-256 of a local image's file (what a W3C export names it by), else ""."""
+    if source.startswith(("http://", "https://")):
+        return ""
+    try:
+        return hashlib.sha256(Path(source).expanduser().read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def export_from_app(app: ImageChatApp, fmt: Format, directory: Path | None = None) -> None:

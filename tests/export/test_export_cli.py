@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import json
 import os
@@ -19,7 +20,8 @@ from markdown_it import MarkdownIt
 from PIL import Image
 
 from imagechat_tui.client.image_source import load_image
-from imagechat_tui.export.png import OPEN, RESOLVED, pin_radius
+from imagechat_tui.export.png import OPEN, RESOLVED, pin_spot
+from imagechat_tui.protocol import Chat
 from tests.wsclient import WsClient, create_op, new_id, update_op
 
 BACKGROUND = (128, 128, 128)
@@ -108,6 +110,17 @@ async def seeded(server, mint_token, tmp_path: Path) -> Seeded:
     return Seeded(path, room, server.url, alice_token)
 
 
+def _chats(seeded: Seeded) -> list[Chat]:
+    """The seeded room's markers: a point at (25, 50) and a region from (50, 10)."""
+    from imagechat_tui.protocol import User
+
+    who = User(id="alice", name="Alice")
+    return [
+        Chat(id="1", number=1, x=25, y=50, createdBy=who, createdAt=0, comments=()),
+        Chat(id="2", number=2, x=50, y=10, w=40, h=30, createdBy=who, createdAt=0, comments=()),
+    ]
+
+
 class _Text(HTMLParser):
     """Text of an HTML fragment, per top-level block, and every tag seen."""
 
@@ -140,8 +153,11 @@ async def test_markdown_lists_every_marker_by_number_with_its_whole_thread(seede
         if t.type == "heading_open" and t.tag == "h2"
     ]
     assert len(headings) == 2
-    assert headings[0].startswith("1\\. Open · point at 25%, 50% (100, 150 px)")
-    assert headings[1].startswith("2\\. Resolved · region at 50%, 10%, 40% x 30%")
+    assert headings[0] == "1. Open · point at 25.0%, 50.0% (pixel 100, 150)"
+    assert (
+        headings[1]
+        == "2. Resolved · region at 50.0%, 10.0%, 40.0% x 30.0% (pixel 200, 30, 160 x 90)"
+    )
     # Threads in order, each comment's text back exactly (line breaks kept).
     entry_one = md.split("\n## ")[1]
     parsed = _html(entry_one)
@@ -169,12 +185,13 @@ async def test_w3c_is_one_web_annotation_per_marker(seeded) -> None:
     point, region = doc["first"]["items"]
     for anno in (point, region):
         # The model's MUSTs: id (an IRI), type, target; TextualBody has a value.
-        assert re.match(r"^urn:[a-z]+:", anno["id"])
+        assert re.match(r"^urn:uuid:[0-9a-f-]{36}$", anno["id"])
         assert anno["type"] == "Annotation" and anno["motivation"] == "commenting"
         selector = anno["target"]["selector"]
         assert selector["type"] == "FragmentSelector"
         assert selector["conformsTo"] == "http://www.w3.org/TR/media-frags/"
-        assert anno["target"]["source"] == seeded.image.resolve().as_uri()
+        digest = hashlib.sha256(seeded.image.read_bytes()).hexdigest()
+        assert anno["target"]["source"] == f"urn:sha256:{digest}"  # never a local path
         assert anno["creator"] == {
             "id": "urn:imagechat:user:alice",
             "type": "Person",
@@ -188,8 +205,8 @@ async def test_w3c_is_one_web_annotation_per_marker(seeded) -> None:
             *(b.get("created") for b in anno["body"] if "created" in b),
         ):
             assert stamp.endswith("Z") and datetime.fromisoformat(stamp)
-    assert point["target"]["selector"]["value"] == "xywh=percent:25,50,0,0"
-    assert region["target"]["selector"]["value"] == "xywh=percent:50,10,40,30"
+    assert point["target"]["selector"]["value"] == "xywh=pixel:100,150,1,1"
+    assert region["target"]["selector"]["value"] == "xywh=pixel:200,30,160,90"
     assert [b["purpose"] for b in point["body"]] == ["commenting", "replying", "replying"]
     assert [b["value"] for b in point["body"]] == [
         "Button misaligned\nby two pixels",
@@ -208,11 +225,13 @@ async def test_png_has_every_pin_and_frame_drawn_at_full_resolution(seeded, tmp_
     assert code == 0, err
     assert out == b"" and "Wrote 2 markers" in err
     image = Image.open(target).convert("RGB")
-    assert image.size == (400, 300)
-    r = pin_radius(image.size)
-    # Under each pin (above its number), the pin's colour: open red, resolved green.
-    assert image.getpixel((100, 150 - r * 3 // 4)) == OPEN
-    assert image.getpixel((200, 30 - r * 3 // 4)) == RESOLVED  # a region's pin: its corner
+    assert image.size[0] == 400 and image.size[1] > 300  # the legend's strip below
+    spots = {s.number: s for s in (pin_spot(c, (400, 300)) for c in _chats(seeded))}
+    # In each pin's disc (above its number), the pin's colour: open red, resolved green.
+    for number, colour in ((1, OPEN), (2, RESOLVED)):
+        s = spots[number]
+        assert image.getpixel((s.cx, s.cy - s.radius * 3 // 5)) == colour
+        assert image.getpixel((s.x, s.y)) == BACKGROUND  # the spot itself stays visible
     # The region is framed (its bottom edge at y = 120) and not filled.
     column = [image.getpixel((300, y)) for y in range(110, 125)]
     assert RESOLVED in column
@@ -223,7 +242,8 @@ async def test_png_has_every_pin_and_frame_drawn_at_full_resolution(seeded, tmp_
 async def test_csv_is_one_row_per_comment_with_formulas_neutralised(seeded) -> None:
     code, out, err = await _export(seeded, "--format", "csv")
     assert code == 0, err
-    rows = list(csv.DictReader(io.StringIO(out.decode(), newline="")))
+    assert out.startswith("\ufeff".encode())  # UTF-8 with a byte order mark
+    rows = list(csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline="")))
     assert len(rows) == 5
     assert [(r["marker"], r["kind"]) for r in rows] == [
         ("1", "comment"),

@@ -63,7 +63,7 @@ def test_an_escaped_name_in_bold_stays_one_bold_name(name: str) -> None:
     assert seen.tags <= {"p", "strong", "a", "code"}, (name, html)
 
 
-def test_a_mention_is_a_code_span_and_reads_the_same() -> None:
+def test_a_mention_and_an_address_are_code_spans_and_read_the_same() -> None:
     html = _PARSER.render("\n".join(quote("ping @alice and mail bob@example.com")) + "\n")
     assert "<code>@alice</code>" in html
-    assert "bob@example.com" in html and html.count("<code>") == 1
+    assert "<code>bob@example.com</code>" in html and html.count("<code>") == 2

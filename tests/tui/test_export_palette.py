@@ -35,6 +35,6 @@ async def test_palette_exports_the_room_as_csv(
         await until(
             pilot, lambda: any("Exported 1 marker" in str(n.message) for n in app._notifications)
         )
-    rows = list(csv.DictReader(io.StringIO(written.read_text("utf-8"), newline="")))
+    rows = list(csv.DictReader(io.StringIO(written.read_text("utf-8-sig"), newline="")))
     assert [r["text"] for r in rows] == ["'=1+1 is not a formula here", "second thought"]
     assert [r["marker"] for r in rows] == ["1", "1"]

@@ -25,6 +25,7 @@ from textual.widget import Widget
 from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import Geometry, HalfBlockRenderer, Viewport
 from imagechat_tui.client.pixel_renderer import PixelRenderer
+from imagechat_tui.positions import percent, pixel
 from imagechat_tui.tui.widgets import region_overlay
 from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
 from imagechat_tui.tui.widgets.region_overlay import Frame, RegionRequested, Span
@@ -261,15 +262,12 @@ class ImageView(Widget, can_focus=True):
     def image_pixel(self, x: float, y: float) -> tuple[int, int]:
         """The image pixel at a point given in percent."""
         width, height = self.renderer.size
-        return (
-            min(width - 1, int(x / 100 * width)),
-            min(height - 1, int(y / 100 * height)),
-        )
+        return pixel(x, width), pixel(y, height)  # the one rule, shared with exports
 
     def describe_spot(self, x: float, y: float) -> str:
         """A point for people: percent of the image and its pixel."""
         px, py = self.image_pixel(x, y)
-        return f"{x:.1f}%, {y:.1f}% (pixel {px}, {py})"
+        return f"{percent(x)}%, {percent(y)}% (pixel {px}, {py})"
 
     # --- pins ------------------------------------------------------------------------
 
