@@ -32,6 +32,7 @@ from imagechat_tui.protocol import (
     ClientOp,
     Comment,
     CommentAdded,
+    CommentDeleted,
     CommentEdited,
     CreateOp,
     DeleteComment,
@@ -45,7 +46,9 @@ from imagechat_tui.protocol import (
     NewImageChat,
     Reopen,
     Resolve,
+    RestoreOp,
     Snapshot,
+    Undoable,
     UpdateOp,
     User,
 )
@@ -75,16 +78,34 @@ class Rejection:
     message: str
 
 
+class Tombstone(Struct, frozen=True, omit_defaults=True):
+    """A deleted marker (``chat``) or comment (``comment``, at ``position`` in its
+    thread), kept whole until ``undo.until`` so that ``restore`` brings it back as it was."""
+
+    chatId: str
+    undo: Undoable
+    chat: Chat | None = None
+    comment: Comment | None = None
+    position: int = 0
+
+
+def tombstone_key(chat_id: str, comment_id: str | None = None) -> str:
+    """A tombstone's key: the chat id, or ``chat/comment`` ("/" is in no Ident)."""
+    return chat_id if comment_id is None else f"{chat_id}/{comment_id}"
+
+
 class RoomState(Struct, frozen=True):
     """A room's chats in marker-number order, and the ``seq`` of the last event applied.
 
     ``chats`` is never mutated after construction; ``apply`` copies on write.
+    ``tombstones`` holds what was deleted within the undo window (by ``tombstone_key``).
     """
 
     room: str
     seq: int = 0
     next_number: int = 1
     chats: dict[str, Chat] = msgspec.field(default_factory=dict)
+    tombstones: dict[str, Tombstone] = msgspec.field(default_factory=dict)
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> RoomState:
@@ -165,6 +186,14 @@ def decide(
     seq = state.seq + 1
     if isinstance(op, CreateOp):
         return _decide_create(state, op, actor, now, limits, seq)
+    if isinstance(op, RestoreOp):
+        return _decide_restore(state, op, actor, now, limits, seq)
+    # What a delete leaves behind for ``restore``: nothing when the window is 0.
+    undo = (
+        Undoable(by=actor.user.id, at=now, until=now + limits.undo_seconds * 1000)
+        if limits.undo_seconds > 0
+        else None
+    )
     chat = state.chats.get(op.chatId)
     if chat is None:
         return Rejection(
@@ -177,11 +206,11 @@ def decide(
                 ErrorCode.FORBIDDEN, f"Only its author or a moderator may delete {_label(chat)}."
             )
         return DeletedImageChat(
-            room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id
+            room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id, undo=undo
         )
     assert isinstance(op, UpdateOp)
     change = op.change
-    event_change: CommentAdded | CommentEdited | DeleteComment | Resolve | Reopen | Move
+    event_change: CommentAdded | CommentEdited | CommentDeleted | Resolve | Reopen | Move
     if isinstance(change, AddComment):
         if (rejected := _check_text(change.comment.text, limits)) is not None:
             return rejected
@@ -216,7 +245,7 @@ def decide(
                     ErrorCode.INVALID,
                     f"The first comment opens the thread; delete {_label(chat)} instead.",
                 )
-            event_change = change
+            event_change = CommentDeleted(commentId=found.id, undo=undo)
     elif isinstance(change, Resolve):
         if chat.resolved:
             return Rejection(ErrorCode.INVALID, f"{_label(chat)} is already resolved.")
@@ -248,7 +277,7 @@ def _decide_create(
         return Rejection(ErrorCode.INVALID, problem)
     if (rejected := _check_text(new.text, limits)) is not None:
         return rejected
-    if new.id in state.chats:
+    if new.id in state.chats or new.id in state.tombstones:
         return Rejection(ErrorCode.DUPLICATE_ID, "A marker with that id already exists.")
     if len(state.chats) >= limits.max_markers:
         return Rejection(
@@ -270,6 +299,49 @@ def _decide_create(
     return NewImageChat(room=state.room, seq=seq, broadcastId=op.broadcastId, chat=chat)
 
 
+def _decide_restore(
+    state: RoomState, op: RestoreOp, actor: Actor, now: int, limits: Limits, seq: int
+) -> Event | Rejection:
+    """Bring back a deleted marker or comment whole (number, ids, authors, times, edits,
+    resolved state): what the undo of a delete sends. Only within the undo window, and
+    only by whoever deleted it or a moderator (not by an author whose post a moderator
+    took down)."""
+    stone = state.tombstones.get(tombstone_key(op.chatId, op.commentId))
+    what = "That comment" if op.commentId is not None else "That marker"
+    if stone is None or now >= stone.undo.until:
+        code = ErrorCode.UNKNOWN_COMMENT if op.commentId is not None else ErrorCode.UNKNOWN_CHAT
+        return Rejection(
+            code,
+            f"{what} can no longer be restored: a delete can be undone for"
+            f" {limits.undo_seconds} s.",
+        )
+    if stone.undo.by != actor.user.id and not actor.can_moderate:
+        return Rejection(
+            ErrorCode.FORBIDDEN, "Only whoever deleted it or a moderator may restore it."
+        )
+    if stone.chat is not None:
+        if len(state.chats) >= limits.max_markers:
+            return Rejection(
+                ErrorCode.LIMIT_REACHED,
+                f"This image has reached its limit of {limits.max_markers} markers.",
+            )
+        return NewImageChat(room=state.room, seq=seq, broadcastId=op.broadcastId, chat=stone.chat)
+    assert stone.comment is not None
+    chat = state.chats.get(op.chatId)
+    if chat is None:
+        return Rejection(ErrorCode.UNKNOWN_CHAT, "Its marker is deleted: restore the marker first.")
+    if len(chat.comments) >= limits.max_comments:
+        return Rejection(
+            ErrorCode.LIMIT_REACHED,
+            f"{_label(chat)} has reached its limit of {limits.max_comments} comments.",
+        )
+    position = min(stone.position, len(chat.comments))
+    change = CommentAdded(comment=stone.comment, position=position)
+    return ImageChatUpdated(
+        room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id, change=change
+    )
+
+
 class SequenceError(Exception):
     """An event that does not directly follow the state's ``seq``."""
 
@@ -282,25 +354,72 @@ def apply(state: RoomState, event: Event, *, check_seq: bool = True) -> RoomStat
     if check_seq and event.seq != state.seq + 1:
         raise SequenceError(f"event seq {event.seq} does not follow state seq {state.seq}")
     chats = dict(state.chats)
+    stones = state.tombstones
     next_number = state.next_number
     if isinstance(event, NewImageChat):
+        restored = event.chat.number < next_number  # numbers are never reused otherwise
         chats[event.chat.id] = event.chat
         next_number = max(next_number, event.chat.number + 1)
+        if restored:  # back in its place among the others
+            chats = dict(sorted(chats.items(), key=lambda item: item[1].number))
+        stones = _without(stones, event.chat.id)
     elif isinstance(event, DeletedImageChat):
-        chats.pop(event.chatId, None)
+        gone = chats.pop(event.chatId, None)
+        if gone is not None and event.undo is not None:
+            stones = {**stones, event.chatId: Tombstone(event.chatId, event.undo, chat=gone)}
     else:
         chat = chats.get(event.chatId)
+        change = event.change
         if chat is not None:
-            chats[event.chatId] = apply_change(chat, event.change)
-    return RoomState(room=state.room, seq=event.seq, next_number=next_number, chats=chats)
+            chats[event.chatId] = apply_change(chat, change)
+            if isinstance(change, CommentDeleted) and change.undo is not None:
+                at = next(
+                    (i for i, c in enumerate(chat.comments) if c.id == change.commentId), None
+                )
+                if at is not None:
+                    stone = Tombstone(chat.id, change.undo, comment=chat.comments[at], position=at)
+                    stones = {**stones, tombstone_key(chat.id, change.commentId): stone}
+        if isinstance(change, CommentAdded):
+            stones = _without(stones, tombstone_key(event.chatId, change.comment.id))
+    now = _event_time(event)
+    if now is not None and any(s.undo.until <= now for s in stones.values()):
+        stones = {k: s for k, s in stones.items() if s.undo.until > now}  # gone for good
+    return RoomState(
+        room=state.room, seq=event.seq, next_number=next_number, chats=chats, tombstones=stones
+    )
+
+
+def _without(stones: dict[str, Tombstone], key: str) -> dict[str, Tombstone]:
+    if key not in stones:
+        return stones
+    return {k: s for k, s in stones.items() if k != key}
+
+
+def _event_time(event: Event) -> int | None:
+    """When ``event`` was decided, where it says (what ends expired tombstones)."""
+    if isinstance(event, NewImageChat):
+        return event.chat.createdAt
+    if isinstance(event, DeletedImageChat):
+        return event.undo.at if event.undo is not None else None
+    change = event.change
+    if isinstance(change, CommentAdded):
+        return change.comment.createdAt
+    if isinstance(change, CommentEdited):
+        return change.editedAt
+    if isinstance(change, CommentDeleted) and change.undo is not None:
+        return change.undo.at
+    return None
 
 
 def apply_change(
-    chat: Chat, change: CommentAdded | CommentEdited | DeleteComment | Resolve | Reopen | Move
+    chat: Chat, change: CommentAdded | CommentEdited | CommentDeleted | Resolve | Reopen | Move
 ) -> Chat:
     replace = msgspec.structs.replace
     if isinstance(change, CommentAdded):
-        return replace(chat, comments=(*chat.comments, change.comment))
+        if change.position is None:
+            return replace(chat, comments=(*chat.comments, change.comment))
+        at = change.position
+        return replace(chat, comments=(*chat.comments[:at], change.comment, *chat.comments[at:]))
     if isinstance(change, CommentEdited):
         return replace(
             chat,
@@ -311,7 +430,7 @@ def apply_change(
                 for c in chat.comments
             ),
         )
-    if isinstance(change, DeleteComment):
+    if isinstance(change, CommentDeleted):
         return replace(chat, comments=tuple(c for c in chat.comments if c.id != change.commentId))
     if isinstance(change, Resolve):
         return replace(chat, resolved=True)

@@ -28,12 +28,17 @@ class Limits:
     max_text: int = 2000  # code points, not UTF-16 units
     max_markers: int = 500
     max_comments: int = 200  # the opening comment included
+    # How long the server keeps a deleted marker or comment for ``restore`` (undo).
+    undo_seconds: int = 10
 
     @classmethod
     def from_server(cls, limits: ServerLimits) -> Limits:
         """The content limits a server announced in ``joined``."""
         return cls(
-            max_text=limits.maxText, max_markers=limits.maxMarkers, max_comments=limits.maxComments
+            max_text=limits.maxText,
+            max_markers=limits.maxMarkers,
+            max_comments=limits.maxComments,
+            undo_seconds=limits.undoSeconds,
         )
 
 

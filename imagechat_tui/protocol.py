@@ -148,19 +148,31 @@ class DeleteOp(Base, frozen=True, tag="delete", tag_field="op"):
     chatId: Ident
 
 
+class RestoreOp(Base, frozen=True, tag="restore", tag_field="op"):
+    """Undo a delete within the undo window (``undoSeconds`` in ``joined``): the marker
+    (``commentId`` absent) or the comment comes back whole, as it was deleted."""
+
+    broadcastId: Ident
+    chatId: Ident
+    commentId: Ident | None = None
+
+
 class Ping(Base, frozen=True, tag="ping", tag_field="op"):
     """Application-level keepalive for clients whose WebSocket library hides pings."""
 
 
-ClientOp = CreateOp | UpdateOp | DeleteOp
-ClientFrame = Join | CreateOp | UpdateOp | DeleteOp | Ping
-CLIENT_OPS: Final = frozenset({"join", "create", "update", "delete", "ping"})
+ClientOp = CreateOp | UpdateOp | DeleteOp | RestoreOp
+ClientFrame = Join | CreateOp | UpdateOp | DeleteOp | RestoreOp | Ping
+CLIENT_OPS: Final = frozenset({"join", "create", "update", "delete", "restore", "ping"})
 
 # --- changes as the server broadcasts them (server-filled fields included) -------------
 
 
-class CommentAdded(Struct, frozen=True, tag="comment", tag_field="kind"):
+class CommentAdded(Struct, frozen=True, tag="comment", tag_field="kind", omit_defaults=True):
     comment: Comment
+    #: Set when a restore puts the comment back where it was: its index in the thread
+    #: (absent: at the end).
+    position: int | None = None
 
 
 class CommentEdited(Struct, frozen=True, tag="edit-comment", tag_field="kind"):
@@ -169,7 +181,23 @@ class CommentEdited(Struct, frozen=True, tag="edit-comment", tag_field="kind"):
     editedAt: Millis
 
 
-ChangeEvent = CommentAdded | CommentEdited | DeleteComment | Resolve | Reopen | Move
+class Undoable(Struct, frozen=True):
+    """A delete that ``restore`` may undo: who deleted (user id), when, and until when
+    (epoch ms) the server keeps what was deleted."""
+
+    by: str
+    at: Millis
+    until: Millis
+
+
+class CommentDeleted(
+    Struct, frozen=True, tag="delete-comment", tag_field="kind", omit_defaults=True
+):
+    commentId: str
+    undo: Undoable | None = None
+
+
+ChangeEvent = CommentAdded | CommentEdited | CommentDeleted | Resolve | Reopen | Move
 
 # --- server frames ---------------------------------------------------------------------
 
@@ -189,11 +217,14 @@ class ImageChatUpdated(Struct, frozen=True, tag="image-chat-updated", tag_field=
     change: ChangeEvent
 
 
-class DeletedImageChat(Struct, frozen=True, tag="deleted-image-chat", tag_field="type"):
+class DeletedImageChat(
+    Struct, frozen=True, tag="deleted-image-chat", tag_field="type", omit_defaults=True
+):
     room: str
     seq: int
     broadcastId: str
     chatId: str
+    undo: Undoable | None = None  # absent: it cannot be restored
 
 
 Event = NewImageChat | ImageChatUpdated | DeletedImageChat
@@ -218,6 +249,7 @@ class ServerLimits(Struct, frozen=True):
     maxFrameBytes: int  # largest frame the server accepts from a client (else close 1009)
     opsPerSecond: float  # frames per connection per second, sustained ...
     opsBurst: int  # ... and in a burst; beyond that, `rate-limited`
+    undoSeconds: int = 0  # how long a delete can be restored (0: not at all, or an old server)
 
 
 class Joined(Struct, frozen=True, tag="joined", tag_field="type"):

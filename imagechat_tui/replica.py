@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from imagechat_tui.model import (
     DEFAULT_LIMITS,
     Actor,
     Limits,
     Rejection,
     RoomState,
+    Tombstone,
     apply,
     decide,
     fold,
@@ -120,7 +123,11 @@ class Replica:
                 return
             parts, self._snapshot_parts = [*self._snapshot_parts, frame], []
             whole = merge_snapshot(parts) if len(parts) > 1 else frame
+            known = self.confirmed.tombstones
             self.confirmed = RoomState.from_snapshot(whole)
+            if known:  # a snapshot has no tombstones: keep those still deleted in it
+                kept = {k: t for k, t in known.items() if _still_deleted(self.confirmed, t)}
+                self.confirmed = msgspec.structs.replace(self.confirmed, tombstones=kept)
             self.synced = True
             result.snapshot = True
             # An own op whose effect is already in the snapshot is confirmed by it.
@@ -160,3 +167,10 @@ class Replica:
             if not isinstance(outcome, Rejection):
                 view = apply(view, outcome, check_seq=False)
         self.view = view
+
+
+def _still_deleted(state: RoomState, stone: Tombstone) -> bool:
+    chat = state.chats.get(stone.chatId)
+    if stone.comment is None:
+        return chat is None
+    return chat is not None and all(c.id != stone.comment.id for c in chat.comments)

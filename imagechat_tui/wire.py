@@ -77,8 +77,15 @@ class Chat(Struct, array_like=True, frozen=True):
     h: float | None = None
 
 
+class Undoable(Struct, array_like=True, frozen=True):
+    by: str
+    at: int
+    until: int
+
+
 class CommentAdded(Struct, array_like=True, frozen=True, tag=1):
     comment: Comment
+    position: int | None = None
 
 
 class CommentEdited(Struct, array_like=True, frozen=True, tag=2):
@@ -89,6 +96,7 @@ class CommentEdited(Struct, array_like=True, frozen=True, tag=2):
 
 class CommentDeleted(Struct, array_like=True, frozen=True, tag=3):
     commentId: Id
+    undo: Undoable | None = None
 
 
 class Resolved(Struct, array_like=True, frozen=True, tag=4):
@@ -127,6 +135,7 @@ class DeletedImageChat(Struct, array_like=True, frozen=True, tag=3):
     seq: int
     broadcastId: Id
     chatId: Id
+    undo: Undoable | None = None
 
 
 Event = NewImageChat | ImageChatUpdated | DeletedImageChat
@@ -161,13 +170,17 @@ def _chat(c: p.Chat) -> Chat:
     )  # fmt: skip
 
 
+def _undo(u: p.Undoable | None) -> Undoable | None:
+    return None if u is None else Undoable(u.by, u.at, u.until)
+
+
 def _change(c: p.ChangeEvent) -> Change:
     if isinstance(c, p.CommentAdded):
-        return CommentAdded(_comment(c.comment))
+        return CommentAdded(_comment(c.comment), c.position)
     if isinstance(c, p.CommentEdited):
         return CommentEdited(_id(c.commentId), c.text, c.editedAt)
-    if isinstance(c, p.DeleteComment):
-        return CommentDeleted(_id(c.commentId))
+    if isinstance(c, p.CommentDeleted):
+        return CommentDeleted(_id(c.commentId), _undo(c.undo))
     if isinstance(c, p.Resolve):
         return Resolved()
     if isinstance(c, p.Reopen):
@@ -181,7 +194,7 @@ def _event(e: p.Event) -> Event:
         return NewImageChat(e.room, e.seq, bid, _chat(e.chat))
     if isinstance(e, p.ImageChatUpdated):
         return ImageChatUpdated(e.room, e.seq, bid, _id(e.chatId), _change(e.change))
-    return DeletedImageChat(e.room, e.seq, bid, _id(e.chatId))
+    return DeletedImageChat(e.room, e.seq, bid, _id(e.chatId), _undo(e.undo))
 
 
 def encode_events(events: list[p.Event]) -> bytes:
@@ -213,13 +226,17 @@ def _p_chat(c: Chat) -> p.Chat:
     )  # fmt: skip
 
 
+def _p_undo(u: Undoable | None) -> p.Undoable | None:
+    return None if u is None else p.Undoable(by=u.by, at=u.at, until=u.until)
+
+
 def _p_change(c: Change) -> p.ChangeEvent:
     if isinstance(c, CommentAdded):
-        return p.CommentAdded(comment=_p_comment(c.comment))
+        return p.CommentAdded(comment=_p_comment(c.comment), position=c.position)
     if isinstance(c, CommentEdited):
         return p.CommentEdited(commentId=_str(c.commentId), text=c.text, editedAt=c.editedAt)
     if isinstance(c, CommentDeleted):
-        return p.DeleteComment(commentId=_str(c.commentId))
+        return p.CommentDeleted(commentId=_str(c.commentId), undo=_p_undo(c.undo))
     if isinstance(c, Resolved):
         return p.Resolve()
     if isinstance(c, Reopened):
@@ -236,7 +253,9 @@ def _p_event(e: Event) -> p.Event:
             room=e.room, seq=e.seq, broadcastId=bid, chatId=_str(e.chatId),
             change=_p_change(e.change),
         )  # fmt: skip
-    return p.DeletedImageChat(room=e.room, seq=e.seq, broadcastId=bid, chatId=_str(e.chatId))
+    return p.DeletedImageChat(
+        room=e.room, seq=e.seq, broadcastId=bid, chatId=_str(e.chatId), undo=_p_undo(e.undo)
+    )
 
 
 def decode_frame(data: bytes) -> p.Event | p.Batch:

@@ -63,6 +63,7 @@ def test_the_binary_layouts_match_the_wire_types() -> None:
         "chat": wire.Chat,
         "comment": wire.Comment,
         "user": wire.User,
+        "undo": wire.Undoable,
         "change `comment`": wire.CommentAdded,
         "change `edit-comment`": wire.CommentEdited,
         "change `delete-comment`": wire.CommentDeleted,

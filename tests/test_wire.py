@@ -14,8 +14,8 @@ from imagechat_tui.protocol import (
     Chat,
     Comment,
     CommentAdded,
+    CommentDeleted,
     CommentEdited,
-    DeleteComment,
     DeletedImageChat,
     Event,
     ImageChatUpdated,
@@ -23,6 +23,7 @@ from imagechat_tui.protocol import (
     NewImageChat,
     Reopen,
     Resolve,
+    Undoable,
     User,
     decode_event,
     encode,
@@ -86,11 +87,18 @@ EVENTS: list[Event] = [
         CommentAdded(comment=Comment(id=uid(), author=ALICE, text="reply", createdAt=5, editedAt=9))
     ),
     updated(CommentEdited(commentId=uid(), text="edited", editedAt=10)),
-    updated(DeleteComment(commentId="c-1")),
+    updated(CommentDeleted(commentId="c-1")),
+    updated(CommentDeleted(commentId=uid(), undo=Undoable(by="alice", at=7, until=10_007))),
+    updated(
+        CommentAdded(comment=Comment(id=uid(), author=ALICE, text="back", createdAt=5), position=1)
+    ),
     updated(Resolve()),
     updated(Reopen()),
     updated(Move(x=1.5, y=2.25)),
     DeletedImageChat(room="design/v2", seq=50, broadcastId=uid(), chatId=uid()),
+    DeletedImageChat(
+        room="r", seq=51, broadcastId=uid(), chatId=uid(), undo=Undoable("bob", 8, 10_008)
+    ),
 ]
 
 

@@ -1,20 +1,12 @@
-"""Undo of a delete: put the deleted marker or comment back with ordinary ops.
+"""Undo of a delete: ask the server to restore what it kept.
 
 Pure: the app records what it deleted and, on ``u`` within ``UNDO_SECONDS``, sends the
-ops ``restore_ops`` builds. They are normal ops the server decides like any other
-(its rules, permissions and limits apply), so an undo can be refused with the reason
-and every other viewer sees the marker or comment come back live.
-
-What comes back, and what cannot:
-- ids: the marker keeps its chat id (so its first comment keeps its derived id) and
-  each comment keeps its id; the model refuses only ids that exist *now*.
-- the number: the server gives a re-created marker the next free number (numbers are
-  never reused), so deleted #2 comes back as, say, #5; the notice says which.
-- authorship and time: the server stamps the author and time of every op, so what is
-  restored is written by the person undoing, now. A restored comment written by
-  someone else is restored as a quote naming its author ("bob wrote:"), never under
-  their name. A restored comment is appended at the end of its thread.
-- a resolved marker is resolved again; its position is kept.
+``restore`` op ``restore_op`` builds. The server kept the deleted marker or comment for
+its undo window (``undoSeconds`` in ``joined``; model.py has the rule), so what comes
+back is what was there: the same number, ids, authors, times, edits and resolved state,
+and a comment in its place in the thread. It is an op like any other (decided by the
+server, refused with the reason: too late, not yours to restore), and every other
+viewer sees the marker or comment come back through the usual events.
 """
 
 from __future__ import annotations
@@ -22,17 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imagechat_tui.protocol import (
-    AddComment,
-    Chat,
-    ClientOp,
-    Comment,
-    CreateOp,
-    NewChat,
-    NewComment,
-    Resolve,
-    UpdateOp,
-)
+from imagechat_tui.protocol import Chat, Comment, RestoreOp
 
 UNDO_SECONDS = 10.0
 
@@ -52,42 +34,10 @@ class Deleted:
         return f"Comment on #{self.chat.number}"
 
 
-def _text(comment: Comment, user_id: str) -> str:
-    if comment.author.id == user_id:
-        return comment.text
-    return f"{comment.author.name} wrote:\n{comment.text}"
-
-
-def restore_ops(deleted: Deleted, user_id: str, new_id: Callable[[], str]) -> list[ClientOp]:
-    """The ops that put ``deleted`` back, in the order to send them."""
-    chat = deleted.chat
-    if deleted.comment is not None:
-        comment = deleted.comment
-        return [
-            UpdateOp(
-                broadcastId=new_id(),
-                chatId=chat.id,
-                change=AddComment(comment=NewComment(id=comment.id, text=_text(comment, user_id))),
-            )
-        ]
-    first, *replies = chat.comments
-    ops: list[ClientOp] = [
-        CreateOp(
-            broadcastId=new_id(),
-            chat=NewChat(id=chat.id, x=chat.x, y=chat.y, text=_text(first, user_id)),
-        )
-    ]
-    ops += [
-        UpdateOp(
-            broadcastId=new_id(),
-            chatId=chat.id,
-            change=AddComment(comment=NewComment(id=c.id, text=_text(c, user_id))),
-        )
-        for c in replies
-    ]
-    if chat.resolved:
-        ops.append(UpdateOp(broadcastId=new_id(), chatId=chat.id, change=Resolve()))
-    return ops
+def restore_op(deleted: Deleted, new_id: Callable[[], str]) -> RestoreOp:
+    """The op that puts ``deleted`` back."""
+    comment_id = deleted.comment.id if deleted.comment is not None else None
+    return RestoreOp(broadcastId=new_id(), chatId=deleted.chat.id, commentId=comment_id)
 
 
 class UndoSlot:

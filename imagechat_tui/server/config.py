@@ -153,6 +153,9 @@ class ServerConfig:
                 "max_text": Setting("Characters per comment: too-large.", min=1, metavar="CHARS"),
                 "max_markers": Setting("Markers per room: limit-reached.", min=1, metavar="N"),
                 "max_comments": Setting("Comments per marker: limit-reached.", min=1, metavar="N"),
+                "undo_seconds": Setting(
+                    "Seconds a delete can be undone (restored).", min=0, metavar="SECONDS"
+                ),
             }
         },
     )

@@ -81,6 +81,7 @@ def announced_limits(config: ServerConfig) -> ServerLimits:
         maxFrameBytes=config.max_frame_bytes,
         opsPerSecond=config.ops_per_second,
         opsBurst=config.ops_burst,
+        undoSeconds=config.limits.undo_seconds,
     )
 
 

@@ -24,7 +24,7 @@ from imagechat_tui.client.connection import Connection, ConnState
 from imagechat_tui.client.graphics import TerminalSetup, make_renderer
 from imagechat_tui.client.mentions import people
 from imagechat_tui.client.session import ClientSession, Done, Outcome, Refused, new_id
-from imagechat_tui.client.undo import Deleted, UndoSlot, restore_ops
+from imagechat_tui.client.undo import Deleted, UndoSlot, restore_op
 from imagechat_tui.protocol import Chat, Presence, User
 from imagechat_tui.replica import Received
 from imagechat_tui.safe_text import inert
@@ -693,23 +693,17 @@ class ImageChatApp(App[int]):
         if deleted is None:
             self.say(f"Nothing to undo (a delete can be undone for {int(self.undo.seconds)} s).")
             return
-        ops = restore_ops(deleted, self.replica.actor.user.id, new_id)
-        if not self.done(self.session.submit(ops[0])):
+        if not self.done(self.session.submit(restore_op(deleted, new_id))):
             return  # the reason is shown; the undo stays offered until it expires
         self.undo.take(time.monotonic())
         self.clear_notifications()  # the "deleted" notice is no longer true
-        for op in ops[1:]:
-            self.done(self.session.submit(op))
         self.refresh_bindings()
-        chat = self.replica.view.chats.get(deleted.chat.id)
-        if deleted.comment is None and chat is not None:
-            self.select(chat.id)
-            moved = "" if chat.number == deleted.chat.number else f" as #{chat.number}"
-            self.say(f"Marker #{deleted.chat.number} restored{moved}.")
+        self.select(deleted.chat.id)
+        if deleted.comment is None:
+            self.say(f"Marker #{deleted.chat.number} restored.")
         else:
-            self.select(deleted.chat.id)
-            self.query_one(ThreadView).highlight(deleted.comment.id if deleted.comment else "")
-            self.say(f"Comment restored (at the end of #{deleted.chat.number}'s thread).")
+            self.query_one(ThreadView).highlight(deleted.comment.id)
+            self.say(f"Comment on #{deleted.chat.number} restored.")
 
     def action_set_resolved(self, resolved: bool) -> None:
         chat = self.selected_chat

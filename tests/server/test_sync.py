@@ -41,6 +41,7 @@ async def test_join_new_room_gets_empty_snapshot(server, mint_token) -> None:
             "maxFrameBytes": 65536,
             "opsPerSecond": 50.0,
             "opsBurst": 1000,
+            "undoSeconds": 10,
         },
         "role": "member",
         "image": None,  # a room not shared with its image
@@ -125,7 +126,9 @@ async def test_updates_carry_only_the_change(server, mint_token) -> None:
     await alice.send(delete_op(chat_id))
     (deleted,) = await bob.recv_events(1)
     assert deleted["type"] == "deleted-image-chat" and deleted["chatId"] == chat_id
-    assert set(deleted) == {"type", "room", "seq", "broadcastId", "chatId"}
+    # Only who and until when it may be restored, never what was deleted.
+    assert set(deleted) == {"type", "room", "seq", "broadcastId", "chatId", "undo"}
+    assert set(deleted["undo"]) == {"by", "at", "until"} and deleted["undo"]["by"] == "alice"
     await alice.close()
     await bob.close()
 

@@ -9,15 +9,18 @@ from collections.abc import Callable
 
 from textual.widgets import Button
 
-from imagechat_tui.client.undo import Deleted, UndoSlot, restore_ops
-from imagechat_tui.protocol import AddComment, Chat, Comment, CreateOp, Resolve, UpdateOp, User
+from imagechat_tui.client.undo import Deleted, UndoSlot, restore_op
+from imagechat_tui.export import Review, markdown
+from imagechat_tui.export.fetch import fetch_room
+from imagechat_tui.protocol import Chat, Comment, EditComment, RestoreOp, UpdateOp, User
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.dialogs import ConfirmScreen
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.thread_view import ThreadView
-from tests.tui.helpers import RemoteClient, alice_and_bob, make_app, until
+from tests.tui.helpers import ROOM, RemoteClient, alice_and_bob, make_app, until
+from tests.tui.helpers import test_image as sample_image
 
 SIZE = (120, 36)
 ALICE = User(id="alice", name="alice")
@@ -33,31 +36,14 @@ def footer_has(app: ImageChatApp, action: str) -> bool:
     return bool(app.check_action(action, ()))
 
 
-def test_restore_ops_keep_ids_and_quote_other_authors() -> None:
-    chat = Chat(
-        id="c1",
-        number=2,
-        x=10.0,
-        y=20.0,
-        createdBy=ALICE,
-        createdAt=0,
-        resolved=True,
-        comments=(
-            Comment(id="first", author=ALICE, text="mine\ntwo lines", createdAt=0),
-            Comment(id="r1", author=BOB, text="bob's", createdAt=1),
-        ),
+def test_undo_asks_the_server_to_restore_what_it_kept() -> None:
+    chat = Chat(id="c1", number=2, x=10.0, y=20.0, createdBy=ALICE, createdAt=0, comments=())
+    reply = Comment(id="r1", author=BOB, text="bob's", createdAt=1)
+    ids = iter(["b1", "b2"])
+    assert restore_op(Deleted(chat), lambda: next(ids)) == RestoreOp(broadcastId="b1", chatId="c1")
+    assert restore_op(Deleted(chat, reply), lambda: next(ids)) == RestoreOp(
+        broadcastId="b2", chatId="c1", commentId="r1"
     )
-    ids = iter(f"b{n}" for n in range(10))
-    ops = restore_ops(Deleted(chat), "alice", lambda: next(ids))
-    create, reply, resolve = ops
-    assert isinstance(create, CreateOp)
-    assert (create.chat.id, create.chat.x, create.chat.y) == ("c1", 10.0, 20.0)
-    assert create.chat.text == "mine\ntwo lines"
-    assert isinstance(reply, UpdateOp) and isinstance(reply.change, AddComment)
-    assert reply.change.comment.id == "r1"
-    assert reply.change.comment.text == "bob wrote:\nbob's"
-    assert isinstance(resolve, UpdateOp) and isinstance(resolve.change, Resolve)
-    assert len({op.broadcastId for op in ops}) == 3
 
 
 def test_undo_slot_lasts_its_seconds_and_holds_the_last_delete() -> None:
@@ -112,10 +98,14 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
         await pilot.press("n", *"mine", "ctrl+j", *"second line", "enter")
         await until(pilot, lambda: len(bob.replica.view.chats) == 1)
         (chat,) = bob.replica.view.chats.values()
-        bob.reply(chat.id, "bob's reply")
+        reply_id = bob.reply(chat.id, "bob's reply")
+        edit = EditComment(commentId=reply_id, text="bob's reply, edited")
+        bob.connection.submit(UpdateOp(broadcastId="b-edit", chatId=chat.id, change=edit))
         await until(pilot, lambda: len(app.replica.view.chats[chat.id].comments) == 2)
+        await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].editedAt is not None)
         await pilot.press("s")  # resolved
         await until(pilot, lambda: bob.replica.view.chats[chat.id].resolved)
+        whole = bob.replica.view.chats[chat.id]
 
         await pilot.press("D")
         assert isinstance(app.screen, ConfirmScreen)
@@ -130,21 +120,28 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
         assert status(app) == "Marker #1 deleted. Press u within 10 s to undo."
 
         await pilot.press("u")
-        await until(
-            pilot,
-            lambda: chat.id in bob.replica.view.chats and bob.replica.view.chats[chat.id].resolved,
-        )
-        back = bob.replica.view.chats[chat.id]
-        assert back.number == 2  # numbers are never reused
-        assert (back.x, back.y) == (chat.x, chat.y)
-        assert [c.text for c in back.comments] == ["mine\nsecond line", "bob wrote:\nbob's reply"]
-        assert [c.author.id for c in back.comments] == ["alice", "alice"]
-        assert [c.id for c in back.comments] == [
-            chat.comments[0].id,
-            app.replica.view.chats[chat.id].comments[1].id,
-        ]
-        assert status(app) == "Marker #1 restored as #2."
+        await until(pilot, lambda: chat.id in bob.replica.view.chats)
+        # What was deleted comes back for the other viewer: the same number, authors,
+        # times, edit and resolved state (not "#1 restored as #2", all by alice).
+        assert bob.replica.view.chats[chat.id] == whole
+        await until(pilot, lambda: not app.replica.pending)
+        assert app.replica.view.chats[chat.id] == whole
+        assert status(app) == "Marker #1 restored."
         assert app.selected == chat.id
+        # Bob's reply is still his to edit.
+        again = EditComment(commentId=reply_id, text="bob's reply, again")
+        bob.connection.submit(UpdateOp(broadcastId="b-again", chatId=chat.id, change=again))
+        await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].text == again.text)
+        # ... and the export credits each comment to its author, with the edit.
+        state = await fetch_room(server.url, mint_token("carol"), ROOM, user=User("carol", "carol"))
+        review = Review.of(
+            state.chats.values(), room=ROOM, image=sample_image(), source="x.png",
+            is_remote=False, title="x", exported_at=0,
+        )  # fmt: skip
+        report = markdown.render(review)
+        assert "## 1\\. Resolved" in report and "Opened by **alice**" in report
+        assert "Reply from **bob**" in report and "(edited " in report
+        assert "wrote:" not in report
 
 
 async def test_undo_expires(server: RunningServer, mint_token: Callable[..., str]) -> None:

@@ -35,6 +35,8 @@ class BatchWrite:
     events: list[tuple[int, str, bytes]]  # (seq, broadcast_id, data), in seq order
     chats: list[tuple[str, int, bytes]]  # (chat_id, number, data) to insert or replace
     deleted_chats: list[str]  # chat ids whose row goes
+    tombstones: list[tuple[str, int, bytes]]  # (key, until, data) to insert or replace
+    dropped_tombstones: list[str]  # keys whose tombstone goes (restored, or expired)
     prune_through: int | None  # delete the log's events with seq <= this; None: keep
     seq: int  # the room row's new seq, next_number and pruned_through
     next_number: int
@@ -131,12 +133,21 @@ def commit_steps(
                 deleted.append(chat_id)
             else:
                 chats.append((chat_id, chat.number, encode(chat)))
+        before, after = state.tombstones, new_state.tombstones
+        stones = [
+            (key, stone.undo.until, encode(stone))
+            for key, stone in after.items()
+            if before.get(key) is not stone
+        ]
+        dropped = [key for key in before if key not in after]
         prune = pruned_through(new_state.seq, pruned)
         yield Write(
             BatchWrite(
                 events=[(s.event.seq, s.event.broadcastId, s.data) for s in stored],
                 chats=chats,
                 deleted_chats=deleted,
+                tombstones=stones,
+                dropped_tombstones=dropped,
                 prune_through=prune if prune != pruned else None,
                 seq=new_state.seq,
                 next_number=new_state.next_number,

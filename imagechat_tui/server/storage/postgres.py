@@ -30,7 +30,7 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
-from imagechat_tui.model import RoomState
+from imagechat_tui.model import RoomState, Tombstone
 from imagechat_tui.protocol import Chat
 from imagechat_tui.server.storage import (
     A,
@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x696D616765636861
 
 _chat_decoder = msgspec.json.Decoder(Chat)
+_tombstone_decoder = msgspec.json.Decoder(Tombstone)
 
 #: Failures that mean "the database is not reachable right now" rather than a bug.
 _UNAVAILABLE = (
@@ -192,7 +193,18 @@ class PostgresStorage(PostgresSharing, Storage):
             "SELECT data FROM chats WHERE tenant=$1 AND room=$2 ORDER BY number", tenant, room
         )
         chats = {chat.id: chat for chat in (_chat_decoder.decode(r[0]) for r in records)}
-        return RoomState(room=room, seq=row[0], next_number=row[1], chats=chats)
+        stones = await conn.fetch(
+            "SELECT key, data FROM tombstones WHERE tenant=$1 AND room=$2 ORDER BY key",
+            tenant,
+            room,
+        )
+        return RoomState(
+            room=room,
+            seq=row[0],
+            next_number=row[1],
+            chats=chats,
+            tombstones={r[0]: _tombstone_decoder.decode(r[1]) for r in stones},
+        )
 
     async def room_count(self, tenant: str) -> int:
         count: int = await self._with(
@@ -438,6 +450,19 @@ class _CommitSql:
                 "DELETE FROM chats WHERE tenant=$1 AND room=$2 AND chat_id = ANY($3::text[])",
                 *key,
                 batch.deleted_chats,
+            )
+        if batch.tombstones:
+            await conn.executemany(
+                "INSERT INTO tombstones (tenant, room, key, until, data)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, room, key)"
+                " DO UPDATE SET until = EXCLUDED.until, data = EXCLUDED.data",
+                [(*key, *row) for row in batch.tombstones],
+            )
+        if batch.dropped_tombstones:
+            await conn.execute(
+                "DELETE FROM tombstones WHERE tenant=$1 AND room=$2 AND key = ANY($3::text[])",
+                *key,
+                batch.dropped_tombstones,
             )
         if batch.prune_through is not None:
             await conn.execute(

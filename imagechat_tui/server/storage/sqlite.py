@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from imagechat_tui.model import RoomState
+from imagechat_tui.model import RoomState, Tombstone
 from imagechat_tui.protocol import Chat
 from imagechat_tui.server.storage import (
     A,
@@ -45,6 +45,7 @@ T = TypeVar("T")
 _NOT_WRITABLE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
 
 _chat_decoder = msgspec.json.Decoder(Chat)
+_tombstone_decoder = msgspec.json.Decoder(Tombstone)
 
 
 def _statements(script: str) -> list[str]:
@@ -171,7 +172,14 @@ class SqliteStorage(SqliteSharing, Storage):
                 )
             )
         }
-        return RoomState(room=room, seq=row[0], next_number=row[1], chats=chats)
+        stones = {
+            key: _tombstone_decoder.decode(data)
+            for key, data in db.execute(
+                "SELECT key, data FROM tombstones WHERE tenant=? AND room=? ORDER BY key",
+                (tenant, room),
+            )
+        }
+        return RoomState(room=room, seq=row[0], next_number=row[1], chats=chats, tombstones=stones)
 
     async def room_count(self, tenant: str) -> int:
         return await self._run(self._room_count, tenant)
@@ -391,6 +399,14 @@ class _CommitSql:
         db.executemany(
             "DELETE FROM chats WHERE tenant=? AND room=? AND chat_id=?",
             [(*key, chat_id) for chat_id in batch.deleted_chats],
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO tombstones (tenant, room, key, until, data) VALUES (?,?,?,?,?)",
+            [(*key, *row) for row in batch.tombstones],
+        )
+        db.executemany(
+            "DELETE FROM tombstones WHERE tenant=? AND room=? AND key=?",
+            [(*key, stone) for stone in batch.dropped_tombstones],
         )
         if batch.prune_through is not None:
             db.execute(

@@ -34,7 +34,12 @@ export function regionProblem(x, y, w, h) {
 function applyChange(chat, change) {
   const c = { ...chat };
   switch (change.kind) {
-    case 'comment': c.comments = [...chat.comments, change.comment]; break;
+    case 'comment': {
+      // A restored comment goes back to its place (position); a new one at the end.
+      const at = change.position ?? chat.comments.length;
+      c.comments = [...chat.comments.slice(0, at), change.comment, ...chat.comments.slice(at)];
+      break;
+    }
     case 'edit-comment':
       c.comments = chat.comments.map((m) => (m.id === change.commentId
         ? { ...m, text: change.text, editedAt: change.editedAt } : m));
@@ -50,7 +55,13 @@ function applyChange(chat, change) {
 
 /** Apply one event to a Map of chats; the id it touched. */
 function applyEvent(chats, event) {
-  if (event.type === 'new-image-chat') chats.set(event.chat.id, event.chat);
+  if (event.type === 'new-image-chat') {
+    chats.set(event.chat.id, event.chat);
+    // A restored marker keeps its old number: put it back in number order.
+    const sorted = [...chats.values()].sort((a, b) => a.number - b.number);
+    chats.clear();
+    for (const chat of sorted) chats.set(chat.id, chat);
+  }
   else if (event.type === 'deleted-image-chat') chats.delete(event.chatId);
   else if (event.type === 'image-chat-updated') {
     const chat = chats.get(event.chatId);
