@@ -140,11 +140,18 @@ def _redeem(http: httpx.Client, link: RoomLink, name: str, known: str | None) ->
         http,
         "POST",
         "/api/invites/redeem",
-        json={"code": link.invite, "name": name, "token": known},
+        json={"code": link.invite, "name": name, "token": known, "room": link.room},
     )
     if response.status_code != 200:
         raise JoinError(_error_of(response))
-    return str(response.json()["token"])
+    body = response.json()
+    # A server that predates the room check: never keep its token under another room.
+    if body.get("room") not in (None, link.room):
+        raise JoinError(
+            f"This invite is for room {inert(str(body['room']))}, not the room the link"
+            " names; open the link it came with."
+        )
+    return str(body["token"])
 
 
 def _image_bytes(http: httpx.Client, digest: str, token: str, progress: Progress | None) -> bytes:

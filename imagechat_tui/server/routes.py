@@ -406,6 +406,16 @@ class Routes:
             or not (name.isprintable())
         ):
             return _error(HTTPStatus.BAD_REQUEST, f"name: 1-{_NAME_MAX} printable characters.")
+        wanted = body.get("room")  # the room of the link: a wrong one spends no use
+        if isinstance(wanted, str):
+            found = await self.storage.get_invite(hash_code(code))
+            if found is not None and found.room != wanted:
+                return _error(
+                    HTTPStatus.CONFLICT,
+                    f"This invite is for room {found.room}, not the room the link names;"
+                    " open the link it came with.",
+                    "wrong-room",
+                )
         try:
             invite = await self.storage.redeem_invite(hash_code(code), time.time())
         except InviteRefused as exc:

@@ -162,3 +162,27 @@ async def test_a_used_up_invite_is_one_line_and_a_non_zero_exit(
         "open", link.replace("invite=", "invite=x"), "--name", "Eve", home=tmp_path / "eve"
     )
     assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0
+
+
+async def test_a_link_with_a_wrong_room_says_so_and_spends_no_use(
+    server: RunningServer, tmp_path: Path, bea_home: Path
+) -> None:
+    image = tmp_path / "shot.png"
+    image.write_bytes(png(40, 30))
+    link = await share(server, image, "--uses", "1")
+    room = link.split("/r/", 1)[1].split("?", 1)[0]
+    wrong = link.replace(f"/r/{room}?", "/r/no-such-room?")
+    dora = tmp_path / "dora"
+    for _ in range(2):  # each try used to spend a use
+        tried = await run_cli("open", wrong, "--name", "Dora", home=dora)
+        assert tried.returncode != 0 and tried.stderr.strip().count("\n") == 0
+        assert f"This invite is for room {room}" in tried.stderr
+        assert "refused the token" not in tried.stderr
+    # Nothing kept under the wrong room ...
+    kept = Accounts(dora / "config" / "accounts.json")
+    assert all("no-such-room" not in a.tokens for a in kept.servers.values())
+    # ... and the one use is still there for the right link.
+    target = await asyncio.to_thread(
+        resolve, link, None, None, None, None, Console(stderr=True), "Bea"
+    )
+    assert target.room == room
