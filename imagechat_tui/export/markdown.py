@@ -99,7 +99,8 @@ def _escape_chars(line: str, start: int, end: int, forced: set[int]) -> str:
             or i in forced
             or (ch == "_" and not (before.isalnum() and after.isalnum()))
             or (ch == "&" and _ENTITY.match(line, i))
-            or (ch == "\\" and (i + 1 == len(line) or after in _ASCII_PUNCTUATION))
+            # Before punctuation, at the line's end, or before a code span we open.
+            or (ch == "\\" and (i + 1 == end or after in _ASCII_PUNCTUATION))
         ):
             out.append("\\" + ch)
         else:
