@@ -63,7 +63,8 @@ async def test_the_raw_file_reads_as_written(hostile: Seeded) -> None:
 
 
 ALPHABET = st.sampled_from(
-    list("abc XYZ 019 \n\t") + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    list("abc XYZ 019 \n\t")
+    + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
     + ["é", "日", "→", "\u202e", "\u200d", "www.", "http://", "a@b.co", "@bob", "&amp;"]
 )
 
