@@ -187,14 +187,41 @@ class ServerConfig:
         help="With --unix-socket: whoever can open the socket joins as their OS account "
         "(kernel peer credentials), no token; the server's own account is admin.",
     )
-    # Seconds a connection has to send its request (an image upload's body included) and
-    # be answered or upgraded; websockets' own default (10 s) would cut off a 25 MB
-    # upload on a link slower than 2.5 MB/s.
-    request_timeout: float = setting(
-        120.0,
-        help="Seconds to send a request, an image upload included, and be answered.",
-        min=1,
+    # The HTTP door (server/http_door.py, docs/SECURITY.md "The HTTP door"): a request's
+    # head must arrive within header_timeout (of connecting, or of the last answer) ...
+    header_timeout: float = setting(
+        10.0,
+        help="Seconds to send an HTTP request's head (also the keep-alive idle time): 408.",
+        min=0.1,
         metavar="SECONDS",
+    )
+    # ... and its body with no gap longer than body_idle_timeout and, after that long, at
+    # least body_min_rate bytes/s on average (a 25 MB upload over 64 kbit/s completes).
+    body_idle_timeout: float = setting(
+        10.0, help="Longest pause while a request body arrives: 408.", min=0.1, metavar="SECONDS"
+    )
+    body_min_rate: float = setting(
+        8 * 1024,
+        help="Slowest average body rate after --body-idle-timeout: 408.",
+        min=0,
+        metavar="BYTES_PER_S",
+    )
+    bodies_in_flight: int = setting(
+        128 * 1024 * 1024,
+        help="Bytes of request bodies received at once, server-wide: 503 beyond.",
+        min=1,
+        metavar="BYTES",
+    )
+    # Connections not (yet) upgraded to WebSocket: per client address and in total (at
+    # the total, the one idle longest is dropped to make room).
+    max_http_connections_per_address: int = setting(
+        256, help="Connections not upgraded to WebSocket, per client address (0: no limit).", min=0
+    )
+    max_http_connections: int = setting(
+        4096,
+        help="Connections not upgraded to WebSocket, in all (0: no limit; at it the "
+        "longest idle one is dropped).",
+        min=0,
     )
     max_image_bytes: int = setting(
         DEFAULT_MAX_BYTES, help="Largest image upload: 413.", min=1, metavar="BYTES"

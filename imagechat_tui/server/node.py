@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -39,7 +38,17 @@ from imagechat_tui.safe_text import inert
 from imagechat_tui.server import log_format, ops_http
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
-from imagechat_tui.server.http_front import body_reading_connection
+from imagechat_tui.server.http_api import (
+    Handler,
+    HttpError,
+    HttpRequest,
+    HttpResponse,
+    Router,
+    bearer_token,
+    json_response,
+    text_response,
+)
+from imagechat_tui.server.http_door import HttpDoor, HttpLimits, door_connection
 from imagechat_tui.server.metrics import NodeMetrics
 from imagechat_tui.server.peer_auth import peer_verifier
 from imagechat_tui.server.prepared import (
@@ -214,11 +223,9 @@ class RunningServer:
             await self.server.wait_closed()
 
 
-def _health(connection: ServerConnection, request: Request, home_id: str) -> Response | None:
-    if request.path == "/health":
-        response = connection.respond(HTTPStatus.OK, "ok\n")
-        response.headers[paths.HOME_ID_HEADER] = home_id
-        return response
+def _websocket_path_only(connection: ServerConnection, request: Request) -> Response | None:
+    """websockets' ``process_request``: it sees only WebSocket upgrades (every other
+    request is the HTTP door's), and only ``/ws`` upgrades."""
     if request.path.split("?", 1)[0] != "/ws":
         return connection.respond(
             HTTPStatus.NOT_FOUND, "not found; the WebSocket endpoint is /ws\n"
@@ -226,70 +233,69 @@ def _health(connection: ServerConnection, request: Request, home_id: str) -> Res
     return None
 
 
-def _json_response(
-    connection: ServerConnection, status: HTTPStatus, body: object, **headers: str
-) -> Response:
-    response = connection.respond(status, json.dumps(body) + "\n")
-    del response.headers["Content-Type"]
-    response.headers["Content-Type"] = "application/json"
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    return response
+def _health(home_id: str) -> Handler:
+    async def health(_request: HttpRequest) -> HttpResponse:
+        return text_response(HTTPStatus.OK, "ok\n", **{paths.HOME_ID_HEADER: home_id})
+
+    return health
 
 
-async def _stats(
-    connection: ServerConnection,
-    request: Request,
-    tenants: TenantStore,
-    storage: Storage,
-    meter: UsageMeter,
-    connections: ConnectionQuota,
-) -> Response:
+def _stats(
+    tenants: TenantStore, storage: Storage, meter: UsageMeter, connections: ConnectionQuota
+) -> Handler:
     """``GET /stats`` with ``Authorization: Bearer <admin token>``: the token's tenant's
     usage. 401 without a valid token, 403 for a token that is not an unscoped admin's."""
-    challenge = {"WWW_Authenticate": 'Bearer realm="imagechat"'}
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _json_response(
-            connection,
-            HTTPStatus.UNAUTHORIZED,
-            {"error": "Send Authorization: Bearer <admin token>."},
-            **challenge,
-        )
-    try:
-        identity = tenants.verify(token.strip())
-    except AuthError as exc:
-        return _json_response(
-            connection, HTTPStatus.UNAUTHORIZED, {"error": exc.message}, **challenge
-        )
-    if identity.actor.role != "admin" or identity.room_scope is not None:
-        return _json_response(
-            connection,
-            HTTPStatus.FORBIDDEN,
-            {"error": "Only a tenant admin's token (without a room scope) may read stats."},
-        )
-    tenant = identity.tenant
-    try:
-        stored = (await storage.usage()).get(tenant)
-        rooms = await storage.room_count(tenant)
-    except Exception:
-        log.warning("could not read usage for /stats", exc_info=True)
-        return _json_response(
-            connection, HTTPStatus.SERVICE_UNAVAILABLE, {"error": "Usage is unavailable."}
-        )
-    pending = meter.pending(tenant)
-    (row,) = usage_report(
-        {
-            tenant: Usage(
-                messages=pending.messages + (stored.messages if stored else 0),
-                bytes=pending.bytes + (stored.bytes if stored else 0),
+    challenge = {"WWW-Authenticate": 'Bearer realm="imagechat"'}
+
+    async def stats(request: HttpRequest) -> HttpResponse:
+        token = bearer_token(request)
+        if token is None:
+            raise HttpError(
+                HTTPStatus.UNAUTHORIZED,
+                "Send Authorization: Bearer <admin token>.",
+                headers=challenge,
             )
-        }
+        try:
+            identity = tenants.verify(token)
+        except AuthError as exc:
+            raise HttpError(HTTPStatus.UNAUTHORIZED, exc.message, headers=challenge) from None
+        if identity.actor.role != "admin" or identity.room_scope is not None:
+            raise HttpError(
+                HTTPStatus.FORBIDDEN,
+                "Only a tenant admin's token (without a room scope) may read stats.",
+            )
+        tenant = identity.tenant
+        try:
+            stored = (await storage.usage()).get(tenant)
+            rooms = await storage.room_count(tenant)
+        except Exception:
+            log.warning("could not read usage for /stats", exc_info=True)
+            raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE, "Usage is unavailable.") from None
+        pending = meter.pending(tenant)
+        (row,) = usage_report(
+            {
+                tenant: Usage(
+                    messages=pending.messages + (stored.messages if stored else 0),
+                    bytes=pending.bytes + (stored.bytes if stored else 0),
+                )
+            }
+        )
+        row["rooms"] = rooms
+        row["connections"] = connections.tenant_total(tenant)
+        return json_response(HTTPStatus.OK, row)
+
+    return stats
+
+
+def http_limits(config: ServerConfig) -> HttpLimits:
+    return HttpLimits(
+        header_timeout=config.header_timeout,
+        body_idle_timeout=config.body_idle_timeout,
+        body_min_rate=config.body_min_rate,
+        bodies_in_flight=config.bodies_in_flight,
+        max_connections_per_address=config.max_http_connections_per_address,
+        max_connections=config.max_http_connections,
     )
-    row["rooms"] = rooms
-    row["connections"] = connections.tenant_total(tenant)
-    return _json_response(connection, HTTPStatus.OK, row)
 
 
 def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
@@ -343,32 +349,31 @@ async def start_server(config: ServerConfig) -> RunningServer:
     async def handler(ws: ServerConnection) -> None:
         await _serve_connection(ws, config, tenants, hub, meter, guards)
 
-    routes = Routes(
+    # Every HTTP route of the node, on the WebSocket's port (server/http_api.py says how
+    # to add one).
+    router = Router()
+    router.add("GET", "/health", _health(paths.home_id(home)))
+    router.add("GET", "/stats", _stats(tenants, storage, meter, guards.connections))
+    ops = _ops(tenants, storage, hub, readiness, metrics, tls is not None)
+    for path in ("/ready", "/metrics", "/admin", "/admin/{rest...}"):
+        router.add("GET", path, ops)
+    router.add(("POST", "DELETE"), "/admin/session", ops)
+    Routes(
         storage=storage,
         tenants=tenants,
         on_room_image=hub.room_image_set,
         max_image_bytes=config.max_image_bytes,
         max_image_pixels=config.max_image_pixels,
         metrics=metrics,
-    )
-
-    async def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        if routes.handles(request.path):  # images, rooms, invites, the link's page
-            return await routes.respond(connection, request)
-        path = request.path.split("?", 1)[0]
-        if path == "/stats":
-            return await _stats(connection, request, tenants, storage, meter, guards.connections)
-        if path in ("/ready", "/metrics") or path.startswith("/admin"):
-            page = await _ops_page(
-                path, request, tenants, storage, hub, readiness, metrics, tls is not None
-            )
-            return _page_response(page, head_only=request.method == "HEAD")
-        return _health(connection, request, paths.home_id(home))
+    ).register(router)
+    door = HttpDoor(router, http_limits(config), spool_dir=home / "incoming")
 
     live: set[ServerConnection] = set()
     options: dict[str, Any] = dict(
-        process_request=process_request,
-        open_timeout=config.request_timeout,
+        process_request=_websocket_path_only,
+        # The door keeps the clocks of a connection until it upgrades (header_timeout);
+        # websockets' open_timeout would also cut off kept-alive HTTP connections.
+        open_timeout=None,
         max_size=config.max_frame_bytes,
         # permessage-deflate without context takeover, and the binary subprotocol for
         # clients that offer it: see server/prepared.py.
@@ -377,9 +382,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
         select_subprotocol=select_subprotocol,
         ping_interval=20,
         ping_timeout=20,
-        # Tracked, and reading request bodies (PUT /images, POST /api) for the routes.
-        create_connection=_tracked(live, body_reading_connection(config.max_image_bytes)),
+        # Tracked, and HTTP/1.1 before the upgrade (server/http_door.py).
+        create_connection=door_connection(door, _tracked(live)),
     )
+    if tls is not None:
+        options["ssl_handshake_timeout"] = config.header_timeout
     if config.unix_socket is not None:
         server = await listen_on_unix_socket(handler, config.unix_socket, config.peer_auth, options)
     else:
@@ -428,9 +435,28 @@ def _readiness(
     return readiness
 
 
+def _ops(
+    tenants: TenantStore,
+    storage: Storage,
+    hub: RoomHub,
+    readiness: Readiness,
+    metrics: NodeMetrics | None,
+    tls: bool,
+) -> Handler:
+    """/ready, /metrics and /admin (server/ops_http.py) as a route."""
+
+    async def ops(request: HttpRequest) -> HttpResponse:
+        page = await _ops_page(
+            request.path, request, tenants, storage, hub, readiness, metrics, tls
+        )
+        return HttpResponse(page.status, page.body, page.content_type, page.headers)
+
+    return ops
+
+
 async def _ops_page(
     path: str,
-    request: Request,
+    request: HttpRequest,
     tenants: TenantStore,
     storage: Storage,
     hub: RoomHub,

@@ -1,10 +1,12 @@
 """The HTTP side of a node: images, shared rooms, invites and the browser page.
 
-Answered from websockets' ``process_request`` (see ``http_front`` for bodies), so the
-node itself only moves bytes. Every answer is built here as a ``Reply`` and turned into
-a websockets ``Response`` at the end. Who may do what:
+Registered on the node's ``Router`` (``server/http_api.py``, parsed by
+``server/http_door.py``): each handler decides from the request's head (path, method,
+token) and reads the body only once it has accepted the request. Who may do what:
 
-- ``PUT /images/{sha256}``: a member (or higher) of a tenant stores an image for it.
+- ``PUT /images/{sha256}``: a member (or higher) of a tenant stores an image for it;
+  the body streams to a temporary file (hashed on the way) and is decoded from there,
+  one at a time.
 - ``GET|HEAD /images/{sha256}``: whoever may join a room showing it (a token, or the
   room's invite code in ``?invite=``); an unscoped token sees its tenant's images.
   Everyone else gets 404, whether or not the image exists.
@@ -19,20 +21,13 @@ a websockets ``Response`` at the end. Who may do what:
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
-
-from websockets.asyncio.server import ServerConnection
-from websockets.datastructures import Headers
-from websockets.http11 import Request, Response
+from urllib.parse import quote, unquote
 
 from imagechat_tui.auth import AuthError, Identity, TenantStore
 from imagechat_tui.invites import (
@@ -49,6 +44,15 @@ from imagechat_tui.model import ROLE_RANK
 from imagechat_tui.protocol import RoomImage
 from imagechat_tui.server import room_page
 from imagechat_tui.server.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from imagechat_tui.server.http_api import (
+    Handler,
+    HttpError,
+    HttpRequest,
+    HttpResponse,
+    Router,
+    bearer_token,
+    json_response,
+)
 from imagechat_tui.server.metrics import NodeMetrics
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.storage import Storage, StorageUnavailable
@@ -60,37 +64,16 @@ from imagechat_tui.server.uploads import (
 
 log = logging.getLogger(__name__)
 
-_IMAGE_PATH = re.compile(r"^/images/([^/]+)$")
-_ROOM_API_PATH = re.compile(r"^/api/rooms/([^/]+)$")
-_LINK_PATH = re.compile(r"^/r/([^/]+)/?$")
-_MAX_JSON = 16 * 1024
 _NAME_MAX = 64
 #: Invite redemptions per client address: a burst of 10, then one every 6 seconds.
 REDEEM_RATE, REDEEM_BURST = 1 / 6, 10
 
 
-@dataclass
-class Reply:
-    status: HTTPStatus
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
+_json = json_response
 
 
-def _json(status: HTTPStatus, body: object, **headers: str) -> Reply:
-    return Reply(status, json.dumps(body).encode() + b"\n", headers=headers)
-
-
-def _error(status: HTTPStatus, message: str, reason: str | None = None) -> Reply:
-    body: dict[str, str] = {"error": message}
-    if reason:
-        body["reason"] = reason
-    return _json(status, body)
-
-
-class _Refused(Exception):
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
+def _error(status: HTTPStatus, message: str, reason: str | None = None) -> HttpResponse:
+    return HttpError(status, message, reason=reason).response()
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="imagechat"'}
@@ -127,82 +110,38 @@ class Routes:
 
     # --- entry point -----------------------------------------------------------------
 
-    def handles(self, path: str) -> bool:
-        return path.startswith(("/images/", "/api/", "/r/"))
-
-    async def respond(self, connection: ServerConnection, request: Request) -> Response:
-        try:
-            reply = await self._route(connection, request)
-        except _Refused as refused:
-            reply = refused.reply
-        except StorageUnavailable:
-            log.warning("storage unavailable for %s %s", request.method, request.path)
-            reply = _error(HTTPStatus.SERVICE_UNAVAILABLE, "The database is unavailable; retry.")
-        return _response(reply, head_only=request.method == "HEAD")
-
-    async def _route(self, connection: ServerConnection, request: Request) -> Reply:
-        parts = urlsplit(request.path)
-        path, query = parts.path, parse_qs(parts.query)
-        method = request.method
-        if match := _IMAGE_PATH.match(path):
-            if method == "PUT":
-                return await self._put_image(connection, request, match[1])
-            if method in ("GET", "HEAD"):
-                return await self._get_image(request, match[1], query)
-            return _not_allowed("GET, HEAD, PUT")
-        if path == "/api/rooms":
-            return (
-                await self._post_room(connection, request)
-                if method == "POST"
-                else (_not_allowed("POST"))
-            )
-        if match := _ROOM_API_PATH.match(path):
-            return (
-                await self._get_room(request, _room(match[1]))
-                if method == "GET"
-                else (_not_allowed("GET"))
-            )
-        if path == "/api/invites":
-            return (
-                await self._post_invite(connection, request)
-                if method == "POST"
-                else (_not_allowed("POST"))
-            )
-        if path == "/api/invites/redeem":
-            if method != "POST":
-                return _not_allowed("POST")
-            return await self._redeem(connection, request)
-        if match := _LINK_PATH.match(path):
-            if method not in ("GET", "HEAD"):
-                return _not_allowed("GET, HEAD")
-            return await self._page(request, _room(match[1]), query)
-        return _error(HTTPStatus.NOT_FOUND, "Not found.")
+    def register(self, router: Router) -> None:
+        for method, path, handler in (
+            ("PUT", "/images/{digest}", self._put_image),
+            ("GET", "/images/{digest}", self._get_image),
+            ("POST", "/api/rooms", self._post_room),
+            ("GET", "/api/rooms/{room}", self._get_room),
+            ("POST", "/api/invites", self._post_invite),
+            ("POST", "/api/invites/redeem", self._redeem),
+            ("GET", "/r/{room}", self._page),
+            ("GET", "/r/{room}/", self._page),
+        ):
+            router.add(method, path, _unavailable_is_503(handler))
 
     # --- who is asking ---------------------------------------------------------------
 
-    def _identity(self, request: Request) -> Identity | None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+    def _identity(self, request: HttpRequest) -> Identity | None:
+        token = bearer_token(request)
+        if token is None:
             return None
         try:
-            return self.tenants.verify(token.strip())
+            return self.tenants.verify(token)
         except AuthError as exc:
-            raise _Refused(
-                _json(HTTPStatus.UNAUTHORIZED, {"error": exc.message}, **_CHALLENGE)
-            ) from None
+            raise HttpError(HTTPStatus.UNAUTHORIZED, exc.message, headers=_CHALLENGE) from None
 
-    def _require(self, request: Request, role: str = "member") -> Identity:
+    def _require(self, request: HttpRequest, role: str = "member") -> Identity:
         identity = self._identity(request)
         if identity is None:
-            raise _Refused(
-                _json(
-                    HTTPStatus.UNAUTHORIZED,
-                    {"error": "Send Authorization: Bearer <token>."},
-                    **_CHALLENGE,
-                )
+            raise HttpError(
+                HTTPStatus.UNAUTHORIZED, "Send Authorization: Bearer <token>.", headers=_CHALLENGE
             )
         if ROLE_RANK.get(identity.actor.role, -1) < ROLE_RANK[role]:
-            raise _Refused(_error(HTTPStatus.FORBIDDEN, f"This needs a {role} or higher."))
+            raise HttpError(HTTPStatus.FORBIDDEN, f"This needs a {role} or higher.")
         return identity
 
     async def _active_invite(self, query: dict[str, list[str]]) -> Invite | None:
@@ -218,36 +157,43 @@ class Routes:
 
     # --- images ----------------------------------------------------------------------
 
-    async def _put_image(
-        self, connection: ServerConnection, request: Request, digest: str
-    ) -> Reply:
-        identity = self._require(request, "member")
-        reply = await self._store_image(connection, identity, digest)
+    async def _put_image(self, request: HttpRequest) -> HttpResponse:
+        identity = self._require(request, "member")  # from the head, before the body
+        stored: list[int] = []  # the bytes stored, once they are
+        try:
+            response = await self._store_image(request, identity, stored)
+        except HttpError as exc:  # e.g. 413 from the body's declared length, 503 busy
+            response = exc.response()
         if self.metrics is not None:
-            if reply.status == HTTPStatus.CREATED:
-                self.metrics.upload(identity.tenant, len(getattr(connection, "body", None) or b""))
-            elif reply.status >= 400:
-                self.metrics.upload_refused(identity.tenant, reply.status)
-        return reply
+            if response.status == HTTPStatus.CREATED:
+                self.metrics.upload(identity.tenant, sum(stored))
+            elif response.status >= 400:
+                self.metrics.upload_refused(identity.tenant, response.status)
+        return response
 
     async def _store_image(
-        self, connection: ServerConnection, identity: Identity, digest: str
-    ) -> Reply:
-        if getattr(connection, "body_too_large", False):
+        self, request: HttpRequest, identity: Identity, stored: list[int]
+    ) -> HttpResponse:
+        digest = request.params["digest"]
+        if not DIGEST_PATTERN.match(digest):
+            return _error(HTTPStatus.BAD_REQUEST, "The path must be /images/<sha256 hex>.")
+        if request.body.length == 0:
+            return _error(HTTPStatus.BAD_REQUEST, "Send the image's bytes as the request body.")
+        if request.body.length is not None and request.body.length > self.max_image_bytes:
             return _error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"Images are at most {self.max_image_bytes} bytes on this server.",
             )
-        data: bytes | None = getattr(connection, "body", None)
-        if data is None:
-            return _error(HTTPStatus.BAD_REQUEST, "Send the image's bytes as the request body.")
+        upload = await request.body.spool(self.max_image_bytes)  # a file, hashed on the way
         tenant = identity.tenant
-        if DIGEST_PATTERN.match(digest) and hashlib.sha256(data).hexdigest() == digest:
+        if upload.sha256 == digest:
             known = await self.storage.image_info(tenant, digest)
             if known is not None:  # stored already: checked then, nothing to do now
                 return _json(HTTPStatus.OK, _image_json(known), ETag=f'"{digest}"')
         try:
+            # One upload in memory at a time: its bytes, its decode, its write.
             async with self._decoding:
+                data = await asyncio.to_thread(upload.read_bytes)
                 info = await asyncio.to_thread(
                     check_image,
                     data,
@@ -255,22 +201,23 @@ class Routes:
                     max_bytes=self.max_image_bytes,
                     max_pixels=self.max_image_pixels,
                 )
+                created = await self.storage.put_image(tenant, info, data)
+                stored.append(len(data))
+                del data
         except UploadRejected as exc:
             return _error(exc.status, exc.message)
-        created = await self.storage.put_image(tenant, info, data)
         status = HTTPStatus.CREATED if created else HTTPStatus.OK
         return _json(status, _image_json(info), ETag=f'"{digest}"')
 
-    async def _get_image(self, request: Request, digest: str, query: dict[str, list[str]]) -> Reply:
+    async def _get_image(self, request: HttpRequest) -> HttpResponse:
+        digest, query = request.params["digest"], request.query
         identity = self._identity(request)
         invite = None if identity is not None else await self._active_invite(query)
         if identity is None and invite is None:
             if "invite" in query:
                 return _error(HTTPStatus.NOT_FOUND, "Not found.")
-            raise _Refused(
-                _json(
-                    HTTPStatus.UNAUTHORIZED, {"error": "Send a token or an invite."}, **_CHALLENGE
-                )
+            raise HttpError(
+                HTTPStatus.UNAUTHORIZED, "Send a token or an invite.", headers=_CHALLENGE
             )
         if not DIGEST_PATTERN.match(digest):
             return _error(HTTPStatus.NOT_FOUND, "Not found.")
@@ -280,12 +227,12 @@ class Routes:
         etag = f'"{digest}"'
         cache = {"Cache-Control": "private, max-age=31536000, immutable", "ETag": etag}
         if etag in request.headers.get("If-None-Match", ""):
-            return Reply(HTTPStatus.NOT_MODIFIED, headers=cache)
+            return HttpResponse(HTTPStatus.NOT_MODIFIED, headers=cache)
         stored = await self.storage.image_data(tenant, digest)
         if stored is None:
             return _error(HTTPStatus.NOT_FOUND, "Not found.")
         info, data = stored
-        return Reply(HTTPStatus.OK, data, content_type=info.mime, headers=cache)
+        return HttpResponse(HTTPStatus.OK, data, content_type=info.mime, headers=cache)
 
     async def _may_see(
         self, tenant: str, digest: str, identity: Identity | None, invite: Invite | None
@@ -299,9 +246,9 @@ class Routes:
 
     # --- rooms -----------------------------------------------------------------------
 
-    async def _post_room(self, connection: ServerConnection, request: Request) -> Reply:
+    async def _post_room(self, request: HttpRequest) -> HttpResponse:
         identity = self._require(request, "member")
-        body = _body_json(connection)
+        body = await request.body.json()
         room, digest, title = body.get("room"), body.get("image"), body.get("title", "")
         if not isinstance(room, str) or not ROOM_PATTERN.match(room):
             return _error(HTTPStatus.BAD_REQUEST, "room: letters, digits and _ . : - / (1-128).")
@@ -325,7 +272,8 @@ class Routes:
         status = HTTPStatus.CREATED if created else HTTPStatus.OK
         return _json(status, _room_json(room, image))
 
-    async def _get_room(self, request: Request, room: str) -> Reply:
+    async def _get_room(self, request: HttpRequest) -> HttpResponse:
+        room = _room(request.params["room"])
         identity = self._require(request, "viewer")
         if not identity.may_join(room):
             return _error(HTTPStatus.FORBIDDEN, "This token is not valid for that room.")
@@ -334,9 +282,9 @@ class Routes:
 
     # --- invites ---------------------------------------------------------------------
 
-    async def _post_invite(self, connection: ServerConnection, request: Request) -> Reply:
+    async def _post_invite(self, request: HttpRequest) -> HttpResponse:
         identity = self._require(request, "viewer")
-        body = _body_json(connection)
+        body = await request.body.json()
         room, role = body.get("room"), body.get("role", "member")
         expires_in = body.get("expires_in", DEFAULT_EXPIRES_SECONDS)
         max_uses = body.get("max_uses", DEFAULT_USES)
@@ -383,8 +331,8 @@ class Routes:
             },
         )
 
-    async def _redeem(self, connection: ServerConnection, request: Request) -> Reply:
-        address = _peer(connection)
+    async def _redeem(self, request: HttpRequest) -> HttpResponse:
+        address = request.peer
         bucket = self._redeem_buckets.get(address)
         if bucket is None:
             if len(self._redeem_buckets) > 10_000:
@@ -396,7 +344,7 @@ class Routes:
                 {"error": "Too many invite attempts; wait a minute.", "reason": "rate-limited"},
                 **{"Retry-After": str(int(bucket.retry_after()) + 1)},
             )
-        body = _body_json(connection)
+        body = await request.body.json()
         code, name, token = body.get("code"), body.get("name"), body.get("token")
         if not isinstance(code, str) or not is_well_formed(code):
             return _error(HTTPStatus.NOT_FOUND, "No such invite: check the link.", "not-found")
@@ -453,19 +401,20 @@ class Routes:
 
     # --- the page --------------------------------------------------------------------
 
-    async def _page(self, request: Request, room: str, query: dict[str, list[str]]) -> Reply:
+    async def _page(self, request: HttpRequest) -> HttpResponse:
+        room, query = _room(request.params["room"]), request.query
         invite = await self._active_invite(query)
         host = request.headers.get("Host", "localhost")
         if invite is None or invite.room != room:
             html = room_page.refused(room)
-            return Reply(HTTPStatus.NOT_FOUND, html, "text/html; charset=utf-8")
+            return HttpResponse(HTTPStatus.NOT_FOUND, html, "text/html; charset=utf-8")
         state = await self.storage.load_room(invite.tenant, room)
         image = await self.storage.room_image(invite.tenant, room)
         scheme = "https" if request.headers.get("X-Forwarded-Proto") == "https" else "http"
-        link = f"{scheme}://{host}{request.path}"
+        link = f"{scheme}://{host}{request.target}"
         code = query["invite"][0]
         html = room_page.render(room=room, state=state, image=image, link=link, invite=code)
-        return Reply(
+        return HttpResponse(
             HTTPStatus.OK,
             html,
             "text/html; charset=utf-8",
@@ -478,33 +427,22 @@ class Routes:
         )
 
 
+def _unavailable_is_503(handler: Handler) -> Handler:
+    async def guarded(request: HttpRequest) -> HttpResponse:
+        try:
+            return await handler(request)
+        except StorageUnavailable:
+            log.warning("storage unavailable for %s %s", request.method, request.path)
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "The database is unavailable; retry.")
+
+    return guarded
+
+
 def _room(raw: str) -> str:
     room = unquote(raw)
     if not ROOM_PATTERN.match(room):
-        raise _Refused(_error(HTTPStatus.NOT_FOUND, "No such room."))
+        raise HttpError(HTTPStatus.NOT_FOUND, "No such room.")
     return room
-
-
-def _not_allowed(allow: str) -> Reply:
-    return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": f"Use {allow}."}, Allow=allow)
-
-
-def _body_json(connection: ServerConnection) -> dict[str, Any]:
-    data: bytes | None = getattr(connection, "body", None)
-    if getattr(connection, "body_too_large", False) or (data is not None and len(data) > _MAX_JSON):
-        raise _Refused(_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The JSON body is too large."))
-    try:
-        body = json.loads(data or b"")
-    except ValueError:
-        raise _Refused(_error(HTTPStatus.BAD_REQUEST, "The body must be a JSON object.")) from None
-    if not isinstance(body, dict):
-        raise _Refused(_error(HTTPStatus.BAD_REQUEST, "The body must be a JSON object."))
-    return body
-
-
-def _peer(connection: ServerConnection) -> str:
-    address = connection.remote_address
-    return str(address[0]) if isinstance(address, tuple) and address else "local"
 
 
 def _new_user_id(name: str) -> str:
@@ -535,18 +473,3 @@ def _room_json(room: str, image: RoomImage | None) -> dict[str, object]:
         },
         "path": f"/r/{quote(room, safe='')}",
     }
-
-
-def _response(reply: Reply, *, head_only: bool) -> Response:
-    headers = Headers()
-    headers["Content-Type"] = reply.content_type
-    headers["Content-Length"] = str(len(reply.body))
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Connection"] = "close"  # websockets closes after any answer but a 101
-    for name, value in reply.headers.items():
-        headers[name] = value
-    if "Cache-Control" not in headers:
-        headers["Cache-Control"] = "no-store"
-    return Response(
-        reply.status.value, reply.status.phrase, headers, b"" if head_only else reply.body
-    )

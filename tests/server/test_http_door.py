@@ -1,0 +1,352 @@
+"""The HTTP door on real sockets: what a hostile or careless HTTP client sends.
+
+Each test here failed against the hand-made body reader it replaced (server/http_front.py
+then): it read a body before looking at the route or the credentials, kept a partial
+head for --request-timeout (120 s), knew no chunked bodies and crashed on pipelining.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from imagechat_tui.server.node import RunningServer
+from tests.conftest import StartServer
+from tests.server.raw_http import RawHttp, chunked, process_rss, request, serve_process
+from tests.services import free_port
+from tests.sharing.images import png, sha
+from tests.wsclient import WsClient
+
+MB = 1024 * 1024
+
+
+async def raw(server: RunningServer, local: str | None = None) -> RawHttp:
+    return await RawHttp.open(server.host, server.port, local)
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not bad, [r.getMessage() for r in bad]
+
+
+async def test_pipelined_requests_are_answered_in_order(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The issue's case: a POST with a 2-byte body and a GET right behind it."""
+    client = await raw(server)
+    await client.send(
+        request("POST", "/api/rooms", b"{}")
+        + request("GET", "/health")
+        + request("GET", "/nowhere")
+        + request("GET", "/health")
+    )
+    statuses = [(await client.answer()).status for _ in range(4)]
+    assert statuses == [401, 200, 404, 200]
+    client.close()
+    no_tracebacks(caplog)
+
+
+async def test_keep_alive_serves_many_requests_on_one_connection(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    token = mint_token("alice")
+    data = png(20, 20)
+    client = await raw(server)
+    put = request("PUT", f"/images/{sha(data)}", data, {"Authorization": f"Bearer {token}"})
+    await client.send(put)
+    assert (await client.answer()).status == 201
+    await client.send(put)
+    assert (await client.answer()).status == 200
+    await client.send(
+        request("GET", f"/images/{sha(data)}", b"", {"Authorization": f"Bearer {token}"})
+    )
+    got = await client.answer()
+    assert got.status == 200 and got.body == data
+    client.close()
+
+
+async def test_a_chunked_upload_is_stored(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    token = mint_token("alice")
+    data = png(300, 200)
+    client = await raw(server)
+    third = len(data) // 3
+    await client.send(
+        request(
+            "PUT",
+            f"/images/{sha(data)}",
+            chunked(data[:third], data[third : 2 * third], data[2 * third :]),
+            {"Authorization": f"Bearer {token}", "Transfer-Encoding": "chunked"},
+        )
+    )
+    answer = await client.answer()
+    assert answer.status == 201, answer.body
+    assert answer.json()["bytes"] == len(data)
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"zz\r\nabc\r\n0\r\n\r\n", b"fffffffffffffffffffff\r\nabc\r\n0\r\n\r\n", b"3\r\nabcdef\r\n"],
+    ids=["not hex", "too long", "size lies"],
+)
+async def test_a_bad_chunk_size_is_400_and_a_closed_connection(
+    server: RunningServer,
+    mint_token: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+) -> None:
+    token = mint_token("alice")
+    client = await raw(server)
+    await client.send(
+        request(
+            "PUT",
+            f"/images/{'a' * 64}",
+            body,
+            {"Authorization": f"Bearer {token}", "Transfer-Encoding": "chunked"},
+        )
+    )
+    answer = await client.answer()
+    assert answer.status == 400 and "body" in answer.json()["error"]
+    await client.closed()
+    no_tracebacks(caplog)
+
+
+async def test_content_length_with_transfer_encoding_is_refused(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await raw(server)
+    await client.send(
+        request(
+            "POST",
+            "/api/invites/redeem",
+            chunked(b'{"code": "x"}'),
+            {"Transfer-Encoding": "chunked", "Content-Length": "4"},
+        )
+        + request("GET", "/health")  # smuggled behind it: never answered
+    )
+    answer = await client.answer()
+    assert answer.status == 400
+    assert answer.json() == {"error": "Content-Length and Transfer-Encoding together."}
+    assert answer.headers["connection"] == "close"
+    assert b"200 OK" not in await client.closed()
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /health HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 20_000 + b"\r\n\r\n",
+        b"GET /he alth HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 40 + b"\r\n\r\n",
+        b"GET //[ HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST /api/rooms HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+        b"POST /api/rooms HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"POST /api/rooms HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ],
+    ids=[
+        "huge head",
+        "space in target",
+        "tls hello",
+        "bad target",
+        "negative",
+        "two lengths",
+        "gzip",
+    ],
+)
+async def test_a_bad_head_gets_one_answer_and_no_traceback(
+    server: RunningServer, caplog: pytest.LogCaptureFixture, head: bytes
+) -> None:
+    client = await raw(server)
+    await client.send(head)
+    answer = await client.answer()
+    assert 400 <= answer.status < 600 and "error" in answer.json()
+    await client.closed()
+    no_tracebacks(caplog)
+    # and the server still serves
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        assert (await http.get("/health")).status_code == 200
+
+
+async def test_a_slow_head_is_cut_off_by_the_header_timeout(start: StartServer) -> None:
+    server = await start(header_timeout=0.5)
+    client = await raw(server)
+    await client.send(b"GET /health HTTP/1.1\r\nHost: a\r\nX-Slow: 1\r\n")  # never the blank line
+    rest = await client.closed()
+    assert rest.startswith(b"HTTP/1.1 408 ")
+    # an idle kept-alive connection is closed too, without an answer
+    idle = await raw(server)
+    await idle.send(request("GET", "/health"))
+    assert (await idle.answer()).status == 200
+    assert await idle.closed() == b""
+
+
+async def test_a_stalled_body_is_dropped_and_a_steady_one_completes(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    server = await start(body_idle_timeout=0.5, body_min_rate=0)
+    token = mint_token("alice")
+    auth = {"Authorization": f"Bearer {token}"}
+    data = png(400, 300)
+    stalled = await raw(server)
+    await stalled.send(request("PUT", f"/images/{sha(data)}", data[:100], auth, length=len(data)))
+    answer = await stalled.answer()
+    assert answer.status == 408 and answer.json()["error"] == "The body stopped arriving."
+    steady = await raw(server)
+    await steady.send(request("PUT", f"/images/{sha(data)}", b"", auth, length=len(data)))
+    step = len(data) // 10 + 1
+    for at in range(0, len(data), step):  # pauses far shorter than the idle timeout
+        await steady.send(data[at : at + step])
+        await asyncio.sleep(0.02)
+    assert (await steady.answer()).status == 201
+
+
+async def test_a_trickle_below_the_minimum_rate_is_dropped(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    server = await start(body_idle_timeout=0.3, body_min_rate=100_000)
+    token = mint_token("alice")
+    client = await raw(server)
+    await client.send(
+        request("PUT", f"/images/{'a' * 64}", b"", {"Authorization": f"Bearer {token}"}, length=MB)
+    )
+    answer = None
+    for _ in range(200):  # a byte every 50 ms: never idle, far below the rate
+        try:
+            await client.send(b"x")
+        except ConnectionError:
+            break
+        try:
+            answer = await client.answer(timeout=0.05)
+            break
+        except TimeoutError:
+            continue
+    assert answer is not None and answer.status == 408
+    assert answer.json()["error"] == "The body is arriving too slowly."
+
+
+async def _send_body(port: int, head: bytes, junk: memoryview) -> int:
+    """Send a head and the junk on a plain socket (no copy of the junk); the status."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+        with contextlib.suppress(ConnectionError):
+            await loop.sock_sendall(sock, head)
+            await loop.sock_sendall(sock, junk)
+        data = await loop.sock_recv(sock, 4096)
+        return int(data.split(b" ")[1])
+    finally:
+        sock.close()
+
+
+async def test_unauthenticated_bodies_are_refused_before_they_are_read(
+    home: Path, mint_token: Callable[..., str]
+) -> None:
+    """The issue's first attack: 20 connections, no token, each sending 26 MB minus one
+    byte (26e6, under the 25 MiB limit) to PUT /images/... Each gets 401 from its head; the server (its own process)
+    does not grow with the bodies (it grew by 26 MB per connection: 50 -> 560 MB)."""
+    port = free_port()
+    async with serve_process(home, port) as proc:
+        before = process_rss(proc.pid)
+        junk = memoryview(b"\0" * (26_000_000 - 1))  # just under --max-image-bytes
+        head = request("PUT", f"/images/{'0' * 64}", length=len(junk))
+        attack = asyncio.gather(*(_send_body(port, head, junk) for _ in range(20)))
+        # a fresh client joins while the bodies arrive
+        viewer, joined, _ = await WsClient.joined(f"ws://127.0.0.1:{port}/ws", mint_token("bob"))
+        assert joined["type"] == "joined"
+        await viewer.close()
+        assert set(await attack) == {401}
+        grown = process_rss(proc.pid) - before
+    assert grown < 30 * MB, f"server RSS grew {grown / MB:.0f} MB"
+
+
+async def test_expect_continue_gets_the_refusal_instead_of_100(server: RunningServer) -> None:
+    client = await raw(server)
+    await client.send(
+        request("PUT", f"/images/{'0' * 64}", b"", {"Expect": "100-continue"}, length=20 * MB)
+    )
+    answer = await client.answer()
+    assert answer.status == 401
+
+
+async def test_an_accepted_upload_with_expect_continue_gets_100_then_201(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    data = png(50, 50)
+    auth = {"Authorization": f"Bearer {mint_token('alice')}", "Expect": "100-continue"}
+    client = await raw(server)
+    await client.send(request("PUT", f"/images/{sha(data)}", b"", auth, length=len(data)))
+    assert (await client.answer()).status == 100
+    await client.send(data)
+    assert (await client.answer()).status == 201
+
+
+async def test_too_large_a_declared_body_is_413_before_it_is_read(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    client = await raw(server)
+    auth = {"Authorization": f"Bearer {mint_token('alice')}"}
+    await client.send(request("PUT", f"/images/{'0' * 64}", b"", auth, length=300 * MB))
+    assert (await client.answer()).status == 413
+    await client.send(request("POST", "/api/rooms", b"", auth, length=MB))
+    # the connection was closed after the 413: the second request was not read
+    assert await client.closed() == b""
+
+
+async def test_the_budget_of_bodies_in_flight_answers_503_with_retry_after(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    server = await start(bodies_in_flight=MB)
+    auth = {"Authorization": f"Bearer {mint_token('alice')}"}
+    holder = await raw(server)  # takes the whole budget and sends slowly
+    await holder.send(request("PUT", f"/images/{'0' * 64}", b"x", auth, length=MB))
+    second = await raw(server)
+    await second.send(request("PUT", f"/images/{'1' * 64}", b"x", auth, length=1000))
+    answer = await second.answer()
+    assert answer.status == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json()["reason"] == "busy"
+    holder.close()
+
+
+async def test_connections_per_address_are_limited(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    server = await start(max_http_connections_per_address=5)
+    idle = [await raw(server) for _ in range(5)]
+    extra = await raw(server)
+    assert await extra.closed() == b""  # closed at once, nothing said
+    other = await raw(server, local="127.0.0.2")  # another address still gets in
+    await other.send(request("GET", "/health"))
+    assert (await other.answer()).status == 200
+    # a joined WebSocket no longer counts
+    for client in [*idle, other]:
+        client.close()
+    while server.live:  # until the server has seen them go
+        await asyncio.sleep(0.01)
+    viewers = [(await WsClient.joined(server.url, mint_token(f"u{i}")))[0] for i in range(6)]
+    assert len(viewers) == 6
+    for viewer in viewers:
+        await viewer.close()
+
+
+async def test_at_the_total_the_longest_idle_connection_makes_room(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    server = await start(max_http_connections=50, max_http_connections_per_address=0)
+    idle = [await raw(server, local=f"127.0.0.{2 + i % 20}") for i in range(200)]
+    viewer, joined, _ = await WsClient.joined(server.url, mint_token("bob"))
+    assert joined["type"] == "joined"
+    assert len(server.live) <= 51  # the 50 newest idle ones and the viewer
+    await viewer.close()
+    for client in idle:
+        client.close()
