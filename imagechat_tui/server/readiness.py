@@ -36,6 +36,7 @@ class Readiness:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._checked = False  # nothing is ready before the first probe passes
+        self._stopping = False
 
     @property
     def ready(self) -> bool:
@@ -74,12 +75,17 @@ class Readiness:
 
     async def stop(self) -> None:
         if self._task is not None:
+            # The flag and the wake as well as the cancel: on 3.11 a wait_for whose
+            # inner await finishes as the cancel arrives swallows it (the probe's, in
+            # check()), and the loop would wait on forever.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await self.check()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
