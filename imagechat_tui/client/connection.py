@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -82,8 +83,9 @@ class NotConnected(Exception):
 StateListener = Callable[[ConnState], object]
 ReceivedListener = Callable[[Received], object]
 PresenceListener = Callable[[Presence], object]
-#: Called before each reconnect attempt; may bring the server back (the local default).
-Reviver = Callable[[], Awaitable[None]]
+#: Called before each reconnect attempt; may bring the server back (the local default),
+#: saying what it does through the callable it is given.
+Reviver = Callable[[Callable[[str], None]], Awaitable[None]]
 
 
 def _ignore(_: object) -> None:
@@ -234,7 +236,7 @@ class Connection:
             if attempt == 0:
                 self._set_state(ConnState("connecting", reason=self.state.reason))
             if not first and self._revive is not None:
-                await self._revive()  # e.g. start the local server again if it died
+                await self._revive(self._announce)  # e.g. start the local server again
             first = False
             outcome = await self._session()
             if self._closing:
@@ -274,6 +276,11 @@ class Connection:
                 attempt = 0  # retry asked for: start counting again
         self._set_state(ConnState("offline", reason="Closed."))
 
+    def _announce(self, text: str) -> None:
+        """A reviver's words about what it is doing, shown while the link is down."""
+        kind = self.state.kind if self.state.kind in ("reconnecting", "offline") else "connecting"
+        self._set_state(ConnState(kind, attempt=self.state.attempt, reason=text))
+
     async def _wait(self, delay: float | None) -> bool:
         """Wait for ``retry_now``/``close`` (True) or ``delay`` seconds (False)."""
         self._wake.clear()
@@ -307,7 +314,7 @@ class Connection:
             else:
                 end.reason = "The connection was lost."
         except (OSError, TimeoutError) as exc:
-            end.reason = f"Cannot reach {self.url}: {exc.strerror or exc.__class__.__name__}."
+            end.reason = f"Cannot reach the sync server at {self.url}: {_why_unreachable(exc)}."
         except (InvalidHandshake, InvalidURI) as exc:
             end.reason = f"The server at {self.url} refused the connection: {exc}."
         finally:
@@ -361,6 +368,21 @@ class _SessionEnd:
 def _text(frame: msgspec.Struct) -> str:
     """Frames go as WebSocket text frames (the server refuses binary ones)."""
     return encode(frame).decode("utf-8")
+
+
+def _why_unreachable(exc: OSError | TimeoutError) -> str:
+    """Why a connection could not be made, in our words (the system's in brackets when
+    it is not one we know)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "nothing is listening there (is the server running?)"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, socket.gaierror):
+        return "that host name is not known"
+    if isinstance(exc, ConnectionResetError):
+        return "the connection was cut"
+    detail = exc.strerror or str(exc) or exc.__class__.__name__
+    return f"the network failed (the system said: {detail})"
 
 
 def _close_reason(code: int, reason: str) -> str:

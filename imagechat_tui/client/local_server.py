@@ -11,10 +11,13 @@ with the local tenant's secret, which that server reads from the same data direc
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +84,25 @@ def ensure_local_server(
     home: Path | None = None,
     wait: float = 10.0,
 ) -> LocalServer:
-    """A running local server, started in the background if none answers."""
-    url = f"ws://{host}:{port}/ws"
+    """A running local server, started in the background if none answers.
+
+    Under a lock file in the data directory: apps racing to start it (two terminals
+    opened at once, or finding it gone together) start one server, the others find it."""
     home = home or data_home()
+    with _start_lock(home):
+        return _ensure(host, port, home, wait)
+
+
+@contextlib.contextmanager
+def _start_lock(home: Path) -> Iterator[None]:
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "server.start.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def _ensure(host: str, port: int, home: Path, wait: float) -> LocalServer:
+    url = f"ws://{host}:{port}/ws"
     running = _probe(url, 1.0)
     if running is not None:
         if running != home_id(home):
@@ -132,30 +151,46 @@ def local_token(home: Path | None = None) -> str:
     return store.mint(tenant=LOCAL_TENANT, user_id=local_user_id())
 
 
-class LocalServerKeeper:
-    """Starts the local server again when the one this app started has died.
+#: Told what the keeper is doing, in words (the connection shows it in the banner).
+Announce = Callable[[str], None]
 
-    Only a server this process started is kept: one found running belongs to someone
-    else (another terminal), and its fate is theirs. ``revive`` is the connection's
-    hook before each reconnect attempt, so the app comes back by itself.
+
+class LocalServerKeeper:
+    """Starts the local default server again whenever it is gone.
+
+    Any app on the local default keeps it, whether it started the server or found it
+    running (another terminal's): when nothing answers on the port, the first app to
+    notice starts it (``ensure_local_server``'s lock makes the others find that one).
+    ``revive`` is the connection's hook before each reconnect attempt, so every app
+    comes back by itself, and ``announce`` says what is happening.
     """
 
     def __init__(self, started: LocalServer, *, host: str, port: int, home: Path) -> None:
         self.process = started.process
-        self.restarts = 0
+        self.restarts = 0  # servers this keeper started again
         self.error: str | None = None  # why the last restart failed (its log path)
         self._host, self._port, self._home = host, port, home
+        self._url = started.url
 
-    async def revive(self) -> None:
-        if self.process is None or self.process.poll() is None:
-            return  # not ours, or still running
+    async def revive(self, announce: Announce | None = None) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return  # ours, still running
+        if await asyncio.to_thread(is_healthy, self._url, 0.5):
+            return  # someone's server answers
+        if announce is not None:
+            announce("The local sync server is not running; starting it again…")
         try:
             started = await asyncio.to_thread(
                 ensure_local_server, host=self._host, port=self._port, home=self._home
             )
         except LocalServerError as exc:
             self.error = str(exc)  # the next reconnect attempt tries again
+            if announce is not None:
+                announce(f"{exc} Trying again shortly.")
             return
         self.error = None
-        self.process = started.process  # None: another terminal's server answered first
-        self.restarts += 1
+        self.process = started.process  # None: another app's server answered first
+        if started.process is not None:
+            self.restarts += 1
+        if announce is not None:
+            announce("The local sync server is running again; reconnecting…")
