@@ -70,16 +70,17 @@ CHUNK: Final = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class HttpLimits:
-    """The door's clocks and limits; ``ServerConfig`` fills them (see there)."""
+    """The door's clocks and limits. The first six are ``serve`` options: their defaults
+    live in ``ServerConfig`` (``node.http_limits`` copies them)."""
 
-    header_timeout: float = 10.0
-    body_idle_timeout: float = 10.0
-    body_min_rate: float = 8 * 1024
+    header_timeout: float
+    body_idle_timeout: float
+    body_min_rate: float
+    bodies_in_flight: int
+    max_connections_per_address: int
+    max_connections: int
     max_head_bytes: int = 16 * 1024
-    bodies_in_flight: int = 128 * 1024 * 1024
-    body_wait: float = 2.0
-    max_connections_per_address: int = 256
-    max_connections: int = 4096
+    body_wait: float = 2.0  # seconds a body waits for the budget before its 503
     keepalive_requests: int = 1000
 
 
