@@ -183,6 +183,21 @@ class HttpDoor:
             self.limits.max_connections_per_address, self.limits.max_connections
         )
         self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for left in self.spool_dir.glob("upload-*"):  # a killed server's (nodes may share it)
+            pid = left.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    left.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Gone(Exception):
@@ -652,7 +667,9 @@ class _Body:
         return body
 
     async def spool(self, limit: int) -> SpooledBody:
-        handle, name = tempfile.mkstemp(dir=self._conn.door.spool_dir, prefix="upload-")
+        handle, name = tempfile.mkstemp(
+            dir=self._conn.door.spool_dir, prefix=f"upload-{os.getpid()}-"
+        )
         path = Path(name)
         self._files.append(path)
         digest, size = hashlib.sha256(), 0

@@ -350,3 +350,22 @@ async def test_at_the_total_the_longest_idle_connection_makes_room(
     await viewer.close()
     for client in idle:
         client.close()
+
+
+async def test_an_upload_leaves_no_temporary_file(
+    start: StartServer, home: Path, mint_token: Callable[..., str]
+) -> None:
+    (home / "incoming").mkdir()
+    dead = await asyncio.create_subprocess_exec("true")
+    await dead.wait()  # a pid that no longer runs
+    (home / "incoming" / f"upload-{dead.pid}-abc").write_bytes(b"x")
+    server = await start()
+    assert list((home / "incoming").iterdir()) == []
+    data = png(30, 30)
+    auth = {"Authorization": f"Bearer {mint_token('alice')}"}
+    for body in (data, b"not an image"):  # stored, refused
+        client = await raw(server)
+        await client.send(request("PUT", f"/images/{sha(data)}", body, auth))
+        assert (await client.answer()).status in (201, 400)
+        client.close()
+    assert list((home / "incoming").iterdir()) == []
