@@ -94,11 +94,27 @@ def tombstone_key(chat_id: str, comment_id: str | None = None) -> str:
     return chat_id if comment_id is None else f"{chat_id}/{comment_id}"
 
 
+#: What each comment costs against ``Limits.max_room_bytes`` beyond its text's UTF-8
+#: bytes: about its ids, author and times in a snapshot, so many tiny comments count too.
+COMMENT_CHARGE = 128
+
+
+def comment_bytes(text: str) -> int:
+    """One comment's cost against a room's budget (``Limits.max_room_bytes``)."""
+    return len(text.encode("utf-8", "surrogatepass")) + COMMENT_CHARGE
+
+
+def chat_bytes(chat: Chat) -> int:
+    return sum(comment_bytes(c.text) for c in chat.comments)
+
+
 class RoomState(Struct, frozen=True):
     """A room's chats in marker-number order, and the ``seq`` of the last event applied.
 
     ``chats`` is never mutated after construction; ``apply`` copies on write.
     ``tombstones`` holds what was deleted within the undo window (by ``tombstone_key``).
+    ``size`` is the live comments' cost (``comment_bytes``), counted when a state is
+    built from chats and kept up to date by ``apply``.
     """
 
     room: str
@@ -106,6 +122,12 @@ class RoomState(Struct, frozen=True):
     next_number: int = 1
     chats: dict[str, Chat] = msgspec.field(default_factory=dict)
     tombstones: dict[str, Tombstone] = msgspec.field(default_factory=dict)
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            total = sum(chat_bytes(chat) for chat in self.chats.values())
+            msgspec.structs.force_setattr(self, "size", total)
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> RoomState:
@@ -158,6 +180,17 @@ def region_problem(x: float, y: float, w: float | None, h: float | None) -> str 
         return "A region needs a width and a height above 0."
     if x + w > 100 + _EDGE_SLACK or y + h > 100 + _EDGE_SLACK:
         return "A region must stay inside the image: x + w and y + h at most 100."
+    return None
+
+
+def _check_room(state: RoomState, added: int, limits: Limits) -> Rejection | None:
+    """Refuse what would bring the room's comments past ``limits.max_room_bytes``."""
+    if limits.max_room_bytes and added > 0 and state.size + added > limits.max_room_bytes:
+        return Rejection(
+            ErrorCode.LIMIT_REACHED,
+            f"This room has reached its limit of {limits.max_room_bytes} bytes of comments;"
+            " delete some or start another room.",
+        )
     return None
 
 
@@ -221,6 +254,8 @@ def decide(
             )
         if _find_comment(chat, change.comment.id) is not None:
             return Rejection(ErrorCode.DUPLICATE_ID, "A comment with that id already exists.")
+        if (full := _check_room(state, comment_bytes(change.comment.text), limits)) is not None:
+            return full
         comment = Comment(
             id=change.comment.id, author=actor.user, text=change.comment.text, createdAt=now
         )
@@ -238,6 +273,9 @@ def decide(
         if isinstance(change, EditComment):
             if (rejected := _check_text(change.text, limits)) is not None:
                 return rejected
+            grown = comment_bytes(change.text) - comment_bytes(found.text)
+            if (full := _check_room(state, grown, limits)) is not None:
+                return full
             event_change = CommentEdited(commentId=found.id, text=change.text, editedAt=now)
         else:
             if found.id == chat.comments[0].id:
@@ -284,6 +322,8 @@ def _decide_create(
             ErrorCode.LIMIT_REACHED,
             f"This image has reached its limit of {limits.max_markers} markers.",
         )
+    if (full := _check_room(state, comment_bytes(new.text), limits)) is not None:
+        return full
     opening = Comment(id=first_comment_id(new.id), author=actor.user, text=new.text, createdAt=now)
     chat = Chat(
         id=new.id,
@@ -325,6 +365,8 @@ def _decide_restore(
                 ErrorCode.LIMIT_REACHED,
                 f"This image has reached its limit of {limits.max_markers} markers.",
             )
+        if (full := _check_room(state, chat_bytes(stone.chat), limits)) is not None:
+            return full
         return NewImageChat(room=state.room, seq=seq, broadcastId=op.broadcastId, chat=stone.chat)
     assert stone.comment is not None
     chat = state.chats.get(op.chatId)
@@ -335,6 +377,8 @@ def _decide_restore(
             ErrorCode.LIMIT_REACHED,
             f"{_label(chat)} has reached its limit of {limits.max_comments} comments.",
         )
+    if (full := _check_room(state, comment_bytes(stone.comment.text), limits)) is not None:
+        return full
     position = min(stone.position, len(chat.comments))
     change = CommentAdded(comment=stone.comment, position=position)
     return ImageChatUpdated(
@@ -356,8 +400,11 @@ def apply(state: RoomState, event: Event, *, check_seq: bool = True) -> RoomStat
     chats = dict(state.chats)
     stones = state.tombstones
     next_number = state.next_number
+    size = state.size
     if isinstance(event, NewImageChat):
         restored = event.chat.number < next_number  # numbers are never reused otherwise
+        replaced = chats.get(event.chat.id)
+        size += chat_bytes(event.chat) - (chat_bytes(replaced) if replaced is not None else 0)
         chats[event.chat.id] = event.chat
         next_number = max(next_number, event.chat.number + 1)
         if restored:  # back in its place among the others
@@ -365,13 +412,18 @@ def apply(state: RoomState, event: Event, *, check_seq: bool = True) -> RoomStat
         stones = _without(stones, event.chat.id)
     elif isinstance(event, DeletedImageChat):
         gone = chats.pop(event.chatId, None)
+        if gone is not None:
+            size -= chat_bytes(gone)
         if gone is not None and event.undo is not None:
             stones = {**stones, event.chatId: Tombstone(event.chatId, event.undo, chat=gone)}
     else:
         chat = chats.get(event.chatId)
         change = event.change
         if chat is not None:
-            chats[event.chatId] = apply_change(chat, change)
+            changed = apply_change(chat, change)
+            chats[event.chatId] = changed
+            if isinstance(change, CommentAdded | CommentEdited | CommentDeleted):
+                size += chat_bytes(changed) - chat_bytes(chat)
             if isinstance(change, CommentDeleted) and change.undo is not None:
                 at = next(
                     (i for i, c in enumerate(chat.comments) if c.id == change.commentId), None
@@ -385,7 +437,12 @@ def apply(state: RoomState, event: Event, *, check_seq: bool = True) -> RoomStat
     if now is not None and any(s.undo.until <= now for s in stones.values()):
         stones = {k: s for k, s in stones.items() if s.undo.until > now}  # gone for good
     return RoomState(
-        room=state.room, seq=event.seq, next_number=next_number, chats=chats, tombstones=stones
+        room=state.room,
+        seq=event.seq,
+        next_number=next_number,
+        chats=chats,
+        tombstones=stones,
+        size=size,
     )
 
 

@@ -30,6 +30,10 @@ class Limits:
     max_comments: int = 200  # the opening comment included
     # How long the server keeps a deleted marker or comment for ``restore`` (undo).
     undo_seconds: int = 10
+    # A room's comments in all (``model.comment_bytes``: UTF-8 text plus a fixed charge
+    # per comment), so a full room's snapshot and memory stay a few MB: limit-reached.
+    # 500 markers x 200 comments x 2000 characters would otherwise be ~800 MB. 0: none.
+    max_room_bytes: int = 2 * 1024 * 1024
 
     @classmethod
     def from_server(cls, limits: ServerLimits) -> Limits:
@@ -39,6 +43,7 @@ class Limits:
             max_markers=limits.maxMarkers,
             max_comments=limits.maxComments,
             undo_seconds=limits.undoSeconds,
+            max_room_bytes=limits.maxRoomBytes,  # 0 (an old server): no bound here
         )
 
 

@@ -250,6 +250,7 @@ class ServerLimits(Struct, frozen=True):
     opsPerSecond: float  # frames per connection per second, sustained ...
     opsBurst: int  # ... and in a burst; beyond that, `rate-limited`
     undoSeconds: int = 0  # how long a delete can be restored (0: not at all, or an old server)
+    maxRoomBytes: int = 0  # a room's comments in all (model.comment_bytes); 0: an old server
 
 
 class Joined(Struct, frozen=True, tag="joined", tag_field="type"):

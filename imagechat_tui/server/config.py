@@ -156,6 +156,12 @@ class ServerConfig:
                 "undo_seconds": Setting(
                     "Seconds a delete can be undone (restored).", min=0, metavar="SECONDS"
                 ),
+                "max_room_bytes": Setting(
+                    "Bytes of comments per room (UTF-8 text + 128 each; 0: no limit): "
+                    "limit-reached.",
+                    min=0,
+                    metavar="BYTES",
+                ),
             }
         },
     )

@@ -91,6 +91,7 @@ def announced_limits(config: ServerConfig) -> ServerLimits:
         opsPerSecond=config.ops_per_second,
         opsBurst=config.ops_burst,
         undoSeconds=config.limits.undo_seconds,
+        maxRoomBytes=config.limits.max_room_bytes,
     )
 
 

@@ -22,7 +22,7 @@ async def _room(server, tenant: str = "local", room: str = "room-1"):
 
 async def test_joined_announces_the_servers_limits(start, mint_token) -> None:
     server = await start(
-        limits=Limits(max_text=500, max_markers=7, max_comments=9),
+        limits=Limits(max_text=500, max_markers=7, max_comments=9, max_room_bytes=70_000),
         max_frame_bytes=8192,
         ops_per_second=3.5,
         ops_burst=12,
@@ -35,6 +35,8 @@ async def test_joined_announces_the_servers_limits(start, mint_token) -> None:
         "maxFrameBytes": 8192,
         "opsPerSecond": 3.5,
         "opsBurst": 12,
+        "undoSeconds": 10,
+        "maxRoomBytes": 70_000,
     }
     await alice.close()
 
