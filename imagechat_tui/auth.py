@@ -194,7 +194,7 @@ class TenantStore:
                 "The token has expired; get a new one.", close_code=CloseCode.TOKEN_EXPIRED
             ) from None
         except jwt.PyJWTError as exc:
-            raise AuthError(f"The token was refused: {exc}.") from None
+            raise AuthError(f"The token was refused: {_why_refused(exc)}.") from None
         role, sub, name = (
             claims.get("role"),
             claims.get("sub"),
@@ -222,3 +222,19 @@ def local_user_id() -> str:
 
         return getpass.getuser()
     return "me"
+
+
+def _why_refused(exc: jwt.PyJWTError) -> str:
+    """Why PyJWT refused a token, in our words (its own beside them when unknown)."""
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "it was not signed by this server (a token from another server, or an old key)"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"it lacks its {exc.claim!r} field (not an imagechat-tui token)"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "it is not valid yet (check the clocks)"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "it is signed in a way this server does not accept"
+    if isinstance(exc, jwt.DecodeError):
+        return "it is not a token (damaged or cut short in copying?)"
+    detail = str(exc).rstrip(".") or exc.__class__.__name__
+    return f"it is not valid (the token library said: {detail})"

@@ -389,7 +389,9 @@ def _close_reason(code: int, reason: str) -> str:
     if code == CloseCode.TOKEN_EXPIRED:
         return "Your token has expired; enter a new one."
     if code == CloseCode.UNAUTHORIZED:
-        return f"The server refused the token{': ' + reason if reason else ''}."
+        # The server's reason is a whole sentence of its own ("The token was refused: …"):
+        # said once, as it is, not wrapped in another.
+        return reason if reason else "The server refused the token."
     if code == CloseCode.FORBIDDEN:
         return "The token is not valid for this room."
     if code == CloseCode.GOING_AWAY:

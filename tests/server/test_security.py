@@ -248,7 +248,7 @@ def test_tenant_commands_add_list_rotate(home) -> None:
     store = TenantStore.in_home(home)
     store.verify(token)
     assert runner.invoke(app, ["tenant", "rotate", "acme"]).exit_code == 0
-    with pytest.raises(AuthError, match=r"(?i)signature"):
+    with pytest.raises(AuthError, match="not signed by this server"):
         store.verify(token)
 
 
@@ -468,3 +468,36 @@ async def test_the_app_connection_reports_a_live_expiry_as_token_expired(
     assert connection.state.token_expired and "new one" in connection.state.reason
     await connection.close()
     await task
+
+
+async def test_a_refused_token_is_said_once_in_our_words(server, tenants: TenantStore) -> None:
+    """Not "The server refused the token: The token was refused: Signature verification
+    failed.." but one sentence, ours."""
+    from imagechat_tui.client.connection import Connection, ConnState
+    from imagechat_tui.model import Actor
+    from imagechat_tui.protocol import User
+    from imagechat_tui.replica import Replica
+
+    refused = asyncio.Event()
+
+    def on_state(state: ConnState) -> None:
+        if state.kind == "auth-failed":
+            refused.set()
+
+    forged = jwt.encode(_claims(), "another server's secret" * 2, algorithm="HS256")
+    connection = Connection(
+        server.url,
+        forged,
+        Replica("room-1", Actor(User(id="?", name="?"))),
+        on_state=on_state,
+        on_received=lambda _: None,
+    )
+    task = asyncio.create_task(connection.run())
+    await refused.wait()
+    reason = connection.state.reason
+    await connection.close()
+    await task
+    assert reason == (
+        "The token was refused: it was not signed by this server (a token from another"
+        " server, or an old key)."
+    )

@@ -6,11 +6,13 @@ import asyncio
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jwt
 import pytest
 from textual.widgets import Input, Label
 
@@ -175,3 +177,25 @@ async def test_the_app_starts_connects_and_quits_in_a_terminal(
         code = await terminal.close()
     assert code == 0
     await asyncio.sleep(0)
+
+
+async def test_a_refused_token_is_one_sentence_wrapped_whole_at_80_columns(
+    server: RunningServer,
+) -> None:
+    forged = jwt.encode(
+        {"sub": "alice", "tenant": "local", "role": "member", "exp": int(time.time()) + 600},
+        "another server's secret, long enough",
+        algorithm="HS256",
+    )
+    app = make_app(server.url, forged)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: token_dialog_shown(app))
+        await pilot.pause()
+        reason = app.screen.query_one(Label)
+        said = _text(reason)
+        assert said == (
+            "The token was refused: it was not signed by this server (a token from another"
+            " server, or an old key)."
+        )
+        # Wrapped inside the screen, not cut at its edge.
+        assert reason.region.right <= 80 and reason.region.height >= 2
