@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -48,7 +49,7 @@ async def test_export_of_a_room_link_reads_that_room(
         "XDG_DATA_HOME": str(bea / "xdg-data"),
     }
     out_png = tmp_path / "review.png"
-    for args in (["-f", "csv"], ["-f", "png", "-o", str(out_png)]):
+    for args in (["-f", "csv"], ["-f", "png", "-o", str(out_png)], ["-f", "w3c"]):
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -65,6 +66,11 @@ async def test_export_of_a_room_link_reads_that_room(
         )
         out, err = await proc.communicate()
         assert proc.returncode == 0, err.decode()
+        if args[1] == "w3c":
+            # The target is the room link, without its invite code (a credential).
+            (anno,) = json.loads(out)["first"]["items"]
+            assert anno["target"]["source"] == link.split("?", 1)[0]
+            assert "invite" not in out.decode()
         if args[1] == "csv":
             (row,) = csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline=""))
             assert (row["text"], row["author"], row["w"], row["h"]) == (
