@@ -373,6 +373,10 @@ def _text(frame: msgspec.Struct) -> str:
 def _why_unreachable(exc: OSError | TimeoutError) -> str:
     """Why a connection could not be made, in our words (the system's in brackets when
     it is not one we know)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its certificate is not trusted ({exc.verify_message}; --ca-file names a CA)"
+    if isinstance(exc, ssl.SSLError):
+        return "it does not answer TLS (a plain ws:// server?)"
     if isinstance(exc, ConnectionRefusedError):
         return "nothing is listening there (is the server running?)"
     if isinstance(exc, TimeoutError):

@@ -25,6 +25,9 @@ from imagechat_tui.paths import cache_dir
 from imagechat_tui.safe_text import inert
 
 TIMEOUT = 20.0
+#: Connecting, the TLS handshake included: a server that does not speak TLS may never
+#: answer a ClientHello, and that is said after this, not after ``TIMEOUT``.
+CONNECT_TIMEOUT = 5.0
 
 
 class JoinError(Exception):
@@ -54,7 +57,8 @@ def open_link(
         raise JoinError(str(exc)) from None
     accounts = _accounts()
     account = accounts.server(link.base)
-    with httpx.Client(base_url=link.base, verify=verify, timeout=TIMEOUT) as http:
+    timeout = httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT)
+    with httpx.Client(base_url=link.base, verify=verify, timeout=timeout) as http:
         held: str | None = token or account.token_for(link.room)
         room = _room(http, link, held) if held else None
         if room is None:  # no token, or the one held was refused: the invite it is
@@ -105,9 +109,32 @@ def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Re
     try:
         return http.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
-        raise JoinError(
-            f"Cannot reach {http.base_url}: {inert(str(exc)) or 'no answer'}."
-        ) from None
+        raise JoinError(unreachable(str(http.base_url).rstrip("/"), exc)) from None
+
+
+def unreachable(base: str, exc: httpx.HTTPError) -> str:
+    """Why ``base`` could not be reached, as one sentence of ours (the library's words
+    only in brackets, when it is not a case we know)."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError | OSError):
+        cause = cause.__cause__ or cause.__context__
+    https = base.startswith("https://")
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return (
+            f"{base} has a certificate this machine does not trust"
+            f" ({cause.verify_message}); pass --ca-file with the CA that signed it."
+        )
+    if https and (isinstance(cause, ssl.SSLError) or isinstance(exc, httpx.ConnectTimeout)):
+        return (
+            f"{base} does not answer https (a plain http server?); try the link with"
+            " http:// instead."
+        )
+    if isinstance(cause, ConnectionRefusedError) or "refused" in str(exc).lower():
+        return f"Cannot reach {base}: nothing is listening there (is the server running?)."
+    if isinstance(exc, httpx.TimeoutException):
+        return f"Cannot reach {base}: no answer in time."
+    detail = inert(str(exc)).rstrip(".") or exc.__class__.__name__
+    return f"Cannot reach {base}: the network failed (the HTTP library said: {detail})."
 
 
 def _error_of(response: httpx.Response) -> str:
@@ -175,7 +202,9 @@ def _image_bytes(http: httpx.Client, digest: str, token: str, progress: Progress
                 if progress is not None:
                     progress(received, total)
     except httpx.HTTPError as exc:
-        raise JoinError(f"The image download failed: {inert(str(exc))}.") from None
+        raise JoinError(
+            f"The image download failed. {unreachable(str(http.base_url).rstrip('/'), exc)}"
+        ) from None
     data = b"".join(chunks)
     if hashlib.sha256(data).hexdigest() != digest:
         raise JoinError("The image the server sent does not match its digest; not used.")
