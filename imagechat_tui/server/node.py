@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve, unix_serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -246,25 +245,9 @@ def _stats(
 ) -> Handler:
     """``GET /stats`` with ``Authorization: Bearer <admin token>``: the token's tenant's
     usage. 401 without a valid token, 403 for a token that is not an unscoped admin's."""
-    challenge = {"WWW-Authenticate": 'Bearer realm="imagechat"'}
 
     async def stats(request: HttpRequest) -> HttpResponse:
-        token = bearer_token(request)
-        if token is None:
-            raise HttpError(
-                HTTPStatus.UNAUTHORIZED,
-                "Send Authorization: Bearer <admin token>.",
-                headers=challenge,
-            )
-        try:
-            identity = tenants.verify(token)
-        except AuthError as exc:
-            raise HttpError(HTTPStatus.UNAUTHORIZED, exc.message, headers=challenge) from None
-        if identity.actor.role != "admin" or identity.room_scope is not None:
-            raise HttpError(
-                HTTPStatus.FORBIDDEN,
-                "Only a tenant admin's token (without a room scope) may read stats.",
-            )
+        identity = ops_http.require_admin(tenants, bearer_token(request), "read stats")
         tenant = identity.tenant
         try:
             stored = (await storage.usage()).get(tenant)
@@ -355,10 +338,14 @@ async def start_server(config: ServerConfig) -> RunningServer:
     router = Router()
     router.add("GET", "/health", _health(paths.home_id(home)))
     router.add("GET", "/stats", _stats(tenants, storage, meter, guards.connections))
-    ops = _ops(tenants, storage, hub, readiness, metrics, tls is not None)
-    for path in ("/ready", "/metrics", "/admin", "/admin/{rest...}"):
-        router.add("GET", path, ops)
-    router.add(("POST", "DELETE"), "/admin/session", ops)
+    ops_http.OpsRoutes(
+        tenants=tenants,
+        storage=storage,
+        hub=hub,
+        readiness=readiness,
+        metrics=metrics,
+        tls=tls is not None,
+    ).register(router)
     Routes(
         storage=storage,
         tenants=tenants,
@@ -401,7 +388,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
     if metrics is not None:
         metrics.attach(hub, meter, lambda: len(live))
         if config.metrics_port is not None:
-            running.metrics_server = await _serve_metrics(config, metrics, readiness)
+            running.metrics_server = await _serve_metrics(
+                config, metrics, readiness, home / "incoming"
+            )
     await readiness.check()  # the first answer of /ready is a real one
     readiness.start()
     running._tasks.append(asyncio.create_task(_flush_usage(running)))
@@ -436,95 +425,23 @@ def _readiness(
     return readiness
 
 
-def _ops(
-    tenants: TenantStore,
-    storage: Storage,
-    hub: RoomHub,
-    readiness: Readiness,
-    metrics: NodeMetrics | None,
-    tls: bool,
-) -> Handler:
-    """/ready, /metrics and /admin (server/ops_http.py) as a route."""
-
-    async def ops(request: HttpRequest) -> HttpResponse:
-        page = await _ops_page(
-            request.path, request, tenants, storage, hub, readiness, metrics, tls
-        )
-        return HttpResponse(page.status, page.body, page.content_type, page.headers)
-
-    return ops
-
-
-async def _ops_page(
-    path: str,
-    request: HttpRequest,
-    tenants: TenantStore,
-    storage: Storage,
-    hub: RoomHub,
-    readiness: Readiness,
-    metrics: NodeMetrics | None,
-    tls: bool,
-) -> ops_http.Page:
-    method = request.method
-    if path == "/ready":
-        return ops_http.ready_page(readiness)
-    asset = ops_http.admin_asset(path)
-    if asset is not None:
-        return asset
-    authorization = request.headers.get("Authorization", "")
-    if path == "/admin/session":
-        secure = request.headers.get("X-Forwarded-Proto") == "https" or tls
-        if method == "POST":
-            return ops_http.admin_session(tenants, authorization, secure=secure)
-        if method == "DELETE":
-            return ops_http.end_admin_session(secure=secure)
-    if path not in ("/metrics", "/admin/api/usage"):
-        return ops_http.Page(HTTPStatus.NOT_FOUND, b'{"error": "Not found."}\n')
-    cookie = request.headers.get("Cookie") if path.startswith("/admin/") else None
-    admin = ops_http.admin_of(tenants, authorization, cookie)
-    if isinstance(admin, ops_http.Page):
-        return admin
-    if path == "/metrics":
-        return ops_http.metrics_page(metrics, admin.tenant)
-    try:
-        return await ops_http.admin_usage(storage, hub, admin.tenant)
-    except StorageUnavailable:
-        return ops_http.Page(
-            HTTPStatus.SERVICE_UNAVAILABLE, b'{"error": "Usage is unavailable."}\n'
-        )
-
-
-def _page_response(page: ops_http.Page, *, head_only: bool = False) -> Response:
-    headers = Headers()
-    headers["Content-Type"] = page.content_type
-    headers["Content-Length"] = str(len(page.body))
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Cache-Control"] = "no-store"
-    headers["Connection"] = "close"
-    for name, value in page.headers.items():
-        headers[name] = value
-    status = HTTPStatus(page.status)
-    return Response(status.value, status.phrase, headers, b"" if head_only else page.body)
-
-
 async def _serve_metrics(
-    config: ServerConfig, metrics: NodeMetrics, readiness: Readiness
+    config: ServerConfig, metrics: NodeMetrics, readiness: Readiness, spool: Path
 ) -> Server:
-    """``--metrics-port``: the whole registry at /metrics (and /ready), nothing else."""
+    """``--metrics-port``: its own listener, through the same HTTP door."""
+    door = HttpDoor(ops_http.metrics_port_router(metrics, readiness), http_limits(config), spool)
 
-    async def answer(connection: ServerConnection, request: Request) -> Response:
-        path = request.path.split("?", 1)[0]
-        if path == "/metrics":
-            return _page_response(ops_http.metrics_page(metrics, None))
-        if path == "/ready":
-            return _page_response(ops_http.ready_page(readiness))
-        return _page_response(ops_http.Page(HTTPStatus.NOT_FOUND, b'{"error": "Not found."}\n'))
-
-    async def never(ws: ServerConnection) -> None:  # every request is answered above
+    async def never(ws: ServerConnection) -> None:  # no upgrade is routed here
         await ws.close()
 
-    port = config.metrics_port or 0
-    return await serve(never, config.metrics_host, port, process_request=answer)
+    return await serve(
+        never,
+        config.metrics_host,
+        config.metrics_port or 0,
+        process_request=_websocket_path_only,
+        open_timeout=None,
+        create_connection=door_connection(door),
+    )
 
 
 def _open_broker(config: ServerConfig) -> RedisBroker | None:

@@ -1,12 +1,11 @@
-"""The operator's HTTP answers: ``/ready``, ``/metrics``, and the ``/admin`` dashboard.
+"""The operator's HTTP routes: ``/ready``, ``/metrics``, and the ``/admin`` dashboard.
 
-Each is a plain function of the request's parts returning a ``Page``; the node routes to
-them. Who may see what:
+Who may see what:
 
 - ``GET /ready``: anyone (a load balancer); 200 or 503 with the reasons, no secrets.
 - ``GET /metrics`` on the main port: a tenant's admin token (unscoped), and only that
   tenant's series plus the node's own; the whole registry is on ``--metrics-port``
-  (loopback by default), for Prometheus.
+  (loopback by default), for Prometheus (``metrics_port_router``).
 - ``GET /admin``: the dashboard's page and its static files (no data in them; CSP
   ``script-src 'self'``, no inline script). ``GET /admin/api/usage``: its data, for a
   tenant's admin: an admin token as ``Authorization: Bearer``, or the browser session.
@@ -19,132 +18,96 @@ them. Who may see what:
 
 from __future__ import annotations
 
-import json
+import logging
 import time
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from imagechat_tui.auth import AuthError, Identity, TenantStore
+from imagechat_tui.server.http_api import (
+    HttpError,
+    HttpRequest,
+    HttpResponse,
+    Router,
+    bearer_token,
+    json_response,
+)
 from imagechat_tui.server.metrics import CONTENT_TYPE_LATEST, NodeMetrics
 from imagechat_tui.server.readiness import Readiness
-from imagechat_tui.server.storage import Storage, bucket_of
+from imagechat_tui.server.storage import Storage, StorageUnavailable, bucket_of
 from imagechat_tui.server.usage import RANGES, history_report, series
 from imagechat_tui.web.cookie import clear_cookie, read_cookie, set_cookie
 
 if TYPE_CHECKING:
     from imagechat_tui.server.room import RoomHub
 
+log = logging.getLogger(__name__)
+
 BUSIEST_ROOMS = 10
 
 _ASSETS = {
-    "/admin": ("index.html", "text/html; charset=utf-8"),
-    "/admin/": ("index.html", "text/html; charset=utf-8"),
-    "/admin/admin.js": ("admin.js", "text/javascript; charset=utf-8"),
-    "/admin/admin.css": ("admin.css", "text/css; charset=utf-8"),
-    "/admin/icon.svg": ("icon.svg", "image/svg+xml"),
+    "": ("index.html", "text/html; charset=utf-8"),
+    "admin.js": ("admin.js", "text/javascript; charset=utf-8"),
+    "admin.css": ("admin.css", "text/css; charset=utf-8"),
+    "icon.svg": ("icon.svg", "image/svg+xml"),
 }
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-
-
-@dataclass
-class Page:
-    status: HTTPStatus
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _json(status: HTTPStatus, body: object, **headers: str) -> Page:
-    return Page(status, json.dumps(body).encode() + b"\n", headers=headers)
-
-
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="imagechat"'}
 
 
-def admin_of(
-    tenants: TenantStore, authorization: str, cookie: str | None = None
-) -> Identity | Page:
-    """The tenant admin behind ``Authorization: Bearer <token>`` (or else the session
-    cookie's token), or the refusal: 401 without a valid token, 403 for a token that is
-    not an unscoped admin's."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        token, scheme = read_cookie(cookie) or "", "bearer"
-    if not token.strip():
-        return _json(
-            HTTPStatus.UNAUTHORIZED,
-            {"error": "Send Authorization: Bearer <admin token>."},
-            **_CHALLENGE,
+def require_admin(tenants: TenantStore, token: str | None, what: str = "read this") -> Identity:
+    """The tenant admin behind ``token``: HttpError 401 without a valid token, 403 for a
+    token that is not an unscoped admin's (the rule for /stats, /metrics and /admin)."""
+    if token is None:
+        raise HttpError(
+            HTTPStatus.UNAUTHORIZED, "Send Authorization: Bearer <admin token>.", headers=_CHALLENGE
         )
     try:
-        identity = tenants.verify(token.strip())
+        identity = tenants.verify(token)
     except AuthError as exc:
-        return _json(HTTPStatus.UNAUTHORIZED, {"error": exc.message}, **_CHALLENGE)
+        raise HttpError(HTTPStatus.UNAUTHORIZED, exc.message, headers=_CHALLENGE) from None
     if identity.actor.role != "admin" or identity.room_scope is not None:
-        return _json(
-            HTTPStatus.FORBIDDEN,
-            {"error": "Only a tenant admin's token (without a room scope) may read this."},
+        raise HttpError(
+            HTTPStatus.FORBIDDEN, f"Only a tenant admin's token (without a room scope) may {what}."
         )
     return identity
 
 
-def admin_session(
-    tenants: TenantStore, authorization: str, *, secure: bool, now: float | None = None
-) -> Page:
-    """``POST /admin/session``: the admin token in a cookie for ``/admin`` (204)."""
-    admin = admin_of(tenants, authorization)
-    if isinstance(admin, Page):
-        return admin
-    _, _, token = authorization.partition(" ")
-    lifetime = int(admin.expires_at - (time.time() if now is None else now))
-    return Page(
-        HTTPStatus.NO_CONTENT,
-        b"",
-        headers={"Set-Cookie": set_cookie(token.strip(), lifetime, secure=secure)},
-    )
-
-
-def end_admin_session(*, secure: bool) -> Page:
-    """``DELETE /admin/session``: the cookie removed (204)."""
-    return Page(HTTPStatus.NO_CONTENT, b"", headers={"Set-Cookie": clear_cookie(secure=secure)})
-
-
-def ready_page(readiness: Readiness) -> Page:
+def ready_response(readiness: Readiness) -> HttpResponse:
     report = readiness.report()
     status = HTTPStatus.OK if report["ready"] else HTTPStatus.SERVICE_UNAVAILABLE
-    return _json(status, report)
+    return json_response(status, report)
 
 
-def metrics_page(metrics: NodeMetrics | None, tenant: str | None) -> Page:
+def metrics_response(metrics: NodeMetrics | None, tenant: str | None) -> HttpResponse:
     """The text format: everything (``tenant`` None: the metrics port) or one tenant's."""
     if metrics is None:
-        return _json(HTTPStatus.NOT_FOUND, {"error": "This node runs with --no-metrics."})
-    return Page(HTTPStatus.OK, metrics.exposition(tenant), CONTENT_TYPE_LATEST)
+        raise HttpError(HTTPStatus.NOT_FOUND, "This node runs with --no-metrics.")
+    return HttpResponse(HTTPStatus.OK, metrics.exposition(tenant), CONTENT_TYPE_LATEST)
 
 
-def admin_asset(path: str) -> Page | None:
-    """The dashboard's static files (None: not one of them)."""
-    asset = _ASSETS.get(path)
-    if asset is None:
-        return None
-    name, content_type = asset
-    data = resources.files("imagechat_tui.server").joinpath("admin", name).read_bytes()
-    return Page(
-        HTTPStatus.OK,
-        data,
-        content_type,
-        {"Content-Security-Policy": _CSP, "Referrer-Policy": "no-referrer"},
-    )
+def metrics_port_router(metrics: NodeMetrics | None, readiness: Readiness) -> Router:
+    """``--metrics-port``: the whole registry at /metrics, and /ready; nothing else."""
+
+    async def everything(_request: HttpRequest) -> HttpResponse:
+        return metrics_response(metrics, None)
+
+    async def ready(_request: HttpRequest) -> HttpResponse:
+        return ready_response(readiness)
+
+    router = Router()
+    router.add("GET", "/metrics", everything)
+    router.add("GET", "/ready", ready)
+    return router
 
 
-async def admin_usage(
+async def usage_report_for(
     storage: Storage, hub: RoomHub, tenant: str, now: float | None = None
-) -> Page:
+) -> dict[str, object]:
     """The dashboard's figures for ``tenant``: per range, the totals (what ``stats
     --since`` prints) and the points of its charts; the busiest rooms on this node now."""
     now = time.time() if now is None else now
@@ -164,12 +127,82 @@ async def admin_usage(
             "totals": totals,
             "points": series(inside, tenant, since, now, step),
         }
-    rooms = []
+    rooms: list[tuple[int, str, int]] = []
     for (room_tenant, name), room in list(hub.rooms.items()):
         if room_tenant == tenant and (room.subscribers or room.remote_viewers):
-            rooms.append({"room": name, "viewers": len(room.viewers()), "seq": room.state.seq})
-    rooms.sort(key=lambda r: (-int(str(r["viewers"])), str(r["room"])))
-    return _json(
-        HTTPStatus.OK,
-        {"tenant": tenant, "now": int(now), "ranges": ranges, "busiest": rooms[:BUSIEST_ROOMS]},
-    )
+            rooms.append((len(room.viewers()), name, room.state.seq))
+    rooms.sort(key=lambda r: (-r[0], r[1]))
+    busiest = [{"room": n, "viewers": v, "seq": s} for v, n, s in rooms[:BUSIEST_ROOMS]]
+    return {"tenant": tenant, "now": int(now), "ranges": ranges, "busiest": busiest}
+
+
+class OpsRoutes:
+    """/ready, /metrics and /admin on the node's port."""
+
+    def __init__(
+        self,
+        *,
+        tenants: TenantStore,
+        storage: Storage,
+        hub: RoomHub,
+        readiness: Readiness,
+        metrics: NodeMetrics | None,
+        tls: bool,
+    ) -> None:
+        self.tenants = tenants
+        self.storage = storage
+        self.hub = hub
+        self.readiness = readiness
+        self.metrics = metrics
+        self.tls = tls
+
+    def register(self, router: Router) -> None:
+        router.add("GET", "/ready", self._ready)
+        router.add("GET", "/metrics", self._metrics)
+        router.add("GET", "/admin/api/usage", self._usage)
+        router.add("POST", "/admin/session", self._sign_in)
+        router.add("DELETE", "/admin/session", self._sign_out)
+        router.add("GET", "/admin", self._asset)
+        router.add("GET", "/admin/", self._asset)
+        router.add("GET", "/admin/{name}", self._asset)
+
+    async def _ready(self, _request: HttpRequest) -> HttpResponse:
+        return ready_response(self.readiness)
+
+    async def _metrics(self, request: HttpRequest) -> HttpResponse:
+        admin = require_admin(self.tenants, bearer_token(request))
+        return metrics_response(self.metrics, admin.tenant)
+
+    async def _usage(self, request: HttpRequest) -> HttpResponse:
+        token = bearer_token(request) or read_cookie(request.headers.get("Cookie"))
+        admin = require_admin(self.tenants, token)
+        try:
+            report = await usage_report_for(self.storage, self.hub, admin.tenant)
+        except StorageUnavailable:
+            log.warning("could not read usage for the dashboard", exc_info=True)
+            raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE, "Usage is unavailable.") from None
+        return json_response(HTTPStatus.OK, report)
+
+    def _secure(self, request: HttpRequest) -> bool:
+        return self.tls or request.headers.get("X-Forwarded-Proto") == "https"
+
+    async def _sign_in(self, request: HttpRequest) -> HttpResponse:
+        token = bearer_token(request)
+        admin = require_admin(self.tenants, token, "open the dashboard")
+        assert token is not None
+        lifetime = int(admin.expires_at - time.time())
+        cookie = set_cookie(token, lifetime, secure=self._secure(request))
+        return HttpResponse(HTTPStatus.NO_CONTENT, headers={"Set-Cookie": cookie})
+
+    async def _sign_out(self, request: HttpRequest) -> HttpResponse:
+        cookie = clear_cookie(secure=self._secure(request))
+        return HttpResponse(HTTPStatus.NO_CONTENT, headers={"Set-Cookie": cookie})
+
+    async def _asset(self, request: HttpRequest) -> HttpResponse:
+        asset = _ASSETS.get(request.params.get("name", ""))
+        if asset is None:
+            raise HttpError(HTTPStatus.NOT_FOUND, "Not found.")
+        name, content_type = asset
+        data = resources.files("imagechat_tui.server").joinpath("admin", name).read_bytes()
+        headers = {"Content-Security-Policy": _CSP, "Referrer-Policy": "no-referrer"}
+        return HttpResponse(HTTPStatus.OK, data, content_type, headers)

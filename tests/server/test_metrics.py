@@ -287,7 +287,7 @@ async def test_refusals_errors_and_a_stalled_reader_are_counted(start, mint_toke
         metrics_port=0,
         max_connections_per_user=1,
         outbox=OutboxLimits(high_water=1024, max_backlog_bytes=64 * 1024),
-        limits=Limits(max_markers=10_000, max_text=10_000),
+        limits=Limits(max_markers=10_000, max_text=10_000, max_room_bytes=64 * 1024 * 1024),
     )
     writer, *_ = await WsClient.joined(server.url, mint_token("writer"))
     # Refused joins: a bad token (unauthorized), a second connection (4029).
