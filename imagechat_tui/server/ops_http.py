@@ -2,7 +2,8 @@
 
 Who may see what:
 
-- ``GET /ready``: anyone (a load balancer); 200 or 503 with the reasons, no secrets.
+- ``GET /ready``: anyone (a load balancer); 200, or 503 with the parts that are down
+  (the probes' own errors only on ``--metrics-port`` and in the log).
 - ``GET /metrics`` on the main port: a tenant's admin token (unscoped), and only that
   tenant's series plus the node's own; the whole registry is on ``--metrics-port``
   (loopback by default), for Prometheus (``metrics_port_router``).
@@ -77,8 +78,8 @@ def require_admin(tenants: TenantStore, token: str | None, what: str = "read thi
     return identity
 
 
-def ready_response(readiness: Readiness) -> HttpResponse:
-    report = readiness.report()
+def ready_response(readiness: Readiness, *, detail: bool) -> HttpResponse:
+    report = readiness.report(detail=detail)
     status = HTTPStatus.OK if report["ready"] else HTTPStatus.SERVICE_UNAVAILABLE
     return json_response(status, report)
 
@@ -97,7 +98,7 @@ def metrics_port_router(metrics: NodeMetrics | None, readiness: Readiness) -> Ro
         return metrics_response(metrics, None)
 
     async def ready(_request: HttpRequest) -> HttpResponse:
-        return ready_response(readiness)
+        return ready_response(readiness, detail=True)  # the operator's own port
 
     router = Router()
     router.add("GET", "/metrics", everything)
@@ -167,7 +168,7 @@ class OpsRoutes:
         router.add("GET", "/admin/{name}", self._asset)
 
     async def _ready(self, _request: HttpRequest) -> HttpResponse:
-        return ready_response(self.readiness)
+        return ready_response(self.readiness, detail=False)
 
     async def _metrics(self, request: HttpRequest) -> HttpResponse:
         admin = require_admin(self.tenants, bearer_token(request))

@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 Probe = Callable[[], Awaitable[None]]  # raises, with the reason, when the part is down
 
+PUBLIC_REASONS = {
+    "database": "cannot commit: the database is out of reach or does not take writes",
+    "broker": "cannot publish: Redis is out of reach",
+}
+
 
 class Readiness:
     def __init__(
@@ -42,11 +47,17 @@ class Readiness:
     def ready(self) -> bool:
         return self._checked and not self.problems
 
-    def report(self) -> dict[str, object]:
-        """/ready's JSON body."""
+    def report(self, *, detail: bool = True) -> dict[str, object]:
+        """/ready's JSON body: each part that is down and why. Without ``detail`` (the
+        public port) the why is a fixed phrase per part: the probe's own error can name
+        files, hosts and users, which the operator reads in the log or on the metrics
+        port, and a load balancer does not need."""
         if not self._checked:
             return {"ready": False, "reasons": {"starting": "not probed yet"}}
-        return {"ready": not self.problems, "reasons": dict(self.problems)}
+        reasons = dict(self.problems)
+        if not detail:
+            reasons = {part: PUBLIC_REASONS.get(part, "down") for part in reasons}
+        return {"ready": not self.problems, "reasons": reasons}
 
     def failed(self, part: str, reason: str) -> None:
         """A commit or a publish just failed: unready now; probe again soon."""
