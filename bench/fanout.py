@@ -70,10 +70,11 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def our_server(
-    home: Path, compression: bool, metrics: bool = True
+    home: Path, compression: bool, metrics: bool = True, tree: Path = ROOT
 ) -> Iterator[tuple[str, int, str]]:
+    """``imagechat-tui serve`` from ``tree`` (this checkout, or another one to compare)."""
     port = free_port()
-    env = {**os.environ, "IMAGECHAT_HOME": str(home)}
+    env = {**os.environ, "IMAGECHAT_HOME": str(home), "PYTHONPATH": str(tree)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -88,7 +89,7 @@ def our_server(
             "--metrics" if metrics else "--no-metrics",
         ],
         env=env,
-        cwd=ROOT,
+        cwd=tree,
     )
     try:
         wait_healthy(port, proc)

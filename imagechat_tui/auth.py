@@ -7,15 +7,19 @@ re-read when it changes, so ``tenant rotate`` takes effect on a running server.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import os
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+import msgspec
 
 from imagechat_tui.model import Actor
 from imagechat_tui.policy import DEFAULT_TTL_SECONDS as DEFAULT_TTL_SECONDS
@@ -25,6 +29,21 @@ from imagechat_tui.protocol import CloseCode, ErrorCode, User
 
 _ALGORITHM = "HS256"
 _TENANT_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+#: Tokens already verified, kept so a reconnect (or the periodic re-check of a live
+#: session) costs a dict lookup; an entry counts only while its tenant's secret is the
+#: one it was verified with and it has not expired.
+VERIFIED_CACHE_SIZE = 16384
+
+
+def _claimed_tenant(token: str) -> object:
+    """The ``tenant`` claim, read without checking the signature: it only says which
+    secret to verify with (PyJWT then checks everything), so one decode does it."""
+    try:
+        payload = token.split(".", 2)[1]
+        claims = msgspec.json.decode(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error, msgspec.DecodeError):
+        raise AuthError("The token is not a valid JWT.") from None
+    return claims.get("tenant") if isinstance(claims, dict) else None
 
 
 class AuthError(Exception):
@@ -65,6 +84,7 @@ class TenantStore:
         self.path = path
         self._tenants: dict[str, dict[str, object]] = {}
         self._mtime: float | None = None
+        self._verified: OrderedDict[str, tuple[str, Identity]] = OrderedDict()
 
     @classmethod
     def in_home(cls, home: Path) -> TenantStore:
@@ -175,13 +195,22 @@ class TenantStore:
         return jwt.encode(claims, secret, algorithm=_ALGORITHM), identity
 
     def verify(self, token: str) -> Identity:
-        try:
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            raise AuthError("The token is not a valid JWT.") from None
-        tenant = unverified.get("tenant")
+        cached = self._verified.get(token)
+        if cached is not None:
+            signed_with, known = cached
+            if time.time() < known.expires_at and self._secret(known.tenant) == signed_with:
+                return known
+            del self._verified[token]  # expired or its secret rotated: verify it again
+        tenant = _claimed_tenant(token)
         if not isinstance(tenant, str) or (secret := self._secret(tenant)) is None:
             raise AuthError("The token names no known tenant.")
+        identity = self._verify_signed(token, tenant, secret)
+        self._verified[token] = (secret, identity)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return identity
+
+    def _verify_signed(self, token: str, tenant: str, secret: str) -> Identity:
         try:
             claims = jwt.decode(
                 token,

@@ -161,9 +161,14 @@ class Ping(Base, frozen=True, tag="ping", tag_field="op"):
     """Application-level keepalive for clients whose WebSocket library hides pings."""
 
 
+class Who(Base, frozen=True, tag="who", tag_field="op"):
+    """Ask for the viewers' names (answered with ``viewers``, to the asker only): past
+    ``PRESENCE_NAMED`` viewers, ``presence`` carries the count alone."""
+
+
 ClientOp = CreateOp | UpdateOp | DeleteOp | RestoreOp
-ClientFrame = Join | CreateOp | UpdateOp | DeleteOp | RestoreOp | Ping
-CLIENT_OPS: Final = frozenset({"join", "create", "update", "delete", "restore", "ping"})
+ClientFrame = Join | CreateOp | UpdateOp | DeleteOp | RestoreOp | Ping | Who
+CLIENT_OPS: Final = frozenset({"join", "create", "update", "delete", "restore", "ping", "who"})
 
 # --- changes as the server broadcasts them (server-filled fields included) -------------
 
@@ -290,10 +295,25 @@ class Ack(Struct, frozen=True, tag="ack", tag_field="type"):
     seq: int
 
 
+#: Rooms of at most this many viewers get every name in each ``presence``; larger ones
+#: get the count alone, and a client asks for names with ``who``.
+PRESENCE_NAMED: Final = 50
+#: Viewers named in a ``viewers`` answer, in order of arrival (``count`` has them all).
+VIEWERS_LISTED: Final = 500
+
+
 class Presence(Struct, frozen=True, tag="presence", tag_field="type"):
     room: str
-    viewers: tuple[User, ...]  # the first 100, in order of arrival
+    viewers: tuple[User, ...]  # everyone up to PRESENCE_NAMED viewers; none past that
     count: int = 0  # all viewers, listed or not
+
+
+class Viewers(Struct, frozen=True, tag="viewers", tag_field="type"):
+    """The answer to ``who``: the first ``VIEWERS_LISTED`` viewers by name."""
+
+    room: str
+    viewers: tuple[User, ...]
+    count: int
 
 
 class Pong(Struct, frozen=True, tag="pong", tag_field="type"):
@@ -310,6 +330,7 @@ ServerFrame = (
     | Error
     | Ack
     | Presence
+    | Viewers
     | Pong
 )
 

@@ -42,6 +42,8 @@ from imagechat_tui.protocol import (
     Joined,
     Presence,
     User,
+    Viewers,
+    Who,
     decode_server_frame,
     encode,
 )
@@ -83,6 +85,7 @@ class NotConnected(Exception):
 StateListener = Callable[[ConnState], object]
 ReceivedListener = Callable[[Received], object]
 PresenceListener = Callable[[Presence], object]
+ViewersListener = Callable[[Viewers], object]
 #: Called before each reconnect attempt; may bring the server back (the local default),
 #: saying what it does through the callable it is given.
 Reviver = Callable[[Callable[[str], None]], Awaitable[None]]
@@ -125,6 +128,7 @@ class Connection:
         on_state: StateListener = _ignore,
         on_received: ReceivedListener = _ignore,
         on_presence: PresenceListener = _ignore,
+        on_viewers: ViewersListener = _ignore,
         ssl_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
         open_timeout: float = 5.0,
@@ -138,6 +142,7 @@ class Connection:
         self._on_state = on_state
         self._on_received = on_received
         self._on_presence = on_presence
+        self._on_viewers = on_viewers
         self._ssl_context = ssl_context
         self.backoff = backoff or Backoff()
         self._open_timeout = open_timeout
@@ -162,12 +167,14 @@ class Connection:
         on_state: StateListener,
         on_received: ReceivedListener,
         on_presence: PresenceListener = _ignore,
+        on_viewers: ViewersListener = _ignore,
     ) -> None:
         """Report to these callbacks from now on (the app attaches itself this way to a
         connection its launcher built)."""
         self._on_state = on_state
         self._on_received = on_received
         self._on_presence = on_presence
+        self._on_viewers = on_viewers
 
     # --- control -------------------------------------------------------------------
 
@@ -208,6 +215,23 @@ class Connection:
         self._send_tasks.add(task)
         task.add_done_callback(self._send_tasks.discard)
         return outcome
+
+    def request_viewers(self) -> bool:
+        """Ask the server for the viewers' names (``who``; the answer goes to
+        ``on_viewers``), as a room past ``PRESENCE_NAMED`` viewers sends only the count.
+        False when not connected (nothing sent)."""
+        if not self.connected or self._ws is None:
+            return False
+        task = asyncio.get_running_loop().create_task(self._send_frame(Who()))
+        self._send_tasks.add(task)
+        task.add_done_callback(self._send_tasks.discard)
+        return True
+
+    async def _send_frame(self, frame: msgspec.Struct) -> None:
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(_text(frame))
 
     def offline_message(self) -> str:
         """Why nothing can be sent now, for people."""
@@ -334,6 +358,9 @@ class Connection:
             if isinstance(frame, Presence):
                 self.presence = frame
                 self._on_presence(frame)
+                continue
+            if isinstance(frame, Viewers):
+                self._on_viewers(frame)
                 continue
             if isinstance(frame, Error) and frame.broadcastId is None and not self.connected:
                 if frame.code in (ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN):

@@ -65,6 +65,7 @@ from imagechat_tui.server.session import (
     Action,
     Close,
     JoinRequest,
+    ListViewers,
     Phase,
     Reply,
     ServerSession,
@@ -608,9 +609,7 @@ async def _joined_session(
         sub = Subscriber(ws, identity, meter, config.outbox, metrics)
         release_handshake(ws)  # ~5 KiB of headers per joined connection
         assert join.token is not None  # the session refuses a join without one
-        watcher = asyncio.create_task(
-            _end_when_token_ends(ws, verify, join.token, identity, config.reverify_interval)
-        )
+        watch = TokenWatch(ws, verify, join.token, identity, config.reverify_interval)
         try:
             replayed = await room.join(sub, join.since, announced_limits(config))
             if metrics is not None:
@@ -620,12 +619,14 @@ async def _joined_session(
                 action = session.receive(data)
                 if isinstance(action, Submit):
                     room.submit(sub, action.op)
+                elif isinstance(action, ListViewers):
+                    sub.send_prepared(room.viewers_frame())
                 elif isinstance(action, Reply):
                     if metrics is not None and action.data is not PONG:
                         metrics.frame_refused(tenant, action.data)
                     sub.send_encoded(action.data)  # after every frame already queued
         finally:
-            watcher.cancel()
+            watch.cancel()
             sub.close()
             room.leave(sub)
     finally:
@@ -643,27 +644,47 @@ async def _refuse(
     await _perform(ws, session.refuse(code, message, close_code), metrics)
 
 
-async def _end_when_token_ends(
-    ws: ServerConnection,
-    verify: Callable[[str], Identity],
-    token: str,
-    identity: Identity,
-    interval: float,
-) -> None:
-    """Close a live session when its token expires (4002), or every ``interval`` seconds
-    re-check it so that a rotated tenant secret ends old sessions too (4001)."""
-    while True:
-        until_expiry = identity.expires_at - time.time() + 0.05
-        delay = min(interval, until_expiry) if interval > 0 else until_expiry
-        await asyncio.sleep(max(delay, 0.05))
+class TokenWatch:
+    """Closes a live session when its token expires (4002), and every ``interval``
+    seconds re-checks it so that a rotated tenant secret ends old sessions too (4001).
+    A timer, not a task: an idle connection keeps one timer handle."""
+
+    __slots__ = ("handle", "identity", "interval", "token", "verify", "ws")
+
+    def __init__(
+        self,
+        ws: ServerConnection,
+        verify: Callable[[str], Identity],
+        token: str,
+        identity: Identity,
+        interval: float,
+    ) -> None:
+        self.ws, self.verify, self.token = ws, verify, token
+        self.identity, self.interval = identity, interval
+        self.handle: asyncio.TimerHandle | None = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        until_expiry = self.identity.expires_at - time.time() + 0.05
+        delay = min(self.interval, until_expiry) if self.interval > 0 else until_expiry
+        self.handle = asyncio.get_running_loop().call_later(max(delay, 0.05), self._check)
+
+    def _check(self) -> None:
+        self.handle = None
         try:
-            verify(token)
+            self.verify(self.token)
         except AuthError as exc:
             log.info("session ended (close %d): %s", exc.close_code, inert(exc.message))
-            await ws.close(exc.close_code, exc.message[:120])
+            asyncio.get_running_loop().create_task(self.ws.close(exc.close_code, exc.message[:120]))
             return
         except Exception:  # the tenants file is unreadable: keep the session, retry later
             log.warning("could not re-check a session's token", exc_info=True)
+        self._schedule()
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
 
 
 async def listen_on_unix_socket(

@@ -167,6 +167,23 @@ class PreparedFrame:
         return True
 
 
+#: Frames for one viewer alone (joined, ack, error, pong) up to this size go without
+#: compression: making a compressor for each costs more than the bytes it would save.
+UNCOMPRESSED_MAX: Final = 1024
+
+
+def write_uncompressed(ws: ServerConnection, data: bytes) -> bool:
+    """Write a small text frame for one viewer as is, without compression (RFC 7692
+    lets any message go uncompressed: RSV1 unset, the peer's inflater untouched); False
+    if it is too large or the connection cannot take a frame now."""
+    if len(data) > UNCOMPRESSED_MAX:
+        return False
+    if ws.protocol.state is not State.OPEN or ws.send_in_progress is not None:
+        return False
+    ws.transport.write(Frame(Opcode.TEXT, data).serialize(mask=False))
+    return True
+
+
 class BatchCache:
     """The last few batches made from a run of events, so viewers that fell behind at
     the same point share one prepared batch. A run is known by the identity of its first

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from imagechat_tui.model import DEFAULT_LIMITS, Limits, Rejection, RoomState, apply, decide
 from imagechat_tui.protocol import (
+    PRESENCE_NAMED,
+    VIEWERS_LISTED,
     Ack,
     ClientOp,
     Error,
@@ -30,6 +32,7 @@ from imagechat_tui.protocol import (
     RoomImage,
     ServerLimits,
     User,
+    Viewers,
     encode,
     frames_for,
     snapshot_frames,
@@ -53,10 +56,13 @@ log = logging.getLogger(__name__)
 
 MAX_OPS_PER_COMMIT = 256
 RECENT_EVENTS = 1024  # replays within this many events are served from memory
+# Presence is coalesced: a room sends at most one frame per window, to every viewer at
+# once, so each viewer gets at most one per window. The window grows with the room, so a
+# join storm in a room of 1,000 costs a few frames per viewer, not one per join; past
+# PRESENCE_NAMED viewers a frame is the count alone (~60 bytes), names come on `who`.
 PRESENCE_DELAY = 0.05  # seconds: joins and leaves within this window make one frame ...
-PRESENCE_DELAY_PER_VIEWER = 0.002  # ... a window that grows with the room, so a join storm
-PRESENCE_DELAY_MAX = 2.0  # in a room of 1,000 costs a few frames, not one per join
-PRESENCE_LISTED = 100  # viewers named in a presence frame; `count` has the total
+PRESENCE_DELAY_PER_VIEWER = 0.002  # ... a window that grows by this per viewer ...
+PRESENCE_DELAY_MAX = 2.0  # ... up to this
 EVICT_AFTER = 30.0  # seconds an empty room stays loaded
 
 
@@ -87,6 +93,9 @@ class Room:
         self._worker: asyncio.Task[None] | None = None
         self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
         self._presence_handle: asyncio.TimerHandle | None = None
+        self._viewers_frame: PreparedFrame | None = None  # `who`'s answer, until it changes
+        # The snapshot at one state, framed once per wire format for every joiner at it.
+        self._snapshot: tuple[RoomState, list[PreparedFrame]] | None = None
         self._evict_handle: asyncio.TimerHandle | None = None
         self.remote_viewers: tuple[User, ...] = ()  # viewers on other nodes (broker)
         self.image: RoomImage | None = None  # the image it was shared with, if any
@@ -138,11 +147,20 @@ class Room:
             sub.on_drop = lambda: asyncio.get_running_loop().call_soon(self.leave, sub)
         self._presence_changed()
         if replay is None:
-            catch_up = snapshot_frames(self.name, state.seq, state.chats.values())
+            catch_up = self.snapshot(state)
         else:
-            catch_up = frames_for(replay)
+            catch_up = [PreparedFrame(frame) for frame in frames_for(replay)]
         await sub.stream(catch_up)
         return replay is not None
+
+    def snapshot(self, state: RoomState) -> list[PreparedFrame]:
+        """The snapshot parts of ``state``, made once and shared by every joiner at that
+        state (a state is immutable, and a new one comes with every commit)."""
+        cached = self._snapshot
+        if cached is None or cached[0] is not state:
+            frames = snapshot_frames(self.name, state.seq, state.chats.values())
+            cached = self._snapshot = (state, [PreparedFrame(f) for f in frames])
+        return cached[1]
 
     async def _replay(self, since: int) -> list[bytes] | None:
         if since == self.state.seq:
@@ -186,6 +204,7 @@ class Room:
                 self._presence_changed(local=False)
 
     def _presence_changed(self, *, local: bool = True) -> None:
+        self._viewers_frame = None
         publisher = self.hub.publisher
         if local and publisher is not None and publisher.viewers_changed is not None:
             publisher.viewers_changed(self)
@@ -200,12 +219,22 @@ class Room:
     def _send_presence(self) -> None:
         self._presence_handle = None
         viewers = self.viewers()
-        frame = encode(
-            Presence(room=self.name, viewers=viewers[:PRESENCE_LISTED], count=len(viewers))
-        )
+        named = viewers if len(viewers) <= PRESENCE_NAMED else ()
+        frame = encode(Presence(room=self.name, viewers=named, count=len(viewers)))
         prepared = PreparedFrame(frame)  # framed once per wire format for the whole room
         for sub in list(self.subscribers):
             sub.send_prepared(prepared)
+
+    def viewers_frame(self) -> PreparedFrame:
+        """The answer to ``who``: made once per change of viewers, however many ask."""
+        if self._viewers_frame is None:
+            viewers = self.viewers()
+            self._viewers_frame = PreparedFrame(
+                encode(
+                    Viewers(room=self.name, viewers=viewers[:VIEWERS_LISTED], count=len(viewers))
+                )
+            )
+        return self._viewers_frame
 
     # --- ops -------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from imagechat_tui.protocol import (
     Join,
     Ping,
     Pong,
+    Who,
     decode_client_frame,
     encode,
     peek_broadcast_id,
@@ -76,7 +77,14 @@ class Submit:
     op: ClientOp
 
 
-Action = Reply | Close | JoinRequest | Submit
+@dataclass(frozen=True, slots=True)
+class ListViewers:
+    """``who``: answer with the room's ``viewers`` frame."""
+
+
+LIST_VIEWERS: Final = ListViewers()
+
+Action = Reply | Close | JoinRequest | Submit | ListViewers
 
 
 def _error(code: str, message: str, broadcast_id: str | None = None) -> bytes:
@@ -129,9 +137,11 @@ class ServerSession:
                 _error(
                     ErrorCode.NOT_JOINED,
                     "Send a join first: no room is joined yet.",
-                    frame.broadcastId,
+                    None if isinstance(frame, Who) else frame.broadcastId,
                 )
             )
+        if isinstance(frame, Who):
+            return LIST_VIEWERS
         return Submit(frame)
 
     def _rate_limited(self, data: str | bytes) -> bytes:

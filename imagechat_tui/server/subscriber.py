@@ -34,7 +34,12 @@ from imagechat_tui.protocol import (
     frames_for,
 )
 from imagechat_tui.server.config import OutboxLimits
-from imagechat_tui.server.prepared import BatchCache, PreparedFrame, wire_format
+from imagechat_tui.server.prepared import (
+    BatchCache,
+    PreparedFrame,
+    wire_format,
+    write_uncompressed,
+)
 from imagechat_tui.server.usage import UsageMeter
 
 if TYPE_CHECKING:
@@ -134,8 +139,8 @@ class Subscriber:
             for frame in frames_for(frames) if batchable else frames:
                 if batchable:
                     events_frame(frame).write(self.ws, self.format)
-                else:
-                    broadcast((self.ws,), frame, text=True)
+                elif not write_uncompressed(self.ws, frame):
+                    broadcast((self.ws,), frame, text=True)  # it says why it cannot
                 self.meter.add(self.tenant, 1, len(frame))
             return
         if self._backlog is None:
@@ -152,16 +157,18 @@ class Subscriber:
         catch-up ahead of them (the room subscribes us before the catch-up is sent)."""
         self._holding = True
 
-    async def stream(self, frames: list[bytes]) -> None:
+    async def stream(self, frames: list[PreparedFrame]) -> None:
         """Write a catch-up (snapshot parts or replayed events) at the pace the client
         reads it, then what waited behind it. However long the catch-up, it never sits in
-        the backlog, so only live frames count toward ``max_backlog_bytes``."""
+        the backlog, so only live frames count toward ``max_backlog_bytes``. A snapshot's
+        parts are shared by every joiner at its seq: compressed once per wire format."""
         try:
             for frame in frames:
                 if self.closed:
                     return
-                await self.ws.send(frame, text=True)
-                self.meter.add(self.tenant, 1, len(frame))
+                if not await frame.send(self.ws, self.format):
+                    await self.ws.send(frame.json, text=True)  # raises if it is closed
+                self.meter.add(self.tenant, 1, len(frame.json))
         finally:
             self._holding = False
         if self._backlog and self._drainer is None and not self.closed:

@@ -25,7 +25,7 @@ from imagechat_tui.client.graphics import TerminalSetup, make_renderer
 from imagechat_tui.client.mentions import people
 from imagechat_tui.client.session import ClientSession, Done, Outcome, Refused, new_id
 from imagechat_tui.client.undo import Deleted, UndoSlot, restore_op
-from imagechat_tui.protocol import Chat, Presence, User
+from imagechat_tui.protocol import Chat, Presence, User, Viewers
 from imagechat_tui.replica import Received
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.activity import Activity, AlertMode
@@ -38,7 +38,9 @@ from imagechat_tui.tui.messages import (
     OpsFailed,
     PresenceChanged,
     RoomChanged,
+    ViewersListed,
     viewer_count,
+    who_text,
 )
 from imagechat_tui.tui.share_commands import ShareCommands
 from imagechat_tui.tui.type_ahead import Settled, TypeAhead
@@ -254,6 +256,7 @@ class ImageChatApp(App[int]):
             on_state=self._state_changed,
             on_received=self._received,
             on_presence=self._presence_changed,
+            on_viewers=self._viewers_arrived,
         )
         self.run_worker(
             self.connection.run(), name="connection", group="connection", exclusive=True
@@ -310,6 +313,9 @@ class ImageChatApp(App[int]):
 
     def _presence_changed(self, _presence: Presence) -> None:
         self.post_message(PresenceChanged())
+
+    def _viewers_arrived(self, viewers: Viewers) -> None:
+        self.post_message(ViewersListed(viewers))
 
     def _received(self, received: Received) -> None:
         if received.failed:
@@ -597,15 +603,22 @@ class ImageChatApp(App[int]):
         self.show_view_state()
 
     def action_who(self) -> None:
-        """Who is viewing, by name (the server names the first 100)."""
+        """Who is viewing, by name: from the last presence while it names everyone, else
+        asked of the server (``who``; a large room's presence is the count alone)."""
         presence = self.connection.presence
         if presence is None or not self.connection.connected:
             self.notify("Not connected: nobody to list.", title="Viewing now")
             return
-        names = [inert(user.name) for user in presence.viewers]
-        more = viewer_count(presence) - len(names)
-        text = ", ".join(names) + (f" and {more} more" if more > 0 else "")
-        self.notify(text or "Only you.", title=f"Viewing now ({viewer_count(presence)})")
+        if len(presence.viewers) >= viewer_count(presence) or not self.connection.request_viewers():
+            self._show_viewers(presence.viewers, viewer_count(presence))
+
+    @on(ViewersListed)
+    def _viewers_listed(self, message: ViewersListed) -> None:
+        self._show_viewers(message.viewers.viewers, viewer_count(message.viewers))
+
+    def _show_viewers(self, viewers: tuple[User, ...], count: int) -> None:
+        named = tuple(User(id=user.id, name=inert(user.name)) for user in viewers)
+        self.notify(who_text(named, count), title=f"Viewing now ({count})")
 
     async def action_quit(self) -> None:
         """Quit, but not over an unsent comment without asking."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from imagechat_tui.protocol import ClientOp, Error, Presence
+from imagechat_tui.protocol import ClientOp, Error, Presence, User, Viewers
 
 
 class RoomChanged(Message):
@@ -14,8 +14,8 @@ class RoomChanged(Message):
         return isinstance(message, RoomChanged)
 
 
-def viewer_count(presence: Presence | None) -> int:
-    """Everyone viewing (the server names only the first 100)."""
+def viewer_count(presence: Presence | Viewers | None) -> int:
+    """Everyone viewing (past PRESENCE_NAMED viewers the server sends the count alone)."""
     if presence is None:
         return 0
     return presence.count or len(presence.viewers)
@@ -41,3 +41,18 @@ class PresenceChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PresenceChanged)
+
+
+class ViewersListed(Message):
+    """The server's answer to ``who``: the viewers by name."""
+
+    def __init__(self, viewers: Viewers) -> None:
+        super().__init__()
+        self.viewers = viewers
+
+
+def who_text(viewers: tuple[User, ...], count: int) -> str:
+    """'Alice, Bob and 3 more', or 'Only you.' (names made inert by the caller)."""
+    more = count - len(viewers)
+    text = ", ".join(user.name for user in viewers) + (f" and {more} more" if more > 0 else "")
+    return text or "Only you."

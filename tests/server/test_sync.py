@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from imagechat_tui.model import Limits
+from imagechat_tui.protocol import PRESENCE_NAMED
 from imagechat_tui.server.config import OutboxLimits
 from tests.wsclient import WsClient, create_op, delete_op, new_id, update_op
 
@@ -327,17 +328,25 @@ async def test_presence_lists_viewers_as_they_come_and_go(server, mint_token) ->
     await alice.close()
 
 
-async def test_presence_in_a_crowded_room_names_100_and_counts_all(server, mint_token) -> None:
+async def test_presence_past_50_viewers_is_the_count_alone(server, mint_token) -> None:
+    """Up to PRESENCE_NAMED viewers every presence names them all; past it, the count
+    alone (names come on `who`: tests/server/test_presence.py)."""
     crowd = [
-        (await WsClient.joined(server.url, mint_token(f"viewer-{i:03}")))[0] for i in range(120)
+        (await WsClient.joined(server.url, mint_token(f"viewer-{i:03}")))[0]
+        for i in range(PRESENCE_NAMED)
     ]
     watcher = crowd[0]
     frame = await watcher.recv_type("presence")
-    while frame["count"] < 120:  # joins arrive over several coalesced frames
+    while frame["count"] < PRESENCE_NAMED:  # joins arrive over several coalesced frames
         frame = await watcher.recv_type("presence")
-    assert frame["count"] == 120
-    assert len(frame["viewers"]) == 100
-    assert frame["viewers"][0] == {"id": "viewer-000", "name": "viewer-000"}
+    assert [v["id"] for v in frame["viewers"]] == [f"viewer-{i:03}" for i in range(50)]
+    crowd.append((await WsClient.joined(server.url, mint_token("one-more")))[0])
+    frame = await watcher.recv_type("presence")
+    assert frame["count"] == PRESENCE_NAMED + 1
+    assert frame["viewers"] == []
+    await crowd.pop().close()
+    frame = await watcher.recv_type("presence")
+    assert frame["count"] == PRESENCE_NAMED and len(frame["viewers"]) == PRESENCE_NAMED
     for client in crowd:
         await client.close()
 

@@ -12,6 +12,7 @@ from textual.command import CommandPalette
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
+from imagechat_tui.protocol import PRESENCE_NAMED
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.keys import live_sections, markdown_table
@@ -22,7 +23,8 @@ from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.demo import DemoApp
-from tests.tui.helpers import alice_and_bob, make_app, token_dialog_shown, until
+from tests.tui.helpers import ROOM, alice_and_bob, make_app, token_dialog_shown, until
+from tests.wsclient import WsClient
 
 SIZE = (120, 36)
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -275,6 +277,33 @@ async def test_who_is_viewing_by_name_on_demand(
         shown = list(app._notifications)[-1]
         assert shown.title == "Viewing now (2)"
         assert "alice" in shown.message and "bob" in shown.message
+
+
+async def test_who_in_a_room_past_50_viewers_asks_the_server_for_names(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    """Past PRESENCE_NAMED viewers presence is the count alone: `w` asks (`who`) and
+    shows the names the server answers with."""
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
+        crowd = [
+            (await WsClient.joined(server.url, mint_token(f"viewer-{i:02}"), room=ROOM))[0]
+            for i in range(PRESENCE_NAMED)
+        ]
+        total = PRESENCE_NAMED + 2
+        await until(
+            pilot,
+            lambda: app.connection.presence is not None and app.connection.presence.count == total,
+        )
+        assert app.connection.presence is not None and app.connection.presence.viewers == ()
+        await pilot.press("w")
+        await until(pilot, lambda: bool(app._notifications))
+        shown = list(app._notifications)[-1]
+        assert shown.title == f"Viewing now ({total})"
+        assert "alice" in shown.message and "bob" in shown.message
+        assert "viewer-00" in shown.message and "viewer-49" in shown.message
+        assert "more" not in shown.message
+        for client in crowd:
+            await client.close()
 
 
 def status(app: ImageChatApp) -> str:
