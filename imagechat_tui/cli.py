@@ -64,7 +64,10 @@ def _fail(message: str) -> typer.Exit:
 def open_image(
     image: Annotated[
         str,
-        typer.Argument(help="A room link (http://HOST/r/ROOM?invite=...), an image URL or file."),
+        typer.Argument(
+            metavar="TARGET",
+            help="A room link (http://HOST/r/ROOM?invite=...), an image URL or file.",
+        ),
     ],
     server: ServerOption = None,
     room: RoomOption = None,
@@ -239,7 +242,7 @@ def stats(
 
 @tenant_app.command("add")
 def tenant_add(
-    name: Annotated[str, typer.Argument(help="Tenant name (a-z, 0-9, - and _).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Tenant name (a-z, 0-9, - and _).")],
 ) -> None:
     """Add a tenant with a new signing secret."""
     try:
@@ -258,7 +261,7 @@ def tenant_list() -> None:
 
 @tenant_app.command("rotate")
 def tenant_rotate(
-    name: Annotated[str, typer.Argument(help="Tenant whose secret to replace.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Tenant whose secret to replace.")],
 ) -> None:
     """Replace a tenant's secret: every token signed with the old one stops working."""
     try:

@@ -3,6 +3,7 @@ so every command finds the server, room and token the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -18,13 +19,34 @@ ServerOption = Annotated[
     ),
 ]
 RoomOption = Annotated[
-    str | None, typer.Option(help="Room to join. Default: derived from the image.")
+    str | None, typer.Option(metavar="ROOM", help="Room to join. Default: derived from the image.")
 ]
-TokenOption = Annotated[str | None, typer.Option(envvar="IMAGECHAT_TOKEN", help="Access token.")]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="IMAGECHAT_TOKEN",
+        metavar="TOKEN",
+        help="Access token (better in IMAGECHAT_TOKEN: ps shows arguments).",
+    ),
+]
 CaFileOption = Annotated[
-    Path | None, typer.Option("--ca-file", help="CA bundle to trust for wss:// servers.")
+    Path | None,
+    typer.Option("--ca-file", metavar="FILE", help="CA bundle to trust for wss:// servers."),
 ]
 NameOption = Annotated[
     str | None,
-    typer.Option(help="Your display name when a room link's invite is redeemed."),
+    typer.Option(metavar="NAME", help="Your display name when a room link's invite is redeemed."),
 ]
+
+
+def one_of(choices: tuple[str, ...]) -> Callable[[str | None], str | None]:
+    """A choice option's check, answered in our words with the valid choices."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(
+                f"{value!r} is not a choice here; choose one of {', '.join(choices)}."
+            )
+        return value
+
+    return check

@@ -9,10 +9,11 @@ import dataclasses
 import inspect
 import typing
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
+from imagechat_tui.cli_options import one_of
 from imagechat_tui.server.config import GROUP, SETTING, Setting, env_var
 
 S = TypeVar("S")
@@ -45,18 +46,22 @@ def _options(cls: type[Any]) -> Iterator[_Option]:
 
 def _parameter(option: _Option) -> inspect.Parameter:
     spec = option.setting
+    annotation = option.annotation
+    choices = typing.get_args(annotation) if typing.get_origin(annotation) is Literal else ()
     info = typer.Option(
         envvar=env_var(option.name),
-        help=spec.help,
+        help=f"{spec.help} One of {', '.join(choices)}." if choices else spec.help,
         min=spec.min,
         max=spec.max,
         metavar=spec.metavar,
         file_okay=not spec.directory,
+        # A choice is a string checked by us: the library's answer is "Value error, …".
+        callback=one_of(choices) if choices else None,
     )
     return inspect.Parameter(
         option.name,
         inspect.Parameter.KEYWORD_ONLY,
-        annotation=Annotated[option.annotation, info],
+        annotation=Annotated[str if choices else annotation, info],
         default=option.default,
     )
 

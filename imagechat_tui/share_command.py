@@ -42,7 +42,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def share(
-    image: Annotated[Path, typer.Argument(help="The image file to share.")],
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="The image file to share.")],
     server: Annotated[
         str | None,
         typer.Option(
@@ -199,7 +199,9 @@ def invite_list(
 
 @invite_app.command("revoke")
 def invite_revoke(
-    code: Annotated[str, typer.Argument(help="The invite's code (or its link), or its id.")],
+    code: Annotated[
+        str, typer.Argument(metavar="CODE", help="The invite's code (or its link), or its id.")
+    ],
     database: DatabaseOption = None,
 ) -> None:
     """Revoke an invite: its link stops working at once (tokens it gave keep working)."""

@@ -125,3 +125,14 @@ def test_every_command_has_help(home) -> None:
     for command in ("serve", "token", "stats", "tenant", "open"):
         result = _cli(command, "--help", home=home)
         assert result.returncode == 0 and "Usage" in result.stdout, command
+
+
+def test_a_wrong_choice_is_answered_with_the_valid_choices(home) -> None:
+    """Not the library's "Value error, 'pdf' is not one of …"."""
+    for args, said in (
+        (("export", "x.png", "--format", "pdf"), "choose one of markdown, w3c, png, csv."),
+        (("serve", "--log-level", "loud"), "choose one of debug, info, warning, error."),
+    ):
+        result = _cli(*args, home=home)
+        assert result.returncode == 2, args
+        assert said in result.stderr and "Value error" not in result.stderr, result.stderr

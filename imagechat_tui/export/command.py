@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from enum import StrEnum
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -21,33 +21,30 @@ from imagechat_tui.cli_options import (
     RoomOption,
     ServerOption,
     TokenOption,
+    one_of,
 )
-from imagechat_tui.export import Format
-
-
-class ExportFormat(StrEnum):
-    markdown = "markdown"
-    w3c = "w3c"
-    png = "png"
-    csv = "csv"
+from imagechat_tui.export import FORMATS, Format
 
 
 def export(
     target: Annotated[
         str,
         typer.Argument(
-            help="What opening takes: an http(s) URL, a local image file, or a room link."
+            metavar="TARGET",
+            help="What opening takes: an http(s) URL, a local image file, or a room link.",
         ),
     ],
     fmt: Annotated[
-        ExportFormat,
+        str,
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
+            callback=one_of(FORMATS),
             help="markdown (a report to paste), w3c (Web Annotation JSON-LD), png (the "
             "image with the markers drawn in) or csv (one row per comment).",
         ),
-    ] = ExportFormat.markdown,
+    ] = "markdown",
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
@@ -62,7 +59,7 @@ def export(
     raise typer.Exit(
         code=run(
             target,
-            fmt.value,
+            typing.cast(Format, fmt),
             output,
             ",".join(server) if server else None,
             room,

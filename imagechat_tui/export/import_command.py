@@ -33,7 +33,7 @@ class ImportStopped(Exception):
 
 
 def import_annotations(
-    file: Annotated[Path, typer.Argument(help="A W3C Web Annotation JSON file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A W3C Web Annotation JSON file.")],
     room: Annotated[str, typer.Option(help="The room to create the markers in (empty).")],
     size: Annotated[
         str | None,
