@@ -143,6 +143,15 @@ class ServerConfig:
         None, help="PEM certificate (chain): serve wss:// with --tls-key.", metavar="FILE"
     )
     tls_key: Path | None = setting(None, help="PEM private key for --tls-cert.", metavar="FILE")
+    # A browser page may open a WebSocket only from the server's own origin (cross-site
+    # WebSocket hijacking, docs/SECURITY.md); behind a proxy that rewrites Host, name the
+    # origins the pages are served from.
+    allowed_origin: str | None = setting(
+        None,
+        help="Origins (scheme://host[:port], comma-separated) whose browser pages may "
+        "open a WebSocket, besides the server's own: for a proxy that rewrites Host.",
+        metavar="ORIGINS",
+    )
     max_frame_bytes: int = setting(
         64 * 1024, help="Largest frame accepted; larger: close 1009.", min=1, metavar="BYTES"
     )
@@ -275,4 +284,14 @@ class ServerConfig:
         """What is wrong with this combination of settings, in one line, or None."""
         if self.peer_auth and self.unix_socket is None:
             return "--peer-auth needs --unix-socket PATH: peer credentials exist only there."
+        try:
+            self.allowed_origins()
+        except ValueError as exc:
+            return str(exc)
         return None
+
+    def allowed_origins(self) -> frozenset[str]:
+        """``--allowed-origin``, checked (``web.origin.OriginError``, a ValueError)."""
+        from imagechat_tui.web.origin import allowed_origins  # light: urllib only
+
+        return allowed_origins(o for o in (self.allowed_origin or "").split(",") if o.strip())

@@ -35,6 +35,7 @@ from imagechat_tui.protocol import (
 )
 from imagechat_tui.safe_text import inert
 from imagechat_tui.server import log_format, ops_http
+from imagechat_tui.server.browser_routes import BrowserRoutes
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.http_api import (
@@ -74,6 +75,7 @@ from imagechat_tui.server.session import (
 from imagechat_tui.server.storage import Storage, StorageUnavailable, Usage, open_storage
 from imagechat_tui.server.subscriber import Subscriber
 from imagechat_tui.server.usage import UsageMeter, usage_report
+from imagechat_tui.web.origin import origin_allowed
 
 if TYPE_CHECKING:
     from imagechat_tui.server.broker import RedisBroker
@@ -234,6 +236,21 @@ def _websocket_path_only(connection: ServerConnection, request: Request) -> Resp
     return None
 
 
+def _websocket_gate(allowed: frozenset[str]) -> Callable[..., Response | None]:
+    """``/ws`` upgrades only, and none from a page on another site: a browser sends the
+    page's ``Origin`` (and the user's cookies) with every upgrade (cross-site WebSocket
+    hijacking, docs/SECURITY.md)."""
+
+    def gate(connection: ServerConnection, request: Request) -> Response | None:
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin, request.headers.get("Host"), allowed):
+            log.info("WebSocket upgrade from origin %r refused", origin)
+            return connection.respond(HTTPStatus.FORBIDDEN, "This page's origin may not connect.\n")
+        return _websocket_path_only(connection, request)
+
+    return gate
+
+
 def _health(home_id: str) -> Handler:
     async def health(_request: HttpRequest) -> HttpResponse:
         return text_response(HTTPStatus.OK, "ok\n", **{paths.HOME_ID_HEADER: home_id})
@@ -347,19 +364,28 @@ async def start_server(config: ServerConfig) -> RunningServer:
         metrics=metrics,
         tls=tls is not None,
     ).register(router)
-    Routes(
+    routes = Routes(
         storage=storage,
         tenants=tenants,
         on_room_image=hub.room_image_set,
         max_image_bytes=config.max_image_bytes,
         max_image_pixels=config.max_image_pixels,
         metrics=metrics,
+    )
+    routes.register(router)
+    origins = config.allowed_origins()
+    BrowserRoutes(
+        storage=storage,
+        tenants=tenants,
+        redeem=routes.redeem,
+        allowed_origins=origins,
+        tls=tls is not None,
     ).register(router)
     door = HttpDoor(router, http_limits(config), spool_dir=home / "incoming")
 
     live: set[ServerConnection] = set()
     options: dict[str, Any] = dict(
-        process_request=_websocket_path_only,
+        process_request=_websocket_gate(origins),
         # The door keeps the clocks of a connection until it upgrades (header_timeout);
         # websockets' open_timeout would also cut off kept-alive HTTP connections.
         open_timeout=None,

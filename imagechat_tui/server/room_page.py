@@ -73,13 +73,25 @@ def _thread(chat: Chat) -> str:
 
 
 def render(
-    *, room: str, state: RoomState, image: RoomImage | None, link: str, invite: str
+    *,
+    room: str,
+    state: RoomState,
+    image: RoomImage | None,
+    link: str,
+    invite: str | None,
+    image_src: str | None = None,
 ) -> bytes:
+    """``image_src``: where the image is when there is no invite (the cookie's
+    ``/r/ROOM/image``); by default the invite's ``/images/{digest}?invite=``."""
     title = image.title if image is not None and image.title else room
     chats = list(state.chats.values())
     command = f"imagechat-tui {shlex.quote(link)}"
     if image is not None:
-        src = f"../images/{image.digest}?invite={quote(invite)}"
+        src = (
+            f"../images/{image.digest}?invite={quote(invite)}"
+            if invite
+            else f"{quote(room, safe='')}/{image_src or 'image'}"
+        )
         stage = (
             f'<div class="stage"><img src="{html.escape(src)}" width="{image.width}" '
             f'height="{image.height}" alt="{html.escape(title)}">'
@@ -109,11 +121,23 @@ a read-only view as of this page's loading</p>
     return page.encode("utf-8")
 
 
-def refused(room: str) -> bytes:
+_REASONS = {
+    "not-found": "The invite in it is unknown (or the link is incomplete).",
+    "expired": "The invite in it has expired.",
+    "revoked": "The invite in it was revoked.",
+    "used-up": "The invite in it has been used as many times as it allows.",
+}
+
+
+def refused(room: str, reason: str = "not-found", script: str = "") -> bytes:
+    """The page for a link that does not open its room, saying why. ``script``: the
+    live client's tag, which checks whether this browser still has access (a cookie)."""
+    why = _REASONS.get(reason, _REASONS["not-found"])
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        "<title>imagechat</title></head><body><main>"
+        f"<title>imagechat</title>{script}</head>"
+        f'<body data-state="refused" data-reason="{html.escape(reason)}"><main>'
         f"<h1>This link does not open room {html.escape(room)}</h1>"
-        "<p>The invite in it is unknown, expired or revoked. Ask for a new link.</p>"
+        f"<p>{why} Ask for a new link.</p>"
         "</main></body></html>\n"
     ).encode()

@@ -1,4 +1,4 @@
-"""The HTTP side of a node: images, shared rooms, invites and the browser page.
+"""The HTTP side of a node: images, shared rooms and invites.
 
 Registered on the node's ``Router`` (``server/http_api.py``, parsed by
 ``server/http_door.py``): each handler decides from the request's head (path, method,
@@ -15,7 +15,8 @@ token) and reads the body only once it has accepted the request. Who may do what
 - ``POST /api/invites``: a member (moderator for moderator invites) of a room invites.
 - ``POST /api/invites/redeem``: an invite code and a display name for a personal token;
   rate-limited per client address.
-- ``GET /r/{room}?invite=CODE``: the link itself; a page for a browser.
+
+The room link's page (``/r/{room}``) and the browser client: ``server/browser_routes.py``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from imagechat_tui.invites import (
 from imagechat_tui.links import ROOM_PATTERN
 from imagechat_tui.model import ROLE_RANK
 from imagechat_tui.protocol import RoomImage
-from imagechat_tui.server import room_page
 from imagechat_tui.server.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from imagechat_tui.server.http_api import (
     Handler,
@@ -118,10 +118,8 @@ class Routes:
             ("GET", "/api/rooms/{room}", self._get_room),
             ("POST", "/api/invites", self._post_invite),
             ("POST", "/api/invites/redeem", self._redeem),
-            ("GET", "/r/{room}", self._page),
-            ("GET", "/r/{room}/", self._page),
         ):
-            router.add(method, path, _unavailable_is_503(handler))
+            router.add(method, path, unavailable_is_503(handler))
 
     # --- who is asking ---------------------------------------------------------------
 
@@ -332,43 +330,50 @@ class Routes:
         )
 
     async def _redeem(self, request: HttpRequest) -> HttpResponse:
-        address = request.peer
+        status, body = await self.redeem(request.peer, await request.body.json())
+        headers = {"Retry-After": str(body.pop("retry_after"))} if "retry_after" in body else {}
+        return _json(status, body, **headers)
+
+    async def redeem(self, address: str, body: dict[str, Any]) -> tuple[HTTPStatus, dict[str, Any]]:
+        """An invite code and a display name for a personal token (also the browser's
+        ``POST /r/ROOM/session``): (status, the JSON answer)."""
         bucket = self._redeem_buckets.get(address)
         if bucket is None:
             if len(self._redeem_buckets) > 10_000:
                 self._redeem_buckets.clear()
             bucket = self._redeem_buckets[address] = TokenBucket(REDEEM_RATE, REDEEM_BURST)
         if not bucket.take():
-            return _json(
-                HTTPStatus.TOO_MANY_REQUESTS,
-                {"error": "Too many invite attempts; wait a minute.", "reason": "rate-limited"},
-                **{"Retry-After": str(int(bucket.retry_after()) + 1)},
-            )
-        body = await request.body.json()
+            return HTTPStatus.TOO_MANY_REQUESTS, {
+                "error": "Too many invite attempts; wait a minute.",
+                "reason": "rate-limited",
+                "retry_after": int(bucket.retry_after()) + 1,
+            }
         code, name, token = body.get("code"), body.get("name"), body.get("token")
         if not isinstance(code, str) or not is_well_formed(code):
-            return _error(HTTPStatus.NOT_FOUND, "No such invite: check the link.", "not-found")
+            return HTTPStatus.NOT_FOUND, {
+                "error": "No such invite: check the link.",
+                "reason": "not-found",
+            }
         if (
             not isinstance(name, str)
             or not 1 <= len(name.strip()) <= _NAME_MAX
             or not (name.isprintable())
         ):
-            return _error(HTTPStatus.BAD_REQUEST, f"name: 1-{_NAME_MAX} printable characters.")
+            return HTTPStatus.BAD_REQUEST, {"error": f"name: 1-{_NAME_MAX} printable characters."}
         wanted = body.get("room")  # the room of the link: a wrong one spends no use
         if isinstance(wanted, str):
             found = await self.storage.get_invite(hash_code(code))
             if found is not None and found.room != wanted:
-                return _error(
-                    HTTPStatus.CONFLICT,
-                    f"This invite is for room {found.room}, not the room the link names;"
-                    " open the link it came with.",
-                    "wrong-room",
-                )
+                return HTTPStatus.CONFLICT, {
+                    "error": f"This invite is for room {found.room}, not the room the link"
+                    " names; open the link it came with.",
+                    "reason": "wrong-room",
+                }
         try:
             invite = await self.storage.redeem_invite(hash_code(code), time.time())
         except InviteRefused as exc:
             log.info("invite refused (%s) for %s", exc.reason, address)
-            return _error(_INVITE_STATUS[exc.reason], exc.message, exc.reason)
+            return _INVITE_STATUS[exc.reason], {"error": exc.message, "reason": exc.reason}
         user_id = self._returning_user(token, invite.tenant) or _new_user_id(name)
         personal = self.tenants.mint(
             tenant=invite.tenant,
@@ -378,16 +383,13 @@ class Routes:
             room_scope=invite.room,
         )
         log.info("invite %s redeemed by %s (%s)", invite.id, user_id, address)
-        return _json(
-            HTTPStatus.OK,
-            {
-                "token": personal,
-                "tenant": invite.tenant,
-                "room": invite.room,
-                "role": invite.role,
-                "user": {"id": user_id, "name": name.strip()},
-            },
-        )
+        return HTTPStatus.OK, {
+            "token": personal,
+            "tenant": invite.tenant,
+            "room": invite.room,
+            "role": invite.role,
+            "user": {"id": user_id, "name": name.strip()},
+        }
 
     def _returning_user(self, token: object, tenant: str) -> str | None:
         """Someone who already holds a token of this tenant keeps their user id."""
@@ -399,35 +401,8 @@ class Routes:
             return None
         return identity.actor.user.id if identity.tenant == tenant else None
 
-    # --- the page --------------------------------------------------------------------
 
-    async def _page(self, request: HttpRequest) -> HttpResponse:
-        room, query = _room(request.params["room"]), request.query
-        invite = await self._active_invite(query)
-        host = request.headers.get("Host", "localhost")
-        if invite is None or invite.room != room:
-            html = room_page.refused(room)
-            return HttpResponse(HTTPStatus.NOT_FOUND, html, "text/html; charset=utf-8")
-        state = await self.storage.load_room(invite.tenant, room)
-        image = await self.storage.room_image(invite.tenant, room)
-        scheme = "https" if request.headers.get("X-Forwarded-Proto") == "https" else "http"
-        link = f"{scheme}://{host}{request.target}"
-        code = query["invite"][0]
-        html = room_page.render(room=room, state=state, image=image, link=link, invite=code)
-        return HttpResponse(
-            HTTPStatus.OK,
-            html,
-            "text/html; charset=utf-8",
-            headers={
-                "Content-Security-Policy": "default-src 'none'; img-src 'self'; "
-                "style-src 'unsafe-inline'",
-                "Referrer-Policy": "no-referrer",
-                "Cache-Control": "no-store",
-            },
-        )
-
-
-def _unavailable_is_503(handler: Handler) -> Handler:
+def unavailable_is_503(handler: Handler) -> Handler:
     async def guarded(request: HttpRequest) -> HttpResponse:
         try:
             return await handler(request)

@@ -1,5 +1,6 @@
-"""The room link opened in a real browser (headless Chromium): the image, its markers
-and threads, the one command to join; no script, user text escaped."""
+"""The room link's read-only page (``?view=text``, where a browser without script is
+sent) in a real browser (headless Chromium): the image, its markers and threads, the one
+command to join; no script, user text escaped. The live page: tests/web."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ async def test_the_link_in_a_browser_shows_image_markers_threads_and_the_command
     await client.close()
 
     url = server.http_url + path
-    dom = await dump_dom(url, tmp_path / "profile-dom")
+    # The read-only page (what a browser without script is sent to): the live page is
+    # tests/web's.
+    dom = await dump_dom(url + "&view=text", tmp_path / "profile-dom")
     assert "landing-page.png" in dom
     assert "<img" in dom and "/images/" in dom
     assert dom.count('class="pin') == 2 and "resolved" in dom
@@ -61,7 +64,7 @@ async def test_the_link_in_a_browser_shows_image_markers_threads_and_the_command
     assert f"imagechat-tui {url}" in dom or f"imagechat-tui '{url}'" in dom
 
     shot = tmp_path / "page.png"
-    await screenshot(url, tmp_path / "profile-shot", shot, (1000, 760))
+    await screenshot(url + "&view=text", tmp_path / "profile-shot", shot, (1000, 760))
     with Image.open(shot) as picture:
         colours = {c for _, c in picture.convert("RGB").getcolors(1 << 20) or []}
     assert (230, 120, 30) in colours  # the image itself loaded (through the invite) ...
