@@ -232,6 +232,8 @@ class ServerConfig:
     max_http_connections_per_address: int = setting(
         256, help="Connections not upgraded to WebSocket, per client address (0: no limit).", min=0
     )
+    # (at the total, a connection idle this long may be dropped for a new one; tests only)
+    http_evict_after: float = 1.0
     max_http_connections: int = setting(
         4096,
         help="Connections not upgraded to WebSocket, in all (0: no limit; at it the "

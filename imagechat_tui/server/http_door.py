@@ -82,6 +82,7 @@ class HttpLimits:
     max_head_bytes: int = 16 * 1024
     body_wait: float = 2.0  # seconds a body waits for the budget before its 503
     keepalive_requests: int = 1000
+    evict_after: float = 1.0  # at max_connections: how long idle before it may be dropped
 
 
 class BodyBudget:
@@ -121,31 +122,35 @@ class BodyBudget:
 
 
 class ConnectionGate:
-    """Connections that have not become WebSockets, per address and in total."""
+    """Connections that have not become WebSockets, per address and in total. At the
+    total, a new connection takes the place of the one idle longest, if that one has
+    waited ``evict_after`` seconds (so a burst cannot push out a client before its first
+    bytes arrive); else the new one is refused."""
 
-    def __init__(self, per_address: int, total: int) -> None:
+    def __init__(self, per_address: int, total: int, evict_after: float) -> None:
         self.per_address = per_address
         self.total = total
+        self.evict_after = evict_after
         self.by_address: dict[str, int] = {}
         self.members: dict[DoorConnection, str] = {}
-        self.idle: OrderedDict[DoorConnection, None] = OrderedDict()  # oldest first
+        self.idle: OrderedDict[DoorConnection, float] = OrderedDict()  # oldest first: since
         self.dropped = 0  # refused or evicted, for the benches and tests
 
     def admit(self, conn: DoorConnection, address: str) -> bool:
         if self.per_address and self.by_address.get(address, 0) >= self.per_address:
             self.dropped += 1
             return False
+        now = conn.loop.time()
         if self.total and len(self.members) >= self.total:
-            if not self.idle:
-                self.dropped += 1
-                return False
-            oldest, _ = self.idle.popitem(last=False)
-            self.leave(oldest)
-            oldest.transport.abort()
+            oldest = next(iter(self.idle.items()), None)
             self.dropped += 1
+            if oldest is None or now - oldest[1] < self.evict_after:
+                return False
+            self.leave(oldest[0])
+            oldest[0].transport.abort()
         self.members[conn] = address
         self.by_address[address] = self.by_address.get(address, 0) + 1
-        self.idle[conn] = None
+        self.idle[conn] = now
         return True
 
     def busy(self, conn: DoorConnection) -> None:
@@ -153,8 +158,8 @@ class ConnectionGate:
 
     def waiting(self, conn: DoorConnection) -> None:
         if conn in self.members:
-            self.idle[conn] = None
-            self.idle.move_to_end(conn)
+            self.idle.pop(conn, None)
+            self.idle[conn] = conn.loop.time()
 
     def leave(self, conn: DoorConnection) -> None:
         address = self.members.pop(conn, None)
@@ -180,7 +185,9 @@ class HttpDoor:
     def __post_init__(self) -> None:
         self.budget = BodyBudget(self.limits.bodies_in_flight, self.limits.body_wait)
         self.gate = ConnectionGate(
-            self.limits.max_connections_per_address, self.limits.max_connections
+            self.limits.max_connections_per_address,
+            self.limits.max_connections,
+            self.limits.evict_after,
         )
         self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         for left in self.spool_dir.glob("upload-*"):  # a killed server's (nodes may share it)

@@ -342,7 +342,9 @@ async def test_connections_per_address_are_limited(
 async def test_at_the_total_the_longest_idle_connection_makes_room(
     start: StartServer, mint_token: Callable[..., str]
 ) -> None:
-    server = await start(max_http_connections=50, max_http_connections_per_address=0)
+    server = await start(
+        max_http_connections=50, max_http_connections_per_address=0, http_evict_after=0
+    )
     idle = [await raw(server, local=f"127.0.0.{2 + i % 20}") for i in range(200)]
     viewer, joined, _ = await WsClient.joined(server.url, mint_token("bob"))
     assert joined["type"] == "joined"
@@ -369,3 +371,26 @@ async def test_an_upload_leaves_no_temporary_file(
         assert (await client.answer()).status in (201, 400)
         client.close()
     assert list((home / "incoming").iterdir()) == []
+
+
+async def test_a_burst_at_the_total_does_not_push_out_a_client_that_just_came(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    """Only a connection idle for http_evict_after may make room: a flood arriving
+    right after a fresh client is refused instead of evicting it."""
+    server = await start(
+        max_http_connections=50, max_http_connections_per_address=0, http_evict_after=600
+    )
+    fresh = await raw(server)
+    flood = [await raw(server, local=f"127.0.0.{2 + i % 20}") for i in range(200)]
+    await fresh.send(request("GET", "/health"))
+    assert (await fresh.answer()).status == 200
+    refused = 0
+    for client in flood:
+        try:
+            await client.send(request("GET", "/health"))
+            await client.answer(timeout=5)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            refused += 1
+        client.close()
+    assert refused >= 150
