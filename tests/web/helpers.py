@@ -92,7 +92,10 @@ async def join(page: Any, link: str, name: str) -> None:
 
 
 async def live(page: Any) -> None:
+    """Joined, and the header laid out with who is viewing (it can wrap on a narrow
+    screen and refit the image: measure the image after this)."""
     await page.locator(".status.live").wait_for()
+    await page.locator(".presence", has_text="viewing").wait_for()
 
 
 def pin(page: Any, number: int) -> Any:

@@ -75,6 +75,9 @@ async def test_touch_only_tap_places_a_marker_and_targets_are_32px(
         await page.get_by_role("button", name="Join").tap()
         await live(page)
         await page.locator(".layer .pin").nth(1).wait_for()
+        # The header is laid out in full (who is viewing may wrap it on a phone, and the
+        # image is fitted again) before the spot is measured.
+        await page.locator(".presence", has_text="1 viewing").wait_for()
         box = await page.locator(".stage").bounding_box()
         await page.touchscreen.tap(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
         await page.get_by_label("New marker: the first comment").fill("tapped")
@@ -144,4 +147,51 @@ async def test_a_viewer_is_offered_nothing_to_change(
             assert await page.get_by_role("button", name=name, exact=True).count() == 0, name
         box = await page.locator(".stage").bounding_box()
         await page.mouse.click(box["x"] + 10, box["y"] + 10)
+        assert await page.locator("dialog[open]").count() == 0
+
+
+async def test_pinch_zooms_and_one_finger_pans_on_a_tablet(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    link = await seeded(server, mint_token("alice"))
+    async with chromium() as browser:
+        context = await browser.new_context(
+            viewport={"width": TABLET[0], "height": TABLET[1]}, has_touch=True, is_mobile=True
+        )
+        page = await context.new_page()
+        await page.goto(link)
+        await page.get_by_label("Your name, as others will see it").fill("Tess")
+        await page.get_by_role("button", name="Join").tap()
+        await live(page)
+        cdp = await context.new_cdp_session(page)
+        stage = page.locator(".stage")
+        before = await stage.bounding_box()
+        cx, cy = before["x"] + before["width"] / 2, before["y"] + before["height"] / 2
+
+        async def touch(kind: str, points: list[tuple[float, float]]) -> None:
+            await cdp.send(
+                "Input.dispatchTouchEvent",
+                {
+                    "type": kind,
+                    "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+                },
+            )
+
+        await touch("touchStart", [(cx - 40, cy), (cx + 40, cy)])
+        for step in range(1, 11):  # the fingers move apart: 80 px to 280 px
+            await touch("touchMove", [(cx - 40 - 10 * step, cy), (cx + 40 + 10 * step, cy)])
+        await touch("touchEnd", [])
+        pinched = await stage.bounding_box()
+        assert pinched["width"] > before["width"] * 2.5  # 3.5x apart, zoomed about as much
+        # One finger drags the zoomed image (away from the pin at its centre); no marker
+        # is placed by it.
+        sx, sy = cx - 150, cy - 100
+        await touch("touchStart", [(sx, sy)])
+        for step in range(1, 6):
+            await touch("touchMove", [(sx + 20 * step, sy + 10 * step)])
+        await touch("touchEnd", [])
+        panned = await stage.bounding_box()
+        assert (
+            abs(panned["x"] - pinched["x"] - 100) < 3 and abs(panned["y"] - pinched["y"] - 50) < 3
+        )
         assert await page.locator("dialog[open]").count() == 0

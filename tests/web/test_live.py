@@ -84,8 +84,10 @@ async def test_a_terminal_and_a_browser_see_each_others_markers_replies_resolves
         # The terminal deletes its marker; the browser sees it go.
         await pilot.press("escape")
         await app_until(pilot, lambda: app.selected == theirs.id)
+        await page.locator(".entry", has_text="terminal marker").click()  # open in the browser
         await pilot.press("D", "y")
         await until(lambda: _count(page, 0))
+        await page.locator(".toast", has_text="Marker #2 was deleted.").wait_for()
         assert await page.locator(".empty").inner_text() == "No markers yet."
 
 

@@ -195,7 +195,14 @@ function closeThread() {
 function renderThread() {
   const id = ui.selected;
   const chat = id && room.view(id);
-  if (!chat) { if (id) { ui.selected = null; thread.hidden = true; listView.hidden = false; } return; }
+  if (!chat) {
+    if (id) { // deleted while open (by anyone): back to the list, saying so
+      ui.selected = null; thread.hidden = true; listView.hidden = false;
+      toast(`Marker #${ui.shown ?? '…'} was deleted.`);
+    }
+    return;
+  }
+  ui.shown = chat.number;
   listView.hidden = true; thread.hidden = false;
   const mineMarker = room.mine(chat.createdBy) || room.canModerate;
   const actions = [];
