@@ -12,9 +12,10 @@ only the graphics the frame made necessary:
   under Xvfb draws coloured cells wrongly over such images; runs work everywhere.)
 - **Sixel**: the area is cut into at most ``MAX_BANDS`` full-width bands of cell rows,
   fixed per state (xterm keeps 16 images and reuses the one at the same place and
-  size, so bands never push each other out). Text written over a sixel erases it under
-  that cell, so after a frame the bands holding a cell that Textual repainted as image
-  are sent again, with the cells that are text now (pins, crosshair) left transparent.
+  size, so bands never push each other out). Text written over a sixel erases it (in
+  xterm, more than the cells written), so after a frame the bands holding a row that
+  Textual wrote to are sent again, with the cells that are text now (pins, crosshair)
+  left transparent.
 
 A cell counts as image when it is a blank with no background colour of its own.
 """
@@ -248,11 +249,14 @@ class PixelLayer:
         return [(top, min(height, rows - top)) for top in range(0, rows, height)]
 
     def _repainted_rows(self, dirty: dict[int, list[tuple[int, int]]]) -> set[int]:
-        """Rows where Textual wrote over a cell that shows the image."""
+        """Rows of the image where Textual wrote anything, even only a pin's cells: xterm
+        erases more of a sixel than the cells written (on a pin's row, the image from
+        the band's left edge up to the pin), so the row's band is drawn again, with the
+        text cells left transparent: outside them, the same pixels as before."""
         rows = set()
         for y, spans in dirty.items():
             mask = self._masks.get(y)
-            if mask is None or any(any(mask[x0:x1]) for x0, x1 in spans):
+            if spans and (mask is None or any(mask)):
                 rows.add(y)
         return rows
 
