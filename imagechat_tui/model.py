@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar, overload
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
 import msgspec
 from msgspec import Struct
@@ -49,7 +49,6 @@ from imagechat_tui.protocol import (
     RestoreOp,
     Snapshot,
     Undoable,
-    UpdateOp,
     User,
 )
 
@@ -204,6 +203,99 @@ def _find_comment(chat: Chat, comment_id: str) -> Comment | None:
     return next((c for c in chat.comments if c.id == comment_id), None)
 
 
+#: What a client may ask to do; ``allowed`` answers for each before any text is typed.
+Action = Literal[
+    "create", "reply", "edit", "delete-comment", "resolve", "reopen", "move", "delete", "restore"
+]
+
+
+def action_of(op: ClientOp) -> tuple[Action, str | None]:
+    """What ``op`` asks to do, and the comment it is about (edit / delete-comment)."""
+    if isinstance(op, CreateOp):
+        return "create", None
+    if isinstance(op, DeleteOp):
+        return "delete", None
+    if isinstance(op, RestoreOp):
+        return "restore", op.commentId
+    change = op.change
+    if isinstance(change, AddComment):
+        return "reply", None
+    if isinstance(change, EditComment):
+        return "edit", change.commentId
+    if isinstance(change, DeleteComment):
+        return "delete-comment", change.commentId
+    if isinstance(change, Resolve):
+        return "resolve", None
+    if isinstance(change, Reopen):
+        return "reopen", None
+    return "move", None
+
+
+def allowed(
+    state: RoomState,
+    actor: Actor,
+    action: Action,
+    chat_id: str | None = None,
+    comment_id: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Rejection | None:
+    """Why ``actor`` may not do ``action`` (on marker ``chat_id``, comment ``comment_id``)
+    in ``state`` whatever the text or the spot, or None when they may. ``decide`` asks
+    this first, then checks the op's content (text, ids, shape, the room's budget); a
+    client asks it alone before the user spends effort (typing, choosing a new spot)."""
+    if not actor.can_write:
+        return Rejection(
+            ErrorCode.FORBIDDEN, "Your role is read-only: you can view but not change."
+        )
+    if action == "restore":
+        return None  # what was kept, and by whom it may be restored: _decide_restore
+    if action == "create":
+        if len(state.chats) >= limits.max_markers:
+            return Rejection(
+                ErrorCode.LIMIT_REACHED,
+                f"This image has reached its limit of {limits.max_markers} markers.",
+            )
+        return None
+    chat = state.chats.get(chat_id) if chat_id is not None else None
+    if chat is None:
+        return Rejection(
+            ErrorCode.UNKNOWN_CHAT, "That marker does not exist (it may have been deleted)."
+        )
+    own_chat = chat.createdBy.id == actor.user.id
+    if action in ("delete", "move"):
+        if not (own_chat or actor.can_moderate):
+            verb = "delete" if action == "delete" else "move"
+            return Rejection(
+                ErrorCode.FORBIDDEN, f"Only its author or a moderator may {verb} {_label(chat)}."
+            )
+    elif action == "reply":
+        if len(chat.comments) >= limits.max_comments:
+            return Rejection(
+                ErrorCode.LIMIT_REACHED,
+                f"{_label(chat)} has reached its limit of {limits.max_comments} comments.",
+            )
+    elif action in ("edit", "delete-comment"):
+        found = _find_comment(chat, comment_id) if comment_id is not None else None
+        if found is None:
+            return Rejection(
+                ErrorCode.UNKNOWN_COMMENT, "That comment does not exist (it may have been deleted)."
+            )
+        if found.author.id != actor.user.id and not actor.can_moderate:
+            return Rejection(
+                ErrorCode.FORBIDDEN, "Only its author or a moderator may change a comment."
+            )
+        if action == "delete-comment" and found.id == chat.comments[0].id:
+            return Rejection(
+                ErrorCode.INVALID,
+                f"The first comment opens the thread; delete {_label(chat)} instead.",
+            )
+    elif action == "resolve" and chat.resolved:
+        return Rejection(ErrorCode.INVALID, f"{_label(chat)} is already resolved.")
+    elif action == "reopen" and not chat.resolved:
+        return Rejection(ErrorCode.INVALID, f"{_label(chat)} is already open.")
+    return None
+
+
 def decide(
     state: RoomState,
     op: ClientOp,
@@ -212,10 +304,10 @@ def decide(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Event | Rejection:
     """The event ``op`` causes in ``state``, or why it may not happen. ``now`` is epoch ms."""
-    if not actor.can_write:
-        return Rejection(
-            ErrorCode.FORBIDDEN, "Your role is read-only: you can view but not change."
-        )
+    action, comment_id = action_of(op)
+    chat_id = None if isinstance(op, CreateOp) else op.chatId
+    if (refused := allowed(state, actor, action, chat_id, comment_id, limits)) is not None:
+        return refused
     seq = state.seq + 1
     if isinstance(op, CreateOp):
         return _decide_create(state, op, actor, now, limits, seq)
@@ -227,31 +319,16 @@ def decide(
         if limits.undo_seconds > 0
         else None
     )
-    chat = state.chats.get(op.chatId)
-    if chat is None:
-        return Rejection(
-            ErrorCode.UNKNOWN_CHAT, "That marker does not exist (it may have been deleted)."
-        )
-    own_chat = chat.createdBy.id == actor.user.id
+    chat = state.chats[op.chatId]
     if isinstance(op, DeleteOp):
-        if not (own_chat or actor.can_moderate):
-            return Rejection(
-                ErrorCode.FORBIDDEN, f"Only its author or a moderator may delete {_label(chat)}."
-            )
         return DeletedImageChat(
             room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id, undo=undo
         )
-    assert isinstance(op, UpdateOp)
     change = op.change
     event_change: CommentAdded | CommentEdited | CommentDeleted | Resolve | Reopen | Move
     if isinstance(change, AddComment):
         if (rejected := _check_text(change.comment.text, limits)) is not None:
             return rejected
-        if len(chat.comments) >= limits.max_comments:
-            return Rejection(
-                ErrorCode.LIMIT_REACHED,
-                f"{_label(chat)} has reached its limit of {limits.max_comments} comments.",
-            )
         if _find_comment(chat, change.comment.id) is not None:
             return Rejection(ErrorCode.DUPLICATE_ID, "A comment with that id already exists.")
         if (full := _check_room(state, comment_bytes(change.comment.text), limits)) is not None:
@@ -260,48 +337,24 @@ def decide(
             id=change.comment.id, author=actor.user, text=change.comment.text, createdAt=now
         )
         event_change = CommentAdded(comment=comment)
-    elif isinstance(change, EditComment | DeleteComment):
+    elif isinstance(change, EditComment):
+        if (rejected := _check_text(change.text, limits)) is not None:
+            return rejected
         found = _find_comment(chat, change.commentId)
-        if found is None:
-            return Rejection(
-                ErrorCode.UNKNOWN_COMMENT, "That comment does not exist (it may have been deleted)."
-            )
-        if found.author.id != actor.user.id and not actor.can_moderate:
-            return Rejection(
-                ErrorCode.FORBIDDEN, "Only its author or a moderator may change a comment."
-            )
-        if isinstance(change, EditComment):
-            if (rejected := _check_text(change.text, limits)) is not None:
-                return rejected
-            grown = comment_bytes(change.text) - comment_bytes(found.text)
-            if (full := _check_room(state, grown, limits)) is not None:
-                return full
-            event_change = CommentEdited(commentId=found.id, text=change.text, editedAt=now)
-        else:
-            if found.id == chat.comments[0].id:
-                return Rejection(
-                    ErrorCode.INVALID,
-                    f"The first comment opens the thread; delete {_label(chat)} instead.",
-                )
-            event_change = CommentDeleted(commentId=found.id, undo=undo)
-    elif isinstance(change, Resolve):
-        if chat.resolved:
-            return Rejection(ErrorCode.INVALID, f"{_label(chat)} is already resolved.")
-        event_change = change
-    elif isinstance(change, Reopen):
-        if not chat.resolved:
-            return Rejection(ErrorCode.INVALID, f"{_label(chat)} is already open.")
-        event_change = change
-    else:
-        assert isinstance(change, Move)
-        if not (own_chat or actor.can_moderate):
-            return Rejection(
-                ErrorCode.FORBIDDEN, f"Only its author or a moderator may move {_label(chat)}."
-            )
+        assert found is not None  # allowed() found it
+        grown = comment_bytes(change.text) - comment_bytes(found.text)
+        if (full := _check_room(state, grown, limits)) is not None:
+            return full
+        event_change = CommentEdited(commentId=found.id, text=change.text, editedAt=now)
+    elif isinstance(change, DeleteComment):
+        event_change = CommentDeleted(commentId=change.commentId, undo=undo)
+    elif isinstance(change, Move):
         # A region moves whole: its size stays, so its new corner must keep it inside.
         if (problem := region_problem(change.x, change.y, chat.w, chat.h)) is not None:
             return Rejection(ErrorCode.INVALID, problem)
         event_change = change
+    else:
+        event_change = change  # Resolve / Reopen: allowed() checked the state
     return ImageChatUpdated(
         room=state.room, seq=seq, broadcastId=op.broadcastId, chatId=chat.id, change=event_change
     )
@@ -317,11 +370,6 @@ def _decide_create(
         return rejected
     if new.id in state.chats or new.id in state.tombstones:
         return Rejection(ErrorCode.DUPLICATE_ID, "A marker with that id already exists.")
-    if len(state.chats) >= limits.max_markers:
-        return Rejection(
-            ErrorCode.LIMIT_REACHED,
-            f"This image has reached its limit of {limits.max_markers} markers.",
-        )
     if (full := _check_room(state, comment_bytes(new.text), limits)) is not None:
         return full
     opening = Comment(id=first_comment_id(new.id), author=actor.user, text=new.text, createdAt=now)

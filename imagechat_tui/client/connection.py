@@ -21,7 +21,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 import websockets
@@ -31,6 +31,15 @@ from websockets.typing import Subprotocol
 
 from imagechat_tui import wire
 from imagechat_tui.backoff import Backoff as Backoff  # the app configures its reconnects here
+from imagechat_tui.client.link import ConnState as ConnState
+from imagechat_tui.client.link import NotConnected as NotConnected
+from imagechat_tui.client.link import (
+    PresenceListener,
+    ReceivedListener,
+    StateListener,
+    ViewersListener,
+    ignore,
+)
 from imagechat_tui.model import Rejection
 from imagechat_tui.protocol import (
     ClientOp,
@@ -47,52 +56,14 @@ from imagechat_tui.protocol import (
     decode_server_frame,
     encode,
 )
-from imagechat_tui.replica import Received, Replica
-
-StateKind = Literal["connecting", "connected", "reconnecting", "offline", "auth-failed"]
+from imagechat_tui.replica import Replica
 
 #: Close codes after which retrying with the same token is pointless.
 _AUTH_CLOSE_CODES = {CloseCode.UNAUTHORIZED, CloseCode.TOKEN_EXPIRED, CloseCode.FORBIDDEN}
 
-
-@dataclass(frozen=True, slots=True)
-class ConnState:
-    kind: StateKind
-    attempt: int = 0  # failed attempts in a row (reconnecting)
-    retry_at: float | None = None  # time.monotonic() of the next try (reconnecting)
-    reason: str = ""  # why the last link ended, for people
-    close_code: int | None = None
-
-    @property
-    def connected(self) -> bool:
-        return self.kind == "connected"
-
-    @property
-    def token_expired(self) -> bool:
-        return self.close_code == CloseCode.TOKEN_EXPIRED
-
-    def seconds_to_retry(self, now: float | None = None) -> float | None:
-        if self.retry_at is None:
-            return None
-        return max(0.0, self.retry_at - (time.monotonic() if now is None else now))
-
-
-class NotConnected(Exception):
-    """An op was submitted while the app is not connected; nothing was sent or queued."""
-
-
-# Listeners' return values are ignored (so ``post_message``, which returns a bool, fits).
-StateListener = Callable[[ConnState], object]
-ReceivedListener = Callable[[Received], object]
-PresenceListener = Callable[[Presence], object]
-ViewersListener = Callable[[Viewers], object]
 #: Called before each reconnect attempt; may bring the server back (the local default),
 #: saying what it does through the callable it is given.
 Reviver = Callable[[Callable[[str], None]], Awaitable[None]]
-
-
-def _ignore(_: object) -> None:
-    pass
 
 
 def open_socket(url: str, **options: Any) -> websockets.connect:
@@ -125,10 +96,10 @@ class Connection:
         token: str,
         replica: Replica,
         *,
-        on_state: StateListener = _ignore,
-        on_received: ReceivedListener = _ignore,
-        on_presence: PresenceListener = _ignore,
-        on_viewers: ViewersListener = _ignore,
+        on_state: StateListener = ignore,
+        on_received: ReceivedListener = ignore,
+        on_presence: PresenceListener = ignore,
+        on_viewers: ViewersListener = ignore,
         ssl_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
         open_timeout: float = 5.0,
@@ -166,8 +137,8 @@ class Connection:
         *,
         on_state: StateListener,
         on_received: ReceivedListener,
-        on_presence: PresenceListener = _ignore,
-        on_viewers: ViewersListener = _ignore,
+        on_presence: PresenceListener = ignore,
+        on_viewers: ViewersListener = ignore,
     ) -> None:
         """Report to these callbacks from now on (the app attaches itself this way to a
         connection its launcher built)."""
@@ -205,8 +176,8 @@ class Connection:
         Returns the predicted event, or the model's Rejection (nothing sent). Raises
         NotConnected when there is no live link: the op is neither applied nor queued.
         """
-        if not self.connected:
-            raise NotConnected(self.offline_message())
+        if (offline := self.state.offline_reason) is not None:
+            raise NotConnected(offline)
         now = int(time.time() * 1000) if now_ms is None else now_ms
         outcome = self.replica.propose(op, now)
         if isinstance(outcome, Rejection):
@@ -232,12 +203,6 @@ class Connection:
         if ws is not None:
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(_text(frame))
-
-    def offline_message(self) -> str:
-        """Why nothing can be sent now, for people."""
-        if self.state.kind == "auth-failed":
-            return f"Offline: {self.state.reason} Nothing was sent."
-        return "Offline: not connected to the sync server, so nothing can be created or changed."
 
     async def _send(self, op: ClientOp) -> None:
         ws = self._ws

@@ -6,8 +6,9 @@ identity, role and limits the server gave at ``joined``) and hands it to the
 connection. Nothing here touches the screen: each call answers ``Done`` or ``Refused``
 with a sentence for people, and a refused op is neither shown nor sent.
 
-``refusal`` asks the same rules without changing anything, so the app can refuse an
-action before the user spends effort on it (typing a comment, choosing a new spot).
+``refusal`` asks the same rules (``model.allowed``, which ``decide`` asks first)
+without building or changing anything, so the review can refuse an action before the
+user spends effort on it (typing a comment, choosing a new spot).
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imagechat_tui.client.connection import Connection, NotConnected
-from imagechat_tui.model import Limits, Rejection, decide, first_comment_id
+from imagechat_tui.client.link import Link, NotConnected
+from imagechat_tui.model import Action, Limits, Rejection, allowed, first_comment_id, region_problem
 from imagechat_tui.protocol import (
     AddComment,
     ChangeRequest,
-    Chat,
     ClientOp,
     CreateOp,
     DeleteComment,
@@ -37,8 +37,6 @@ from imagechat_tui.protocol import (
 )
 from imagechat_tui.replica import Replica
 
-#: A marker that does not exist yet: the probe for "may I create one?".
-_PROBE_TEXT = "?"
 #: x, y, w, h in percent (w and h None for a point marker).
 Region = tuple[float, float, float | None, float | None]
 
@@ -70,13 +68,13 @@ def _now_ms() -> int:
 
 
 class ClientSession:
-    def __init__(self, connection: Connection, clock: Callable[[], int] = _now_ms) -> None:
-        self.connection = connection
+    def __init__(self, link: Link, clock: Callable[[], int] = _now_ms) -> None:
+        self.link = link
         self._clock = clock
 
     @property
     def replica(self) -> Replica:
-        return self.connection.replica
+        return self.link.replica
 
     @property
     def limits(self) -> Limits:
@@ -116,55 +114,23 @@ class ClientSession:
 
     # --- asking before the effort ----------------------------------------------------
 
-    def offline_reason(self) -> str | None:
-        """Why nothing can be sent now (not connected), or None when it can."""
-        return self.connection.offline_message() if not self.connection.connected else None
-
     def refusal(
         self,
-        chat_id: str | None,
-        change: ChangeRequest | None = None,
+        action: Action,
+        chat_id: str | None = None,
+        comment_id: str | None = None,
         region: Region | None = None,
     ) -> str | None:
-        """Why this change (or, with ``chat_id`` None, a new marker: at ``region``'s
-        place and size if given) would be refused now, without applying or sending
-        anything; None when it would be accepted."""
-        if (offline := self.offline_reason()) is not None:
+        """Why ``action`` (on this marker / comment; a new marker at ``region``) would be
+        refused now, whatever its text, without building, applying or sending anything;
+        None when it would be accepted. Offline first, then the model's rules."""
+        if (offline := self.link.state.offline_reason) is not None:
             return offline
-        op: ClientOp
-        if chat_id is None:
-            x, y, w, h = region or (50.0, 50.0, None, None)
-            chat = NewChat(id=new_id(), x=x, y=y, w=w, h=h, text=_PROBE_TEXT)
-            op = CreateOp(broadcastId=new_id(), chat=chat)
-        elif change is None:
-            op = DeleteOp(broadcastId=new_id(), chatId=chat_id)
-        else:
-            op = UpdateOp(broadcastId=new_id(), chatId=chat_id, change=change)
-        outcome = decide(self.replica.view, op, self.replica.actor, self._clock(), self.limits)
-        return outcome.message if isinstance(outcome, Rejection) else None
-
-    def refusal_to_create(self, region: Region | None = None) -> str | None:
-        """A viewer, offline, the room's marker limit (or a region outside the image):
-        before typing a comment."""
-        return self.refusal(None, region=region)
-
-    def refusal_to_reply(self, chat_id: str) -> str | None:
-        """A viewer, offline, or the thread is full: before typing."""
-        return self.refusal(chat_id, AddComment(comment=NewComment(id=new_id(), text=_PROBE_TEXT)))
-
-    def refusal_to_move(self, chat: Chat) -> str | None:
-        """Only its author or a moderator: before choosing the new spot."""
-        return self.refusal(chat.id, Move(x=chat.x, y=chat.y))
-
-    def refusal_to_delete_marker(self, chat_id: str) -> str | None:
-        """Before asking "are you sure?", not after."""
-        return self.refusal(chat_id)
-
-    def refusal_to_edit(self, chat: Chat, comment_id: str) -> str | None:
-        comment = next((c for c in chat.comments if c.id == comment_id), None)
-        if comment is None:
-            return "That comment is gone."
-        return self.refusal(chat.id, EditComment(commentId=comment_id, text=comment.text))
+        if region is not None and (problem := region_problem(*region)) is not None:
+            return problem
+        replica = self.replica
+        refused = allowed(replica.view, replica.actor, action, chat_id, comment_id, self.limits)
+        return refused.message if refused is not None else None
 
     # --- the one path to the connection -------------------------------------------------
 
@@ -181,7 +147,7 @@ class ClientSession:
 
     def _submit(self, op: ClientOp, done: Done) -> Outcome:
         try:
-            outcome = self.connection.submit(op, self._clock())
+            outcome = self.link.submit(op, self._clock())
         except NotConnected as exc:
             return Refused(str(exc))
         if isinstance(outcome, Rejection):

@@ -1,9 +1,9 @@
 """What others do that concerns you: notifications, alerts when the terminal is not
 focused, and markers with activity you have not seen yet.
 
-The app calls ``Activity.received`` with the remote events of every frame and
-``Activity.opened`` when a marker is shown; the rules are ``client.mentions``. An
-alert goes out only while the terminal window is unfocused (Textual's focus reporting,
+``Review.received`` decides which markers have unseen activity and which remote
+events concern you (the rules are ``client.mentions``); the app hands each notice to
+``Activity.notify``. An alert goes out only while the terminal window is unfocused (Textual's focus reporting,
 ``App.app_focus``): the bell, and a desktop notification (OSC 9 or OSC 777) in the
 terminals known to show one. ``--alert off`` turns alerts off; the notification inside
 the app always shows.
@@ -12,17 +12,14 @@ the app always shows.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from imagechat_tui.client.mentions import Notice, notices, touched
-from imagechat_tui.protocol import Event
+from imagechat_tui.client.mentions import Notice
 from imagechat_tui.safe_text import inert
 
 if TYPE_CHECKING:
     from textual.app import App
-
-    from imagechat_tui.model import RoomState
 
 AlertMode = Literal["auto", "bell", "osc9", "osc777", "off"]
 ALERT_MODES: Final[tuple[AlertMode, ...]] = ("auto", "bell", "osc9", "osc777", "off")
@@ -64,26 +61,14 @@ def alert_bytes(mode: AlertMode, title: str, body: str, env: Mapping[str, str]) 
 
 
 class Activity:
-    """Notices and unseen markers for the user of one app."""
+    """The notices the review decided (``Review.received``), shown to the user: a
+    notification in the app, and an alert while the terminal is not focused."""
 
     def __init__(self, app: App[Any], mode: AlertMode = "auto") -> None:
         self.app = app
         self.mode: AlertMode = mode
-        self.unseen: set[str] = set()
         self.shown: list[Notice] = []  # every notice notified, in order
         self.alerts: list[str] = []  # every alert written to the terminal
-
-    def received(
-        self, events: Iterable[Event], state: RoomState, user_id: str, open_chat: str | None
-    ) -> None:
-        events = list(events)
-        self.unseen |= touched(events, user_id) - {open_chat}
-        self.unseen &= set(state.chats)
-        for notice in notices(events, state, user_id):
-            self.notify(notice)
-
-    def opened(self, chat_id: str | None) -> None:
-        self.unseen.discard(chat_id or "")
 
     def notify(self, notice: Notice) -> None:
         self.shown.append(notice)

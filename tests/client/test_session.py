@@ -8,7 +8,7 @@ from collections.abc import Callable
 from imagechat_tui.client.connection import Connection
 from imagechat_tui.client.session import ClientSession, Done, Refused
 from imagechat_tui.model import Actor, Limits, first_comment_id
-from imagechat_tui.protocol import Resolve, User
+from imagechat_tui.protocol import User
 from imagechat_tui.replica import Replica
 from imagechat_tui.server.node import RunningServer
 
@@ -47,7 +47,7 @@ async def test_changes_are_built_here_and_confirmed_by_the_server(
         chat = connection.replica.confirmed.chats[created.chat_id]
         assert [c.text for c in chat.comments] == ["first", "second"] and chat.resolved
         # The rules answer before anything is sent: resolving twice is refused here.
-        assert session.refusal(created.chat_id, Resolve()) is not None
+        assert session.refusal("resolve", created.chat_id) is not None
         refused = session.set_resolved(created.chat_id, True)
         assert isinstance(refused, Refused) and not connection.replica.pending
     finally:
@@ -84,7 +84,7 @@ async def test_offline_refuses_at_once_and_queues_nothing(
         "ws://127.0.0.1:9/ws", mint_token("alice"), Replica(ROOM, Actor(User("alice", "alice")))
     )
     session = ClientSession(connection)  # never connected
-    assert session.refusal(None) is not None
+    assert session.refusal("create") is not None
     refused = session.create(10.0, 10.0, "hello")
     assert isinstance(refused, Refused) and refused.reason.startswith("Offline")
     assert not connection.replica.view.chats and not connection.replica.pending

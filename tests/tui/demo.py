@@ -1,8 +1,7 @@
 """Fixed, reproducible app states for screenshots and snapshot tests (not shipped).
 
-The app is real; only its input is fixed: a generated image, a room snapshot fed to the
-replica as the server would send it, and a connection that holds one state and never
-dials. scripts/screenshots.py and tests/tui/test_snapshots.py use it.
+The app is real; only its input is fixed: a generated image, a room snapshot served in
+memory by the real rules (``client/loopback.py``), and a link held in one state. scripts/screenshots.py and tests/tui/test_snapshots.py use it.
 """
 
 from __future__ import annotations
@@ -11,11 +10,11 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
-from imagechat_tui.client.connection import Connection, ConnState
+from imagechat_tui.client.link import ConnState
+from imagechat_tui.client.loopback import LoopbackLink, LoopbackRoom
 from imagechat_tui.client.mentions import Notice
-from imagechat_tui.model import Actor, first_comment_id
-from imagechat_tui.protocol import Chat, Comment, Joined, ServerLimits, Snapshot, User
-from imagechat_tui.replica import Replica
+from imagechat_tui.model import Limits, first_comment_id
+from imagechat_tui.protocol import Chat, Comment, ServerLimits, Snapshot, User
 from imagechat_tui.tui.app import ImageChatApp
 
 DemoState = Literal["main", "offline", "reconnecting", "activity"]
@@ -117,41 +116,31 @@ def activity_snapshot(room: str) -> Snapshot:
     return Snapshot(room=room, seq=9, chats=(*base.chats, region))
 
 
-class FixedConnection(Connection):
-    """A connection that holds one given state and never dials: the app reads it exactly
-    as it reads a live one, so every widget agrees on it (no live server in a picture)."""
-
-    def __init__(self, replica: Replica, state: ConnState) -> None:
-        super().__init__("ws://127.0.0.1:9/ws", "demo", replica)
-        self.fixed = state
-
-    async def run(self) -> None:
-        self._set_state(self.fixed)
-        await self._wait(None)  # until close()
-
-
-def demo_connection(state: DemoState) -> FixedConnection:
-    replica = Replica("img-demo", Actor(user=ALICE))
-    replica.receive(Joined(room="img-demo", seq=7, recovered=False, user=ALICE, limits=DEMO_LIMITS))
-    replica.receive(
-        activity_snapshot("img-demo") if state == "activity" else demo_snapshot("img-demo")
+def demo_link(state: DemoState) -> LoopbackLink:
+    """Alice joined to the demo room in memory, then held in ``state``: the app reads it
+    exactly as it reads a live link, so every widget agrees on it (no server, no count
+    of viewers in a picture)."""
+    snapshot = activity_snapshot("img-demo") if state == "activity" else demo_snapshot("img-demo")
+    room = LoopbackRoom(
+        "img-demo", snapshot, limits=Limits.from_server(DEMO_LIMITS), presence=False
     )
-    if state in ("main", "activity"):
-        conn_state = ConnState("connected")
-    elif state == "reconnecting":
-        conn_state = ConnState(
-            "reconnecting", attempt=3, retry_at=None, reason="The server went away."
+    link = room.link(ALICE)
+    link.join()
+    room.pump()
+    if state == "reconnecting":
+        link.drop(
+            ConnState("reconnecting", attempt=3, retry_at=None, reason="The server went away.")
         )
-    else:
-        conn_state = ConnState("offline", attempt=8, reason="Cannot reach the server.")
-    return FixedConnection(replica, conn_state)
+    elif state == "offline":
+        link.drop(ConnState("offline", attempt=8, reason="Cannot reach the server."))
+    return link
 
 
 class DemoApp(ImageChatApp):
     """The real app on a fixed room and connection state, marker #1 open."""
 
     def __init__(self, state: DemoState) -> None:
-        super().__init__(demo_image(), demo_connection(state), title="design-review.png")
+        super().__init__(demo_image(), demo_link(state), title="design-review.png")
         self.demo_state = state
 
     def on_mount(self) -> None:
@@ -160,9 +149,8 @@ class DemoApp(ImageChatApp):
             # As if bob's reply had just arrived: notified (a toast in a real terminal; toasts
             # are off in run_test), and #2 marked new in the list.
             chat = self.replica.view.chats["chat-4"]
+            self.review.unseen.add("chat-2")
             self.select("chat-4")
-            self.activity.unseen.add("chat-2")
-            self.refresh_room()
             notice = Notice("mention", chat.id, 4, BOB, chat.comments[1].text)
             self.call_after_refresh(self.activity.notify, notice)
             return

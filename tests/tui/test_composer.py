@@ -127,7 +127,7 @@ async def test_a_paste_with_the_composer_closed_changes_nothing(
             await pilot.pause()
             assert app.replica.view.chats == before
             assert not app.replica.pending
-            assert app.moving is None and app.show_resolved
+            assert app.moving is None and app.review.show_resolved
             assert len(app.screen_stack) == 1  # no confirmation opened
             assert not composer(app).display
         assert "Pasted text goes into a comment" in str(app.query_one("#status").render())

@@ -31,7 +31,7 @@ async def test_a_mention_reaches_the_other_reviewers_app(
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
         await until(a, lambda: alice.connection.connected)
         await until(b, lambda: bob.connection.connected)
-        await until(a, lambda: any(v.id == "bob" for v in alice.room_people()))  # presence
+        await until(a, lambda: any(v.id == "bob" for v in alice.review.people()))  # presence
         # Alice starts a marker and types @ then b: Bob is offered; tab puts him in.
         await a.press("n")
         await until(a, lambda: alice.query_one("#compose").display)
@@ -87,7 +87,7 @@ async def test_enter_chooses_the_offered_name_and_then_sends(
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
         await until(a, lambda: alice.connection.connected)
         await until(b, lambda: bob.connection.connected)
-        await until(a, lambda: any(v.id == "bob" for v in alice.room_people()))
+        await until(a, lambda: any(v.id == "bob" for v in alice.review.people()))
         await a.press("n")
         await until(a, lambda: alice.query_one("#compose").display)
         await a.press(*"look ", "@", "b")

@@ -81,7 +81,8 @@ async def test_escape_cancels_a_region_and_nothing_is_sent(
         # Enter now places a point marker as before: a region is not still pending.
         await pilot.press("enter")
         await until(pilot, lambda: app.query_one("#compose").display)
-        assert app.region_size is None
+        draft = app.review.draft
+        assert draft is not None and draft.region is None
 
 
 async def test_dragging_draws_a_region(

@@ -78,14 +78,13 @@ async def test_local_server_token_is_reminted_without_asking(
     start: Callable[..., object], mint_token: Callable[..., str]
 ) -> None:
     server: RunningServer = await start(reverify_interval=0.2)  # type: ignore[misc]
-    app = make_app(server.url, mint_token("alice", ttl_seconds=2))
     minted: list[str] = []
 
     def remint() -> str:
         minted.append(mint_token("alice"))
         return minted[-1]
 
-    app.remint_token = remint
+    app = make_app(server.url, mint_token("alice", ttl_seconds=2), remint_token=remint)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.connection.connected)
         await until(pilot, lambda: bool(minted))

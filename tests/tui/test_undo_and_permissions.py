@@ -151,10 +151,10 @@ async def test_undo_expires(server: RunningServer, mint_token: Callable[..., str
         # A window that ends at once, as if 10 s had passed. Not 0: the app sets a timer
         # and a notice for that long, and Textual's Timer divides by its interval when
         # it runs late (a ZeroDivisionError on a loaded machine).
-        app.undo.seconds = 0.05
+        app.review.undo_slot.seconds = 0.05
         await pilot.press("D", "y")
         await until(pilot, lambda: not bob.replica.view.chats)
-        await until(pilot, lambda: app.undo.peek(time.monotonic()) is None)
+        await until(pilot, lambda: app.review.undo_slot.peek(time.monotonic()) is None)
         assert not footer_has(app, "undo")
         await pilot.press("u")
         await pilot.pause()

@@ -13,8 +13,6 @@ while the mention picker is open, send gives way and enter reaches the picker.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from rich.text import Text
 from textual import events, on
@@ -24,24 +22,15 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from imagechat_tui.client.review import Draft as Draft  # what the composer writes
 from imagechat_tui.model import DEFAULT_LIMITS, Limits, check_text
 from imagechat_tui.protocol import User
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.keys import keymapped_bindings
 from imagechat_tui.tui.widgets.mention_picker import MentionPicker
 
-Purpose = Literal["new", "reply", "edit"]
 COUNTER_FROM = 0.8  # of the limit: the counter shows from here on
 HINT_KEYS = 2  # keys per action in the border's hint (shift+enter is in the help)
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    purpose: Purpose
-    x: float = 0.0  # new: where, in percent
-    y: float = 0.0
-    chat_id: str | None = None  # reply / edit
-    comment_id: str | None = None  # edit
 
 
 def pasted_text(text: str) -> str:

@@ -294,6 +294,27 @@ class ImageView(Widget, can_focus=True):
             _, row = self.geometry.to_cell(*spot)
             self.refresh(Region(0, row, self.size.width, 1))
 
+    def show(
+        self,
+        pins: list[Pin],
+        selected: str | None,
+        show_resolved: bool,
+        pending: tuple[float, float, float | None, float | None] | None = None,
+        moving: bool = False,
+    ) -> None:
+        """What the view shows of the review, in one call: the pins (resolved ones
+        only with ``show_resolved``), the selected one, the new marker being written
+        (x, y and, for a region, w, h) and whether a marker is being moved (then a click
+        places it, even on a pin). Refreshes only what changed."""
+        self.moving = moving
+        self.set_pins(pins, selected, show_resolved)
+        self.pending_spot = None if pending is None else (pending[0], pending[1])
+        x, y, w, h = pending or (0.0, 0.0, None, None)
+        region = (x, y, w, h) if w is not None and h is not None else None
+        if region != self.pending_region:
+            self.pending_region = region
+            self.refresh()
+
     def set_pins(self, pins: list[Pin], selected: str | None, show_resolved: bool) -> None:
         """Show these pins; refreshes only the lines whose pins changed."""
         self.pins = {pin.chat_id: pin for pin in pins}
