@@ -129,9 +129,11 @@ async def main(args: argparse.Namespace) -> None:
     tasks += [asyncio.create_task(slow(args.port, i)) for i in range(args.slow)]
     tasks += [asyncio.create_task(bodies(args.port, i)) for i in range(args.bodies)]
     tasks += [asyncio.create_task(garbage(args.port, i)) for i in range(args.garbage)]
-    while COUNTS["idle_opened"] < min(args.idle, 3000) or (
-        args.bodies and not COUNTS["bodies_sent"]
-    ):
+    for _ in range(300):  # until every kind is under way, or 30 s
+        if COUNTS["idle_opened"] >= min(args.idle, 3000) and (
+            COUNTS["bodies_sent"] or not args.bodies
+        ):
+            break
         await asyncio.sleep(0.1)
     print("attacking", flush=True)
     stop = asyncio.Event()

@@ -97,9 +97,6 @@ def announced_limits(config: ServerConfig) -> ServerLimits:
     )
 
 
-#: The listening socket's accept queue (the kernel caps it at net.core.somaxconn).
-LISTEN_BACKLOG = 4096
-
 #: Seconds a stopping server waits for its peers' closing handshakes; a healthy peer
 #: answers within a round trip.
 SHUTDOWN_GRACE = 1.0
@@ -406,9 +403,6 @@ async def start_server(config: ServerConfig) -> RunningServer:
     )
     if tls is not None:
         options["ssl_handshake_timeout"] = config.header_timeout
-    # asyncio's default accept queue is 100: under a connection flood a fresh client's
-    # SYN is dropped and retried a second later (bench/hostile_http.py: joins of 1.2 s).
-    options["backlog"] = LISTEN_BACKLOG
     if config.unix_socket is not None:
         server = await listen_on_unix_socket(handler, config.unix_socket, config.peer_auth, options)
     else:
