@@ -36,9 +36,12 @@ async def test_region_move_edit_and_delete_own_comments(
         await page.mouse.move(*await at(page, 30, 25), steps=5)
         await page.mouse.move(*await at(page, 40, 40), steps=5)
         await page.mouse.up()
+        # While the first comment is written, the frame stays where it was drawn.
+        await page.locator(".layer .draft-spot.region-spot").wait_for()
         await page.get_by_label("New region: the first comment").fill("a region\nof two lines")
         await page.get_by_role("button", name="Place").click()
         await page.locator(".layer .region .pin", has_text="1").wait_for()
+        assert await page.locator(".draft-spot").count() == 0
         (region,) = await chats(page)
         assert [round(region[k]) for k in ("x", "y", "w", "h")] == [10, 10, 30, 30]
         assert region["comments"][0]["text"] == "a region\nof two lines"

@@ -278,6 +278,13 @@ function place(p, region) {
       if (ok) dialog.close();
       return ok;
     } });
+  // Where it will be, shown while the first comment is written (gone when the box closes).
+  const draft = h('div.draft-spot', { 'aria-hidden': 'true' });
+  Object.assign(draft.style, { left: `${spot.x}%`, top: `${spot.y}%` },
+    region ? { width: `${spot.w}%`, height: `${spot.h}%` } : {});
+  if (region) draft.classList.add('region-spot');
+  stage.layer.append(draft);
+  dialog.addEventListener('close', () => draft.remove(), { once: true });
   openDialog([h('p.where', {}, `At ${spot.x.toFixed(1)}%, ${spot.y.toFixed(1)}%`), c.form, cancelButton()]);
   c.area.focus();
 }
