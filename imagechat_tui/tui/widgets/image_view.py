@@ -428,6 +428,8 @@ class ImageView(Widget, can_focus=True):
             col, row = geometry.to_cell(*self.crosshair)
             if row == y:
                 overlays = _crosshair(col, pins)
+            elif abs(row - y) == 1 and not _on_pin(col, pins):
+                overlays = [_PlacedPin("", col, "│", CROSSHAIR)]  # its vertical arms
         if self._pending_spot is not None:
             col, row = geometry.to_cell(*self._pending_spot)
             if row == y:
@@ -456,8 +458,9 @@ class ImageView(Widget, can_focus=True):
 
     def _refresh_crosshair_row(self) -> None:
         if self.size.height:
-            _, row = self.geometry.to_cell(*self.crosshair)
+            col, row = self.geometry.to_cell(*self.crosshair)
             self.refresh(Region(0, row, self.size.width, 1))
+            self.refresh(Region(col, row - 1, 1, 1), Region(col, row + 1, 1, 1))  # its arms
 
     # --- actions ---------------------------------------------------------------------
 
@@ -698,13 +701,22 @@ def _cell_range(geometry: Geometry) -> tuple[tuple[int, int], tuple[int, int]]:
     return (c0, max(c0, c1)), (r0, max(r0, r1))
 
 
+def _on_pin(col: int, pins: list[_PlacedPin]) -> bool:
+    return any(pin.col <= col < pin.col + len(pin.text) for pin in pins)
+
+
 def _crosshair(col: int, pins: list[_PlacedPin]) -> list[_PlacedPin]:
-    """The crosshair at ``col`` of a row with these pins: a ``┼``, or when it falls on a
-    pin, brackets on either side of that pin (the topmost one there) so that the pin's
-    number stays readable."""
+    """The crosshair at ``col`` of a row with these pins: ``─┼─`` (with a ``│`` above
+    and below: a plus five cells tall and wide, findable on any image; its arms give
+    way to pins), or when it falls on a pin, brackets on either side of that pin (the
+    topmost one there) so that the pin's number stays readable."""
     under = [pin for pin in pins if pin.col <= col < pin.col + len(pin.text)]
     if not under:
-        return [_PlacedPin("", col, "┼", CROSSHAIR)]
+        return [
+            _PlacedPin("", x, mark, CROSSHAIR)
+            for x, mark in ((col - 1, "─"), (col, "┼"), (col + 1, "─"))
+            if x == col or (x >= 0 and not _on_pin(x, pins))
+        ]
     pin = under[-1]
     return [
         _PlacedPin("", pin.col - 1, "[", CROSSHAIR),
