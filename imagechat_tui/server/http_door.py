@@ -42,7 +42,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 import h11
 from websockets.asyncio.server import ServerConnection
@@ -243,16 +243,20 @@ class DoorConnection(ServerConnection):
     _wakeup: asyncio.Future[None] | None = None
     _task: asyncio.Task[None] | None = None
     _peer_address = ""
+    _refused = False
 
     # --- asyncio protocol ----------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
         self._peer_address = _peer(transport)
         if not self.door.gate.admit(self, self._peer_address):
+            # Refused before websockets sets the connection up (no handler task, no
+            # buffers): what a connection flood costs per refused connection.
             self._mode = _Mode.CLOSED
-            self.transport.abort()
+            self._refused = True
+            cast(asyncio.Transport, transport).abort()
             return
+        super().connection_made(transport)
         self._timer = self.loop.call_later(self.door.limits.header_timeout, self._head_timed_out)
 
     def data_received(self, data: bytes) -> None:
@@ -281,6 +285,8 @@ class DoorConnection(ServerConnection):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return  # websockets never saw it
         self.door.gate.leave(self)
         if self._timer is not None:
             self._timer.cancel()
