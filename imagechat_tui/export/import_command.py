@@ -12,7 +12,6 @@ markers keep their numbers; the whole file is read before anything is sent.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -92,6 +91,8 @@ def run(
     ca_file: str | None,
 ) -> int:
     """Import; returns the exit code. Every expected failure is one line on stderr."""
+    import asyncio
+
     from rich.console import Console
 
     from imagechat_tui.client.target import (
@@ -126,6 +127,8 @@ async def write_room(
     wait: float = 30.0,
 ) -> int:
     """Create ``wanted`` in ``room``, each op confirmed before the next; the count made."""
+    import asyncio  # here, not at the top: `imagechat-tui --help` loads this module
+
     from imagechat_tui.backoff import Backoff
     from imagechat_tui.client.connection import Connection, ConnState
     from imagechat_tui.client.session import ClientSession, Done

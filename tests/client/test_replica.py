@@ -82,7 +82,10 @@ def test_joined_sets_the_limits_own_ops_are_decided_with() -> None:
     replica.receive(Joined(room="r", seq=0, recovered=False, user=GUESS.user, limits=tight))
     replica.receive(RoomState(room="r").to_snapshot())
     # A server that does not say undoSeconds keeps nothing to restore.
-    assert replica.limits == Limits(max_text=5, max_markers=1, max_comments=1, undo_seconds=0)
+    # Nor maxRoomBytes: no room budget is assumed (an older server has none).
+    assert replica.limits == Limits(
+        max_text=5, max_markers=1, max_comments=1, undo_seconds=0, max_room_bytes=0
+    )
     long = CreateOp(broadcastId=bid(), chat=NewChat(id="c3", x=1, y=2, text="abcdef"))
     refused = replica.propose(long, now=1)
     assert isinstance(refused, Rejection) and refused.code == "too-large"

@@ -78,7 +78,8 @@ async def test_a_big_room_snapshot_comes_in_parts_a_1_mib_client_can_read(
 ) -> None:
     """300 markers and 600 comments, inside the default limits: well over 1 MiB whole."""
     writer, *_ = await WsClient.joined(server.url, mint_token("alice"))
-    text = "é" * 2000  # 4,000 bytes of JSON each
+    # 2,000 bytes each: 900 comments stay inside the room's 2 MiB budget (maxRoomBytes)
+    text = "a" * 2000
     creates = [create_op(text=text) for _ in range(300)]
     await fill(writer, creates)
     await fill(

@@ -43,6 +43,7 @@ async def test_join_new_room_gets_empty_snapshot(server, mint_token) -> None:
             "opsPerSecond": 50.0,
             "opsBurst": 1000,
             "undoSeconds": 10,
+            "maxRoomBytes": 2 * 1024 * 1024,
         },
         "role": "member",
         "image": None,  # a room not shared with its image
@@ -251,7 +252,7 @@ async def test_burst_is_batched_and_idle_is_not(start, mint_token) -> None:
 async def test_a_reader_that_stops_reading_is_cut_off_not_buffered(start, mint_token) -> None:
     server = await start(
         outbox=OutboxLimits(high_water=1024, max_backlog_bytes=64 * 1024),
-        limits=Limits(max_markers=10_000, max_text=10_000),
+        limits=Limits(max_markers=10_000, max_text=10_000, max_room_bytes=64 * 1024 * 1024),
     )
     writer, *_ = await WsClient.joined(server.url, mint_token("writer"))
     # A reader with a tiny kernel receive buffer that stops reading.

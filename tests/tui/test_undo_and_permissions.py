@@ -139,7 +139,7 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
             is_remote=False, title="x", exported_at=0,
         )  # fmt: skip
         report = markdown.render(review)
-        assert "## 1\\. Resolved" in report and "Opened by **alice**" in report
+        assert "## 1. Resolved" in report and "Opened by **alice**" in report
         assert "Reply from **bob**" in report and "(edited " in report
         assert "wrote:" not in report
 
