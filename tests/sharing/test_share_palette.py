@@ -11,7 +11,7 @@ from imagechat_tui.links import parse_link
 from imagechat_tui.server.node import RunningServer
 from tests.sharing.images import png, sha
 from tests.sharing.test_http_api import redeem
-from tests.tui.helpers import ROOM, make_app, until
+from tests.tui.helpers import ROOM, make_app, running, until
 
 
 def first_command(app: object) -> str:
@@ -29,8 +29,7 @@ async def test_share_from_the_palette_uploads_the_file_and_copies_a_working_link
     data = png(320, 180, (10, 200, 90))
     image.write_bytes(data)
     app = make_app(server.url, mint_token("alice"), image_source=str(image), title="mock.png")
-    async with app.run_test(size=(120, 36)) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+    async with running(app, (120, 36)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.press(*"Share")
         await until(pilot, lambda: first_command(app).startswith("Share"))

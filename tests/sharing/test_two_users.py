@@ -29,7 +29,7 @@ from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.launch import build_connection
 from tests.sharing.images import png, sha
-from tests.tui.helpers import RemoteClient, until
+from tests.tui.helpers import RemoteClient, running, until
 
 
 async def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -121,8 +121,7 @@ async def test_the_link_alone_brings_bea_into_alices_room_live(
         backoff=Backoff(base=0.05, cap=0.3),
     )
     app = ImageChatApp(target.loaded.image, connection, title=target.title)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+    async with running(app, (120, 36)) as pilot:
         await until(pilot, lambda: marker in app.replica.view.chats)
         assert app.replica.view.chats[marker].comments[0].text == "Logo is off-centre"
         # Bea replies from the app; Alice sees it live ...

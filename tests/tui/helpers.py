@@ -1,4 +1,10 @@
-"""Shared pieces for the app tests: a test image, waits on conditions, a second client."""
+"""Shared pieces for the app tests: a test image, waits on conditions, a second client.
+
+The app is built one way (``make_app`` on a server URL, ``app_in_memory`` on a
+``LoopbackRoom``) and opened one way (``running``: run it and wait until it is
+connected). Tests about the network or the terminal use a real server; the others use
+the in-memory room, which runs the same rules with no socket (``client/loopback.py``).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ from textual.widgets import Input
 
 from bench.terminal_bytes_bench import Terminal
 from imagechat_tui.client.connection import Backoff, Connection
+from imagechat_tui.client.link import Link
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.model import Actor
 from imagechat_tui.protocol import (
     AddComment,
@@ -53,6 +61,22 @@ def make_app(url: str, token: str, user: str = "alice", **kwargs: object) -> Ima
     return ImageChatApp(test_image(), connection, **kwargs)  # type: ignore[arg-type]
 
 
+def app_in_memory(
+    room: LoopbackRoom, user: str = "alice", role: str = "member", **kwargs: object
+) -> ImageChatApp:
+    """The app on a link to the in-memory room (joined when the app runs it)."""
+    link = room.link(User(id=user, name=user), role)
+    return ImageChatApp(test_image(), link, **kwargs)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def running(app: ImageChatApp, size: tuple[int, int]) -> AsyncIterator[Pilot[object]]:
+    """The app running, connected."""
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.connection.connected)
+        yield pilot
+
+
 async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 30.0) -> None:
     """Let the app run until ``condition`` holds (fails the test after ``timeout``: only a
     backstop against hanging, so generous enough for a heavily loaded machine)."""
@@ -84,8 +108,22 @@ async def alice_and_bob(
     bob = RemoteClient(url, mint_token("bob"))
     app = make_app(url, mint_token("alice"))
     try:
-        async with app.run_test(size=size) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, size) as pilot:
+            await bob.connected()
+            yield app, pilot, bob
+    finally:
+        await bob.close()
+
+
+@contextlib.asynccontextmanager
+async def alice_and_bob_in_memory(
+    room: LoopbackRoom, size: tuple[int, int], alice_role: str = "member"
+) -> AsyncIterator[tuple[ImageChatApp, Pilot[object], RemoteClient]]:
+    """Alice in the app and Bob on a plain link, both in one in-memory room."""
+    bob = RemoteClient.in_memory(room, "bob")
+    app = app_in_memory(room, "alice", alice_role)
+    try:
+        async with running(app, size) as pilot:
             await bob.connected()
             yield app, pilot, bob
     finally:
@@ -93,14 +131,23 @@ async def alice_and_bob(
 
 
 class RemoteClient:
-    """Another reviewer: a real Connection to the same server and room."""
+    """Another reviewer: a real Connection to the same server and room (or, made by
+    ``in_memory``, a link to the same in-memory room)."""
 
-    def __init__(self, url: str, token: str) -> None:
-        self.replica = Replica(ROOM, Actor(User(id="?", name="?")))
-        self.connection = Connection(
-            url, token, self.replica, on_state=lambda s: None, on_received=lambda r: None
+    def __init__(self, url: str, token: str, link: Link | None = None) -> None:
+        self.connection: Link = link or Connection(
+            url,
+            token,
+            Replica(ROOM, Actor(User(id="?", name="?"))),
+            on_state=lambda s: None,
+            on_received=lambda r: None,
         )
+        self.replica = self.connection.replica
         self.task = asyncio.create_task(self.connection.run())
+
+    @classmethod
+    def in_memory(cls, room: LoopbackRoom, user: str, role: str = "member") -> RemoteClient:
+        return cls("", "", room.link(User(id=user, name=user), role))
 
     async def connected(self) -> None:
         async with asyncio.timeout(30):

@@ -19,6 +19,7 @@ from tests.tui.helpers import (
     RemoteClient,
     alice_and_bob,
     make_app,
+    running,
     shows_connection_state,
     until,
 )
@@ -45,8 +46,7 @@ async def test_click_places_a_marker_at_the_clicked_spot(
     server: RunningServer, mint_token: Callable[..., str], zoom_presses: int
 ) -> None:
     app = make_app(server.url, mint_token("alice"))
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+    async with running(app, SIZE) as pilot:
         view = app.query_one(ImageView)
         for _ in range(zoom_presses):
             await pilot.press("plus")
@@ -71,8 +71,7 @@ async def test_keyboard_places_a_marker_at_the_crosshair_and_others_see_it(
     bob = RemoteClient(server.url, mint_token("bob"))
     app = make_app(server.url, mint_token("alice"))
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, SIZE) as pilot:
             view = app.query_one(ImageView)
             start_cell = view.geometry.to_cell(*view.crosshair)
             await pilot.press("l", "l", "l", "right", "j", "down")
@@ -170,8 +169,7 @@ async def test_indicator_counts_everyone_viewing(
     app = make_app(server.url, mint_token("alice"))
     bob = RemoteClient(server.url, mint_token("bob"))
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, SIZE) as pilot:
             await bob.connected()
             indicator = app.query_one(ConnectionIndicator)
             await until(pilot, lambda: indicator.viewers == 2)

@@ -1,22 +1,19 @@
-"""The multi-line composer against a real server: newline keys, pastes that keep their
+"""The multi-line composer (in the in-memory room): newline keys, pastes that keep their
 lines, the counter near the limit and the refusal over it, and pastes that never act."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from textual import events
 from textual._xterm_parser import XTermParser
 
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.model import Limits
-from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.input_driver import PasteSafeParser
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.image_view import PENDING_TEXT, ImageView
 from imagechat_tui.tui.widgets.thread_view import INDENT, ThreadView
-from tests.conftest import StartServer
-from tests.tui.helpers import alice_and_bob, until
+from tests.tui.helpers import ROOM, alice_and_bob_in_memory, until
 
 SIZE = (120, 36)
 HOSTILE = "\x1b[31m s x m v D \x1b[0m\x1b[1;2A\x1bs\x1b\r\x1b[200~ r e\r\nafter"
@@ -45,10 +42,8 @@ def status(app: ImageChatApp) -> str:
     return str(composer(app).query_one("#compose-status").render())
 
 
-async def test_enter_sends_and_the_newline_keys_add_lines(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_enter_sends_and_the_newline_keys_add_lines(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         await pilot.press("n")
         box = composer(app)
         assert box.display and box.area.has_focus
@@ -68,10 +63,8 @@ async def test_enter_sends_and_the_newline_keys_add_lines(
         assert [line[INDENT:] for line in lines[1:]] == ["one", "two", "three", "four"]
 
 
-async def test_a_paste_keeps_its_line_breaks_and_lands_at_the_cursor(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_a_paste_keeps_its_line_breaks_and_lands_at_the_cursor(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         await pilot.press("n", *"before ", "ctrl+j", *"end", "up", "end")
         box = composer(app)
         feed_terminal(app, "\x1b[200~first\r\nsecond\rthird\n\x1b[201~")
@@ -84,9 +77,9 @@ async def test_a_paste_keeps_its_line_breaks_and_lands_at_the_cursor(
 
 
 async def test_a_paste_with_escapes_is_text_in_the_composer_and_never_presses_keys(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(40.0, 40.0, "bob's marker")
         bob.reply(chat_id, "bob's reply")
         await until(pilot, lambda: comment_count(app, chat_id) == 2)
@@ -108,10 +101,8 @@ def box_text_sent(pasted: str) -> str:
     return pasted_text(pasted)
 
 
-async def test_a_paste_with_the_composer_closed_changes_nothing(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_a_paste_with_the_composer_closed_changes_nothing(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(40.0, 40.0, "bob's marker")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
         # Alice's own marker, selected: s would resolve it, D would ask to delete it,
@@ -151,11 +142,9 @@ def test_paste_markers_split_between_reads_and_a_lone_escape() -> None:
     assert kinds == [("Key", "a"), ("Paste", "x"), ("Key", "b"), ("Key", "alt+enter")]
 
 
-async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing(
-    start: StartServer, mint_token: Callable[..., str]
-) -> None:
-    server = await start(limits=Limits(max_text=300))  # the app learns it from `joined`
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing() -> None:
+    room = LoopbackRoom(ROOM, limits=Limits(max_text=300))  # the app learns it from `joined`
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         limit = app.replica.limits.max_text
         assert limit == 300
         await pilot.press("n")
@@ -182,9 +171,9 @@ async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing(
 
 
 async def test_the_spot_being_commented_is_shown_until_sent_or_cancelled(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, _bob):
         view = app.query_one(ImageView)
         await pilot.press("l", "l", "n", *"here")
         col, row = view.geometry.to_cell(*view.crosshair)

@@ -11,9 +11,17 @@ from pathlib import Path
 from textual.geometry import Region
 
 from bench.terminal_bytes_bench import Terminal, bench_image
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.widgets.image_view import CROSSHAIR, PIN_OPEN, PIN_SELECTED, ImageView
-from tests.tui.helpers import ROOM, RemoteClient, alice_and_bob, make_app, until
+from tests.tui.helpers import (
+    ROOM,
+    RemoteClient,
+    alice_and_bob_in_memory,
+    app_in_memory,
+    running,
+    until,
+)
 
 SIZE = (120, 36)
 
@@ -25,11 +33,10 @@ def on_screen(view: ImageView, row: int) -> str:
 
 
 async def test_a_pin_under_the_crosshair_stays_readable_with_the_crosshair_around_it(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    app = make_app(server.url, mint_token("alice"))
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+    app = app_in_memory(room, "alice")
+    async with running(app, SIZE) as pilot:
         view = app.query_one(ImageView)
         col, row = view.geometry.to_cell(*view.crosshair)
         assert view.render_line(row).text[col] == "┼"
@@ -50,10 +57,8 @@ async def test_a_pin_under_the_crosshair_stays_readable_with_the_crosshair_aroun
         assert "[" not in text and "]" not in text
 
 
-async def test_a_remote_pin_arriving_under_the_crosshair_is_bracketed(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_a_remote_pin_arriving_under_the_crosshair_is_bracketed(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         view = app.query_one(ImageView)
         col, row = view.geometry.to_cell(*view.crosshair)
         chat_id = bob.create(*view.crosshair, "on your crosshair")

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from imagechat_tui.server.node import RunningServer
-from tests.tui.helpers import alice_and_bob, until
+from imagechat_tui.client.loopback import LoopbackRoom
+from tests.tui.helpers import alice_and_bob_in_memory, until
 
 
 async def test_palette_exports_the_room_as_csv(
-    server: RunningServer,
-    mint_token: Callable[..., str],
+    room: LoopbackRoom,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    async with alice_and_bob(server.url, mint_token, (120, 36)) as (app, pilot, bob):
+    async with alice_and_bob_in_memory(room, (120, 36)) as (app, pilot, bob):
         chat_id = bob.create(40, 60, "=1+1 is not a formula here")
         bob.reply(chat_id, "second thought")
         await until(

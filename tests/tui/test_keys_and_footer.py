@@ -12,6 +12,7 @@ from textual.command import CommandPalette
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import PRESENCE_NAMED
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.app import ImageChatApp
@@ -23,7 +24,15 @@ from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.demo import DemoApp
-from tests.tui.helpers import ROOM, alice_and_bob, make_app, token_dialog_shown, until
+from tests.tui.helpers import (
+    ROOM,
+    alice_and_bob,
+    alice_and_bob_in_memory,
+    make_app,
+    running,
+    token_dialog_shown,
+    until,
+)
 from tests.wsclient import WsClient
 
 SIZE = (120, 36)
@@ -89,10 +98,8 @@ async def test_the_help_lists_the_composers_send_and_newline_keys() -> None:
         assert "compose.cancel" in rows
 
 
-async def test_a_remapped_send_key_sends_and_enter_then_starts_a_line(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_a_remapped_send_key_sends_and_enter_then_starts_a_line(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         app.set_keymap({"compose.send": "ctrl+s"})
         await pilot.press("n")
         compose = app.query_one(CommentInput)
@@ -139,9 +146,9 @@ def _palette_text(palette: object) -> str:
 
 
 async def test_footer_offers_what_applies_and_keeps_help_and_quit_at_100_columns(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    async with alice_and_bob(server.url, mint_token, (100, 30)) as (app, pilot, bob):
+    async with alice_and_bob_in_memory(room, (100, 30)) as (app, pilot, bob):
         # Connected, and the footer laid out since it recomposed for that (its new keys
         # have no region until the next layout, which a loaded machine shows late).
         await until(
@@ -179,10 +186,8 @@ async def test_footer_offers_what_applies_and_keeps_help_and_quit_at_100_columns
             assert footer_keys(app)[action].region.right <= 100
 
 
-async def test_view_toggles_are_shown_and_brackets_follow_the_filter(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_view_toggles_are_shown_and_brackets_follow_the_filter(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         first = bob.create(20.0, 20.0, "open one")
         second = bob.create(40.0, 40.0, "to resolve")
         third = bob.create(60.0, 60.0, "open too")
@@ -212,10 +217,8 @@ async def test_view_toggles_are_shown_and_brackets_follow_the_filter(
         assert first in app.replica.view.chats
 
 
-async def test_sidebar_key_lists_jk_gG_and_escape_to_the_image(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, (60, 20)) as (app, pilot, bob):
+async def test_sidebar_key_lists_jk_gG_and_escape_to_the_image(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, (60, 20)) as (app, pilot, bob):
         ids = [bob.create(10.0 * n, 10.0 * n, f"marker {n}") for n in range(1, 5)]
         await until(pilot, lambda: len(app.replica.view.chats) == 4)
         image = app.query_one(ImageView)
@@ -247,10 +250,8 @@ async def test_sidebar_key_lists_jk_gG_and_escape_to_the_image(
         assert app.focused is image
 
 
-async def test_q_with_an_unsent_comment_asks_first(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
+async def test_q_with_an_unsent_comment_asks_first(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, _bob):
         await pilot.press("n", *"half a thought")
         app.query_one(MarkerList).focus()  # the draft stays open, focus elsewhere
         await pilot.press("q")
@@ -262,10 +263,8 @@ async def test_q_with_an_unsent_comment_asks_first(
         await until(pilot, lambda: not app.is_running)
 
 
-async def test_who_is_viewing_by_name_on_demand(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
+async def test_who_is_viewing_by_name_on_demand(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, _bob):
         await until(
             pilot,
             lambda: (
@@ -316,8 +315,7 @@ async def test_offline_messages_clear_when_the_link_is_back(
     first = await start_server(ServerConfig(port=0, home=home))
     port = first.port
     app = make_app(first.url, mint_token("alice"))
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+    async with running(app, SIZE) as pilot:
         await until(pilot, lambda: "retry" not in footer_keys(app))  # the footer follows
         await first.close()
         await until(pilot, lambda: not app.connection.connected)

@@ -1,20 +1,18 @@
 """Mentions end to end: Alice types @ in her app, picks Bob, sends; Bob's own app (a
-second real app on the same real server) shows him a notification, marks the marker as
+second real app in the same room) shows him a notification, marks the marker as
 new until he opens it, and alerts him when his terminal is in the background."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from textual import events
 from textual.pilot import Pilot
 
-from imagechat_tui.server.node import RunningServer
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.mention_picker import MentionPicker
 from imagechat_tui.tui.widgets.thread_view import MENTION_STYLE, ThreadView
-from tests.tui.helpers import make_app, until
+from tests.tui.helpers import app_in_memory, until
 
 SIZE = (120, 36)
 
@@ -23,11 +21,9 @@ def _notified(app: ImageChatApp) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
-async def test_a_mention_reaches_the_other_reviewers_app(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    alice = make_app(server.url, mint_token("alice"), "alice")
-    bob = make_app(server.url, mint_token("bob"), "bob")
+async def test_a_mention_reaches_the_other_reviewers_app(room: LoopbackRoom) -> None:
+    alice = app_in_memory(room, "alice")
+    bob = app_in_memory(room, "bob")
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
         await until(a, lambda: alice.connection.connected)
         await until(b, lambda: bob.connection.connected)
@@ -78,12 +74,10 @@ async def test_a_mention_reaches_the_other_reviewers_app(
         assert bob.activity.alerts[0].startswith("\a")
 
 
-async def test_enter_chooses_the_offered_name_and_then_sends(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
+async def test_enter_chooses_the_offered_name_and_then_sends(room: LoopbackRoom) -> None:
     """Send is a priority binding on enter; while names are offered it gives way."""
-    alice = make_app(server.url, mint_token("alice"), "alice")
-    bob = make_app(server.url, mint_token("bob"), "bob")
+    alice = app_in_memory(room, "alice")
+    bob = app_in_memory(room, "bob")
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
         await until(a, lambda: alice.connection.connected)
         await until(b, lambda: bob.connection.connected)
@@ -101,11 +95,9 @@ async def test_enter_chooses_the_offered_name_and_then_sends(
         assert chat.comments[0].text == "look @bob "
 
 
-async def test_alert_off_keeps_the_notification_but_rings_nothing(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    alice = make_app(server.url, mint_token("alice"), "alice")
-    bob = make_app(server.url, mint_token("bob"), "bob")
+async def test_alert_off_keeps_the_notification_but_rings_nothing(room: LoopbackRoom) -> None:
+    alice = app_in_memory(room, "alice")
+    bob = app_in_memory(room, "bob")
     bob.activity.mode = "off"  # what --alert off sets
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
         await until(a, lambda: alice.connection.connected)

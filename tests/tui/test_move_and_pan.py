@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from imagechat_tui.server.node import RunningServer
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.tui.widgets.image_view import ImageView
-from tests.tui.helpers import RemoteClient, alice_and_bob, make_app, until
+from tests.tui.helpers import (
+    RemoteClient,
+    alice_and_bob_in_memory,
+    app_in_memory,
+    running,
+    until,
+)
 
 SIZE = (120, 36)
 
@@ -15,14 +19,11 @@ def status(app: object) -> str:
     return str(app.query_one("#status").render())  # type: ignore[attr-defined]
 
 
-async def test_author_moves_own_marker_by_click_and_others_see_it(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
+async def test_author_moves_own_marker_by_click_and_others_see_it(room: LoopbackRoom) -> None:
+    bob = RemoteClient.in_memory(room, "bob")
+    app = app_in_memory(room, "alice")
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, SIZE) as pilot:
             await pilot.press("n", *"mine", "enter")
             await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
             chat_id = next(iter(app.replica.view.chats))
@@ -51,9 +52,9 @@ async def test_author_moves_own_marker_by_click_and_others_see_it(
 
 
 async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(30.0, 30.0, "bob's")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
         await pilot.press("right_square_bracket", "m")
@@ -65,14 +66,11 @@ async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(
         assert (chat.x, chat.y) == (30.0, 30.0)
 
 
-async def test_moderator_moves_any_marker_with_the_crosshair(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice", role="moderator"))
+async def test_moderator_moves_any_marker_with_the_crosshair(room: LoopbackRoom) -> None:
+    bob = RemoteClient.in_memory(room, "bob")
+    app = app_in_memory(room, "alice", "moderator")
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, SIZE) as pilot:
             await bob.connected()
             chat_id = bob.create(30.0, 30.0, "bob's")
             await until(pilot, lambda: chat_id in app.replica.view.chats)
@@ -89,10 +87,9 @@ async def test_moderator_moves_any_marker_with_the_crosshair(
         await bob.close()
 
 
-async def test_escape_cancels_a_move(server: RunningServer, mint_token: Callable[..., str]) -> None:
-    app = make_app(server.url, mint_token("alice"))
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+async def test_escape_cancels_a_move(room: LoopbackRoom) -> None:
+    app = app_in_memory(room, "alice")
+    async with running(app, SIZE) as pilot:
         await pilot.press("n", *"mine", "enter")
         await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
         chat = next(iter(app.replica.view.chats.values()))
@@ -102,10 +99,8 @@ async def test_escape_cancels_a_move(server: RunningServer, mint_token: Callable
         assert app.replica.view.chats[chat.id] == chat
 
 
-async def test_crosshair_pans_the_zoomed_view_when_it_leaves_it(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    app = make_app(server.url, mint_token("alice"))
+async def test_crosshair_pans_the_zoomed_view_when_it_leaves_it(room: LoopbackRoom) -> None:
+    app = app_in_memory(room, "alice")
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(ImageView)
         view.focus()
@@ -123,10 +118,8 @@ async def test_crosshair_pans_the_zoomed_view_when_it_leaves_it(
         assert view.geometry.to_cell(*view.crosshair) == (width - 1, height - 1)
 
 
-async def test_crosshair_stops_at_the_image_edge(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    app = make_app(server.url, mint_token("alice"))
+async def test_crosshair_stops_at_the_image_edge(room: LoopbackRoom) -> None:
+    app = app_in_memory(room, "alice")
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(ImageView)
         view.focus()

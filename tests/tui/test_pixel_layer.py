@@ -17,7 +17,7 @@ from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
 from tests.client.test_kitty import parse
 from tests.tui import helpers
-from tests.tui.helpers import RemoteClient, until
+from tests.tui.helpers import RemoteClient, running, until
 
 SIZE = (120, 36)
 SIXEL = re.compile(rb"\x1bP0;1;0q.*?\x1b\\", re.DOTALL)
@@ -52,8 +52,7 @@ def open_app(
         app = helpers.make_app(server.url, mint_token("alice"), terminal=terminal)
         bob = RemoteClient(server.url, mint_token("bob"))
         try:
-            async with app.run_test(size=SIZE) as pilot:
-                await until(pilot, lambda: app.connection.connected)
+            async with running(app, SIZE) as pilot:
                 await bob.connected()
                 await settle(pilot)
                 layer = app.query_one(ImageView).pixels

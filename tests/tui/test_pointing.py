@@ -4,15 +4,13 @@ the selection. The app against a real server."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from imagechat_tui.server.node import RunningServer
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.input_driver import PasteSafeParser
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.pointer_status import PointerStatus
-from tests.tui.helpers import alice_and_bob, make_app, until
+from tests.tui.helpers import alice_and_bob_in_memory, app_in_memory, until
 
 SIZE = (120, 36)
 
@@ -39,10 +37,8 @@ def wheel(app: ImageChatApp, up: bool, x: int, y: int) -> None:
     terminal(app, f"\x1b[<{64 if up else 65};{x + 1};{y + 1}M")
 
 
-async def test_panning_and_zooming_carry_the_crosshair(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_panning_and_zooming_carry_the_crosshair(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         view = app.query_one(ImageView)
         await pilot.press("plus", "plus", "plus")
         assert in_view(view)
@@ -67,10 +63,8 @@ async def test_panning_and_zooming_carry_the_crosshair(
         assert (chat.x, chat.y) == view.crosshair
 
 
-async def test_status_bar_shows_zoom_and_position_and_0_fits(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    app = make_app(server.url, mint_token("alice"))  # the test image is 320x180
+async def test_status_bar_shows_zoom_and_position_and_0_fits(room: LoopbackRoom) -> None:
+    app = app_in_memory(room, "alice")  # the test image is 320x180
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(ImageView)
         await pilot.pause()
@@ -86,10 +80,8 @@ async def test_status_bar_shows_zoom_and_position_and_0_fits(
         assert view.viewport.zoom == 1 and pointer(app).startswith("fit · ")
 
 
-async def test_a_narrow_screen_gets_the_short_form(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    app = make_app(server.url, mint_token("alice"))
+async def test_a_narrow_screen_gets_the_short_form(room: LoopbackRoom) -> None:
+    app = app_in_memory(room, "alice")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert pointer(app) == "fit 50%,50% 160,90px"
@@ -98,10 +90,8 @@ async def test_a_narrow_screen_gets_the_short_form(
         assert pointer(app) == "fit · 50.0%, 50.0% · px 160,90"
 
 
-async def test_the_wheel_zooms_at_the_pointer(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    app = make_app(server.url, mint_token("alice"))
+async def test_the_wheel_zooms_at_the_pointer(room: LoopbackRoom) -> None:
+    app = app_in_memory(room, "alice")
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(ImageView)
         await pilot.pause()
@@ -123,9 +113,9 @@ async def test_the_wheel_zooms_at_the_pointer(
 
 
 async def test_shift_moves_ten_steps_and_a_step_is_at_least_one_image_pixel(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    app = make_app(server.url, mint_token("alice"))
+    app = app_in_memory(room, "alice")
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(ImageView)
         view.focus()
@@ -154,10 +144,8 @@ async def test_shift_moves_ten_steps_and_a_step_is_at_least_one_image_pixel(
         assert in_view(view)
 
 
-async def test_the_reply_box_names_its_marker_and_follows_the_selection(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_the_reply_box_names_its_marker_and_follows_the_selection(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         first = bob.create(20.0, 20.0, "one")
         second = bob.create(70.0, 70.0, "two")
         await until(pilot, lambda: second in app.replica.view.chats)
@@ -176,10 +164,8 @@ async def test_the_reply_box_names_its_marker_and_follows_the_selection(
         assert len(bob.replica.view.chats[first].comments) == 1
 
 
-async def test_the_reply_box_says_when_its_marker_is_deleted(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_the_reply_box_says_when_its_marker_is_deleted(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(20.0, 20.0, "one")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
         await pilot.press("right_square_bracket", "r", *"half a thought")

@@ -3,16 +3,18 @@ the keyboard, shown as a numbered frame, selected like a pin, seen by the other 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from textual.pilot import Pilot
 
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import Chat
-from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.region_overlay import cell_box
-from tests.tui.helpers import RemoteClient, alice_and_bob, until
+from tests.tui.helpers import (
+    RemoteClient,
+    alice_and_bob_in_memory,
+    until,
+)
 
 SIZE = (120, 36)
 
@@ -35,10 +37,8 @@ async def _send_first_comment(
     return chat
 
 
-async def test_keyboard_draws_a_region_from_the_crosshair(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_keyboard_draws_a_region_from_the_crosshair(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         view = app.query_one(ImageView)
         view.focus()
         start_col, start_row = view.geometry.to_cell(*view.crosshair)
@@ -66,10 +66,8 @@ async def test_keyboard_draws_a_region_from_the_crosshair(
         assert _line(view, start_row)[start_col : start_col + 2] == "●1"  # on the corner
 
 
-async def test_escape_cancels_a_region_and_nothing_is_sent(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
+async def test_escape_cancels_a_region_and_nothing_is_sent(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, _bob):
         view = app.query_one(ImageView)
         view.focus()
         await pilot.press("a", "right", "right", "down")
@@ -85,10 +83,8 @@ async def test_escape_cancels_a_region_and_nothing_is_sent(
         assert draft is not None and draft.region is None
 
 
-async def test_dragging_draws_a_region(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_dragging_draws_a_region(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         view = app.query_one(ImageView)
         start, end = view.geometry.to_cell(10, 15), view.geometry.to_cell(60, 70)
         await pilot.mouse_down(ImageView, offset=start)
@@ -101,10 +97,8 @@ async def test_dragging_draws_a_region(
         assert view.viewport.zoom == 1 and view.geometry.centre == (0.5, 0.5)  # not panned
 
 
-async def test_a_region_frame_is_selected_like_a_pin(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_a_region_frame_is_selected_like_a_pin(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(20, 20, "remote region", w=50, h=40)
         await until(pilot, lambda: chat_id in app.replica.view.chats)
         await pilot.pause()

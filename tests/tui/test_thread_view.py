@@ -4,16 +4,21 @@ reply costs the terminal."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
 from bench.terminal_bytes_bench import measure
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import Comment, User
-from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.widgets.thread_view import EMPTY, INDENT, ThreadView, comment_lines
-from tests.tui.helpers import RemoteClient, alice_and_bob, make_app, until
+from tests.tui.helpers import (
+    RemoteClient,
+    alice_and_bob_in_memory,
+    app_in_memory,
+    running,
+    until,
+)
 
 BOB = User(id="bob", name="bob")
 SIZE = (120, 36)
@@ -37,13 +42,12 @@ def test_comment_shows_author_time_edited_and_wraps_its_text_under_the_indent() 
 
 
 async def test_empty_state_then_remote_reply_appears_and_keeps_the_highlight(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
+    bob = RemoteClient.in_memory(room, "bob")
+    app = app_in_memory(room, "alice")
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, SIZE) as pilot:
             thread = app.query_one(ThreadView)
             assert thread.border_title == "Thread"
             assert " ".join(thread.item_text(None).split()) == EMPTY
@@ -69,9 +73,9 @@ async def test_empty_state_then_remote_reply_appears_and_keeps_the_highlight(
 
 
 async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
-    server: RunningServer, mint_token: Callable[..., str]
+    room: LoopbackRoom,
 ) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(30.0, 30.0, "from bob")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
         await pilot.press("right_square_bracket", "r", *"mine", "enter")
@@ -108,14 +112,11 @@ async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
         assert thread.highlighted_comment_id == bobs
 
 
-async def test_a_long_thread_scrolls_to_the_highlight(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
+async def test_a_long_thread_scrolls_to_the_highlight(room: LoopbackRoom) -> None:
+    bob = RemoteClient.in_memory(room, "bob")
+    app = app_in_memory(room, "alice")
     try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, (80, 24)) as pilot:
             await bob.connected()
             chat_id = bob.create(30.0, 30.0, "from bob")
             for n in range(12):

@@ -21,7 +21,7 @@ from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.widgets.dialogs import TokenScreen
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from tests.tui import helpers
-from tests.tui.helpers import make_app, shows_connection_state, token_dialog_shown, until
+from tests.tui.helpers import make_app, running, shows_connection_state, token_dialog_shown, until
 
 SIZE = (120, 36)
 
@@ -85,8 +85,7 @@ async def test_local_server_token_is_reminted_without_asking(
         return minted[-1]
 
     app = make_app(server.url, mint_token("alice", ttl_seconds=2), remint_token=remint)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+    async with running(app, SIZE) as pilot:
         await until(pilot, lambda: bool(minted))
         await until(pilot, lambda: app.connection.connected)
         assert app.connection.token == minted[0]

@@ -5,21 +5,26 @@ plain connection."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from textual.widgets import Button
 
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.client.undo import Deleted, UndoSlot, restore_op
 from imagechat_tui.export import Review, markdown
-from imagechat_tui.export.fetch import fetch_room
 from imagechat_tui.protocol import Chat, Comment, EditComment, RestoreOp, UpdateOp, User
-from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.dialogs import ConfirmScreen
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.thread_view import ThreadView
-from tests.tui.helpers import ROOM, RemoteClient, alice_and_bob, make_app, until
+from tests.tui.helpers import (
+    ROOM,
+    RemoteClient,
+    alice_and_bob_in_memory,
+    app_in_memory,
+    running,
+    until,
+)
 from tests.tui.helpers import test_image as sample_image
 
 SIZE = (120, 36)
@@ -58,10 +63,8 @@ def test_undo_slot_lasts_its_seconds_and_holds_the_last_delete() -> None:
     assert slot.take(205.0) is newer and slot.take(205.0) is None
 
 
-async def test_a_deleted_comment_comes_back_with_u(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_a_deleted_comment_comes_back_with_u(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(30.0, 30.0, "from bob")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
         await pilot.press("right_square_bracket", "r", *"line one", "ctrl+j", *"line two", "enter")
@@ -91,10 +94,8 @@ async def test_a_deleted_comment_comes_back_with_u(
         assert len(app.replica.view.chats[chat_id].comments) == 2 and not app.replica.pending
 
 
-async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_marker_delete_defaults_to_cancel_and_u_restores_it(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         await pilot.press("n", *"mine", "ctrl+j", *"second line", "enter")
         await until(pilot, lambda: len(bob.replica.view.chats) == 1)
         (chat,) = bob.replica.view.chats.values()
@@ -133,7 +134,7 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
         bob.connection.submit(UpdateOp(broadcastId="b-again", chatId=chat.id, change=again))
         await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].text == again.text)
         # ... and the export credits each comment to its author, with the edit.
-        state = await fetch_room(server.url, mint_token("carol"), ROOM, user=User("carol", "carol"))
+        state = room.state
         review = Review.of(
             state.chats.values(), room=ROOM, image=sample_image(), source="x.png",
             is_remote=False, title="x", exported_at=0,
@@ -144,8 +145,8 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
         assert "wrote:" not in report
 
 
-async def test_undo_expires(server: RunningServer, mint_token: Callable[..., str]) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_undo_expires(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         await pilot.press("n", *"mine", "enter")
         await until(pilot, lambda: len(bob.replica.view.chats) == 1)
         # A window that ends at once, as if 10 s had passed. Not 0: the app sets a timer
@@ -163,10 +164,8 @@ async def test_undo_expires(server: RunningServer, mint_token: Callable[..., str
         assert status(app) == "Nothing to undo (a delete can be undone for 0 s)."
 
 
-async def test_a_non_author_is_refused_before_the_delete_confirmation(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+async def test_a_non_author_is_refused_before_the_delete_confirmation(room: LoopbackRoom) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
         chat_id = bob.create(30.0, 30.0, "from bob")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
         await pilot.press("right_square_bracket", "D")
@@ -175,11 +174,9 @@ async def test_a_non_author_is_refused_before_the_delete_confirmation(
         assert chat_id in app.replica.view.chats
 
 
-async def test_a_viewer_is_refused_before_typing(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice", role="viewer"))
+async def test_a_viewer_is_refused_before_typing(room: LoopbackRoom) -> None:
+    bob = RemoteClient.in_memory(room, "bob")
+    app = app_in_memory(room, "alice", "viewer")
     try:
         async with app.run_test(size=SIZE) as pilot:
             await until(
@@ -201,15 +198,12 @@ async def test_a_viewer_is_refused_before_typing(
         await bob.close()
 
 
-async def test_keys_scroll_within_a_comment_taller_than_the_panel(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
+async def test_keys_scroll_within_a_comment_taller_than_the_panel(room: LoopbackRoom) -> None:
     long_text = "\n".join(f"line {n:02}" for n in range(40))
-    bob = RemoteClient(server.url, mint_token("bob"))
-    app = make_app(server.url, mint_token("alice"))
+    bob = RemoteClient.in_memory(room, "bob")
+    app = app_in_memory(room, "alice")
     try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.connection.connected)
+        async with running(app, (80, 24)) as pilot:
             await bob.connected()
             chat_id = bob.create(30.0, 30.0, long_text)
             bob.reply(chat_id, "the reply")
