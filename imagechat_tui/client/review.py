@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from imagechat_tui.client.drafts import Drafts
 from imagechat_tui.client.link import Link
 from imagechat_tui.client.mentions import Notice, notices, people, touched
 from imagechat_tui.client.session import ClientSession, Done, Refused, new_id
@@ -57,6 +58,15 @@ class Draft:
     @property
     def spot(self) -> tuple[float, float] | None:
         return (self.x, self.y) if self.purpose == "new" else None
+
+    @property
+    def key(self) -> str:
+        """Where its unsent text is kept (``client.drafts``): per marker, per comment."""
+        if self.purpose == "reply":
+            return f"reply:{self.chat_id}"
+        if self.purpose == "edit":
+            return f"edit:{self.comment_id}"
+        return "new"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,7 @@ class Review:
         *,
         remint_token: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        drafts: Drafts | None = None,
     ) -> None:
         self.link = link
         self.session = ClientSession(link)
@@ -121,6 +132,7 @@ class Review:
         self.selected: str | None = None
         self.moving: str | None = None  # the marker being moved: the next place moves it
         self.draft: Draft | None = None
+        self.drafts = drafts or Drafts()  # unsent text, kept until sent or discarded
         self.show_resolved = True
         self.show_sidebar = True
         self.status = Status()
@@ -266,16 +278,14 @@ class Review:
         """A new marker at (x, y): refused before typing (offline, a viewer, the limit)."""
         if (refused := self._asked(self.session.refusal("create"))) is not None:
             return refused
-        self.draft = Draft("new", x, y)
-        return self.draft
+        return self._begin(Draft("new", x, y))
 
     def begin_region(self, x: float, y: float, w: float, h: float) -> Draft | Refused:
         """A new region: refused before typing, a region outside the image too."""
         refusal = self.session.refusal("create", region=(x, y, w, h))
         if (refused := self._asked(refusal)) is not None:
             return refused
-        self.draft = Draft("new", x, y, w=w, h=h)
-        return self.draft
+        return self._begin(Draft("new", x, y, w=w, h=h))
 
     def begin_reply(self) -> Draft | Refused:
         chat = self.selected_chat
@@ -283,8 +293,7 @@ class Review:
             return self._refuse("Select a marker to reply to ([ / ] or click its pin).")
         if (refused := self._asked(self.session.refusal("reply", chat.id))) is not None:
             return refused  # offline, a viewer, or the thread is full: before typing
-        self.draft = Draft("reply", chat_id=chat.id)
-        return self.draft
+        return self._begin(Draft("reply", chat_id=chat.id))
 
     def begin_edit(self, comment_id: str | None) -> Draft | Refused:
         found = self._own_comment(comment_id)
@@ -295,7 +304,14 @@ class Review:
         if (refused := self._asked(refusal)) is not None:
             return refused
         text = next(c.text for c in chat.comments if c.id == comment_id)
-        self.draft = Draft("edit", chat_id=chat.id, comment_id=comment_id, text=text)
+        return self._begin(Draft("edit", chat_id=chat.id, comment_id=comment_id, text=text))
+
+    def _begin(self, draft: Draft) -> Draft:
+        """``draft``, with the text kept from an earlier try at it, if any."""
+        kept = self.drafts.get(draft.key)
+        self.draft = replace(draft, text=kept) if kept is not None else draft
+        if kept is not None:
+            self.say("Your unsent text is back.")
         return self.draft
 
     def send(self, text: str) -> Done | Refused:
@@ -312,14 +328,30 @@ class Review:
         else:
             return self._refuse("Nothing is being written.")
         if isinstance(outcome, Refused):
+            self.drafts.keep(draft.key, text)  # refused, not lost
             return self._refuse(outcome.reason)
+        self.drafts.drop(draft.key)
         self.draft = None
         self.select(outcome.chat_id)
         self.say("Sent.")
         return outcome
 
-    def cancel_draft(self) -> None:
+    def cancel_draft(self, text: str = "") -> None:
+        """Close the composer; its ``text`` is kept for the next time (Escape loses
+        nothing). Clearing the text first discards it, on purpose."""
+        draft = self.draft
         self.draft = None
+        if draft is None:
+            return
+        unchanged = (
+            draft.purpose == "edit" and text == draft.text and not self.drafts.get(draft.key)
+        )
+        if unchanged or not text.strip():
+            self.drafts.drop(draft.key)
+            return
+        self.drafts.keep(draft.key, text)
+        again = {"new": "n", "reply": "r", "edit": "e"}[draft.purpose]
+        self.say(f"Draft kept: {again} brings it back (clear it and press esc to discard).")
 
     def draft_title(self, describe_spot: Callable[[float, float], str]) -> str:
         """The composer's title for the draft (``describe_spot`` says where, for people)."""
@@ -513,4 +545,4 @@ class Review:
         self.say("Retrying now…", situation="offline")
 
 
-__all__ = ["Action", "Changed", "Draft", "Restored", "Review", "Status"]
+__all__ = ["Action", "Changed", "Draft", "Drafts", "Restored", "Review", "Status"]

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.widgets import Static
 
+from imagechat_tui.client.drafts import Drafts, draft_file
 from imagechat_tui.client.graphics import TerminalSetup, make_renderer
 from imagechat_tui.client.link import ConnState, Link, ignore
 from imagechat_tui.client.review import Draft, Restored, Review, Status
@@ -79,7 +80,8 @@ class ImageChatApp(App[int]):
         runs it in a worker. Every intent goes to the ``Review`` over it."""
         super().__init__()
         self.link = link
-        self.review = Review(link, remint_token=remint_token)
+        drafts = Drafts(draft_file(link.url, link.replica.room))  # kept across restarts
+        self.review = Review(link, remint_token=remint_token, drafts=drafts)
         self.title = inert(title)
         self.image_source = image_source or title  # its URL or path, for exports
         self.sub_title = link.replica.room
@@ -364,7 +366,7 @@ class ImageChatApp(App[int]):
 
     @on(CommentInput.Cancelled)
     def cancel_comment(self) -> None:
-        self.review.cancel_draft()
+        self.review.cancel_draft(self.query_one(CommentInput).value)
         self.refresh_room()
         self.query_one(ImageView).focus()
 

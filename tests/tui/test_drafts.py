@@ -1,0 +1,70 @@
+"""Drafts are kept per marker until sent or discarded on purpose: Escape keeps the text
+(a refused, too-long reply too), each marker has its own, and a restart of the app on
+the same machine finds them again. The real app (Pilot) against a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from imagechat_tui.server.node import RunningServer
+from imagechat_tui.tui.widgets.comment_input import CommentInput
+from tests.tui.helpers import RemoteClient, make_app, until
+
+SIZE = (120, 36)
+
+
+def composer_text(app: object) -> str:
+    return app.query_one(CommentInput).value  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_escape_keeps_the_draft_per_marker_and_a_restart_finds_it(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    bob = RemoteClient(server.url, mint_token("bob"))
+    try:
+        await bob.connected()
+        first = bob.create(20.0, 20.0, "first")
+        second = bob.create(60.0, 60.0, "second")
+        long_text = "x" * 2050  # over the 2,000-character limit: refused at enter
+        app = make_app(server.url, mint_token("alice"))
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(app.replica.view.chats) == 2)
+            app.select(first)
+            await pilot.press("r")
+            app.query_one(CommentInput).value = long_text
+            await pilot.press("enter")  # refused: too long
+            await pilot.pause()
+            assert app.query_one(CommentInput).display
+            await pilot.press("escape")  # used to throw the text away
+            await until(pilot, lambda: not app.query_one(CommentInput).display)
+            assert "Draft kept" in str(app.query_one("#status").render())
+            app.select(second)
+            await pilot.press("r")
+            assert composer_text(app) == ""  # #2 has its own draft
+            await pilot.press(*"about two", "escape")
+            app.select(first)
+            await pilot.press("r")
+            assert composer_text(app) == long_text
+            await pilot.press("escape")
+        # The app again, on the same machine: the drafts are still there.
+        again = make_app(server.url, mint_token("alice"))
+        async with again.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(again.replica.view.chats) == 2)
+            again.select(second)
+            await pilot.press("r")
+            assert composer_text(again) == "about two"
+            await pilot.press("enter")  # sent: the draft is done with
+            await until(pilot, lambda: len(bob.replica.view.chats[second].comments) == 2)
+            await pilot.press("r")
+            assert composer_text(again) == ""
+            await pilot.press("escape")
+            # Clearing the text and pressing escape discards on purpose.
+            again.select(first)
+            await pilot.press("r")
+            assert composer_text(again) == long_text
+            again.query_one(CommentInput).value = ""
+            await pilot.press("escape")
+            await pilot.press("r")
+            assert composer_text(again) == ""
+    finally:
+        await bob.close()
