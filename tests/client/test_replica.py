@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from imagechat_tui.model import Actor, Rejection, RoomState, decide
+from imagechat_tui.model import Actor, Limits, Rejection, RoomState, decide
 from imagechat_tui.protocol import (
     CreateOp,
     DeleteOp,
