@@ -26,7 +26,22 @@ from imagechat_tui.client.mentions import Notice, notices, people, touched
 from imagechat_tui.client.session import ClientSession, Done, Refused, new_id
 from imagechat_tui.client.undo import Deleted, UndoSlot, restore_op
 from imagechat_tui.model import Action
-from imagechat_tui.protocol import Chat, ClientOp, Error, Presence, User, Viewers
+from imagechat_tui.protocol import (
+    Chat,
+    ClientOp,
+    CommentDeleted,
+    CommentEdited,
+    DeletedImageChat,
+    Error,
+    Event,
+    Move,
+    NewImageChat,
+    Presence,
+    Reopen,
+    Resolve,
+    User,
+    Viewers,
+)
 from imagechat_tui.replica import Received, Replica
 from imagechat_tui.safe_text import inert
 
@@ -69,13 +84,21 @@ class Draft:
         return "new"
 
 
+#: Seconds a status message without a situation stays (an error a little longer):
+#: every message has an end, so none outlives what it was about ("Sent." for 40 min).
+STATUS_SECONDS = 6.0
+ERROR_SECONDS = 12.0
+
+
 @dataclass(frozen=True, slots=True)
 class Status:
-    """The status line: a sentence, whether it is an error, and what it is about."""
+    """The status line: a sentence, whether it is an error, what it is about, and when
+    it ends (``until``, on the review's clock; None: when its situation ends)."""
 
     text: str = ""
     error: bool = False
     situation: Situation | None = None
+    until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +220,19 @@ class Review:
 
     def say(self, text: str, *, error: bool = False, situation: Situation | None = None) -> None:
         """Show ``text`` in the status line; with ``situation``, it is cleared when that
-        situation ends (``end_situation``)."""
-        self.status = Status(text, error, situation)
+        situation ends (``end_situation``), else after ``STATUS_SECONDS``."""
+        until = None
+        if situation is None and text:
+            until = self._clock() + (ERROR_SECONDS if error else STATUS_SECONDS)
+        self.status = Status(text, error, situation, until)
+
+    def expire_status(self) -> bool:
+        """Clear a status message whose time is up: True when it was cleared."""
+        until = self.status.until
+        if until is None or self._clock() < until:
+            return False
+        self.status = Status()
+        return True
 
     def end_situation(self, situation: Situation) -> None:
         if self.status.situation == situation:
@@ -495,6 +529,7 @@ class Review:
         for _op, error in received.failed:
             self._failed(_op, error)
         if received.remote:
+            self._about_the_open_marker(received.remote)
             view = self.link.replica.confirmed
             self.unseen |= touched(received.remote, self.me) - {self.selected or ""}
             self.unseen &= set(view.chats)
@@ -503,6 +538,45 @@ class Review:
         if changed.room:
             self._tidy()
         return changed
+
+    def _about_the_open_marker(self, events: Sequence[Event]) -> None:
+        """Someone else deleted, resolved, reopened, moved or edited the marker you have
+        open: say so (and so end whatever the status line said about it before)."""
+        chat_id = self.selected
+        if chat_id is None:
+            return
+        stone = self.link.replica.confirmed.tombstones.get(chat_id)  # deleted: kept a while
+        chat = self.link.replica.view.chats.get(chat_id) or (stone.chat if stone else None)
+        number = f"Marker #{chat.number}" if chat else "The marker"
+        for event in events:
+            if isinstance(event, NewImageChat) or event.chatId != chat_id:
+                continue
+            who = self._name(
+                (event.undo.by if event.undo else None)
+                if isinstance(event, DeletedImageChat)
+                else None
+            )
+            if isinstance(event, DeletedImageChat):
+                self.say(f"{number}, which you had open, was deleted{who}.", error=True)
+                continue
+            change = event.change
+            said = {
+                Resolve: "was resolved",
+                Reopen: "was reopened",
+                Move: "was moved",
+                CommentEdited: "had a comment edited",
+                CommentDeleted: "had a comment deleted",
+            }.get(type(change))
+            if said is not None:
+                self.say(f"{number}, which you have open, {said} by someone else.")
+
+    def _name(self, user_id: str | None) -> str:
+        if user_id is None:
+            return " by someone else"
+        for user in self.people():
+            if user.id == user_id:
+                return f" by {inert(user.name)}"
+        return f" by {inert(user_id)}"
 
     def _failed(self, _op: ClientOp, error: Error) -> None:
         self.say(f"Undone: {error.message}", error=True)

@@ -137,6 +137,7 @@ class ImageChatApp(App[int]):
             self.renderer.colors = "256"
         self.query_one(CommentInput).display = False
         self.query_one(ImageView).focus()
+        self.set_interval(1.0, self._expire_status)  # every status message has an end
         self.refresh_room()
         self.show_connection()
         self.link.listen(
@@ -251,6 +252,10 @@ class ImageChatApp(App[int]):
             compose.start(draft, draft.text, title)  # a new draft (a new spot: anew)
         else:
             compose.retarget(draft, title)
+
+    def _expire_status(self) -> None:
+        if self.review.expire_status():
+            self._show_status()
 
     def _show_status(self) -> None:
         status = self.review.status

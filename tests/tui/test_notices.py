@@ -1,0 +1,49 @@
+"""Notices that follow what you look at, and status messages that end: the real app
+(Pilot) against a real server, another reviewer on a plain connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from imagechat_tui.client import review as review_module
+from imagechat_tui.protocol import Resolve, UpdateOp
+from imagechat_tui.server.node import RunningServer
+from imagechat_tui.tui.app import ImageChatApp
+from tests.tui.helpers import alice_and_bob, until
+
+SIZE = (120, 36)
+
+
+def status(app: ImageChatApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+async def test_the_open_marker_deleted_or_resolved_by_someone_else_says_so(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(30.0, 30.0, "from bob")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        app.select(chat_id)
+        resolve = UpdateOp(broadcastId="b-resolve", chatId=chat_id, change=Resolve())
+        bob.connection.submit(resolve)
+        await until(pilot, lambda: "was resolved" in status(app))
+        assert status(app) == "Marker #1, which you have open, was resolved by someone else."
+        bob.delete(chat_id)
+        await until(pilot, lambda: "deleted" in status(app))
+        # Not "Marker #1 resolved." left standing: the thread is gone, and it says why.
+        assert status(app) == "Marker #1, which you had open, was deleted by bob."
+        assert app.review.selected is None
+
+
+async def test_every_status_message_ends(
+    server: RunningServer, mint_token: Callable[..., str], monkeypatch: object
+) -> None:
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        now = [1000.0]
+        app.review._clock = lambda: now[0]
+        await pilot.press("n", *"hello", "enter")
+        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+        assert status(app) == "Sent."
+        now[0] += review_module.STATUS_SECONDS  # as if that much time had passed
+        await until(pilot, lambda: status(app) == "")  # used to stay for 40 minutes
