@@ -137,6 +137,11 @@ def _who(viewers: tuple[User, ...], count: int) -> tuple[str, str]:
 #: Actions ``applies`` answers; any other applies (the app's own: help, quit, …).
 _NEEDS_MARKER = frozenset({"reply", "delete_marker", "move_marker"})
 _NEEDS_COMMENT = frozenset({"edit", "delete_comment"})
+#: Actions that change the room: none can work offline.
+_CHANGES = frozenset(
+    {"place", "draw_region", "reply", "edit", "delete_marker", "delete_comment"}
+    | {"move_marker", "set_resolved", "undo"}
+)
 
 
 class Review:
@@ -251,9 +256,11 @@ class Review:
     def applies(self, action: str, *parameters: object, comment: str | None = None) -> bool:
         """Whether ``action`` is offered now (the footer, the palette and the help ask
         this). ``comment`` is the thread's highlighted comment. Refusals that need a
-        reason (a viewer, someone else's comment, offline) stay offered, so the key
-        says why."""
+        reason (a viewer, someone else's comment) stay offered, so the key says why;
+        while offline nothing that changes the room is offered (the banner says why)."""
         chat = self.selected_chat
+        if action in _CHANGES and not self.connected:
+            return False
         if action == "cancel_move":
             return self.moving is not None
         if action == "undo":

@@ -320,8 +320,9 @@ async def test_offline_messages_clear_when_the_link_is_back(
         await first.close()
         await until(pilot, lambda: not app.connection.connected)
         await until(pilot, lambda: "retry" in footer_keys(app))  # offered while down
-        await pilot.press("n")
-        assert status(app).startswith("Offline")
+        assert "place" not in footer_keys(app)  # offline: no new marker offered
+        await pilot.press("R")  # "Retrying now…": an offline message, cleared once back
+        assert status(app).startswith("Retrying")
         second = await start_server(ServerConfig(port=port, home=home))
         try:
             await pilot.press("R")

@@ -9,6 +9,7 @@ from imagechat_tui.client import review as review_module
 from imagechat_tui.protocol import Resolve, UpdateOp
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
+from imagechat_tui.tui.widgets.image_view import ImageView
 from tests.tui.helpers import alice_and_bob, until
 
 SIZE = (120, 36)
@@ -47,3 +48,22 @@ async def test_every_status_message_ends(
         assert status(app) == "Sent."
         now[0] += review_module.STATUS_SECONDS  # as if that much time had passed
         await until(pilot, lambda: status(app) == "")  # used to stay for 40 minutes
+
+
+async def test_offline_the_footer_offers_no_change(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    """Not `n New marker` and `r Reply` offered, then refused when pressed."""
+    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
+        chat_id = bob.create(30.0, 30.0, "from bob")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        app.select(chat_id)
+        view = app.query_one(ImageView)
+        changes = [(view, "place"), (view, "draw_region"), (app, "reply"), (app, "move_marker")]
+        assert all(where.check_action(action, ()) for where, action in changes)
+        await server.close()
+        await until(pilot, lambda: not app.connection.connected)
+        await pilot.pause()
+        assert not any(where.check_action(action, ()) for where, action in changes)
+        shown = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
+        assert "n" not in shown and "r" not in shown and "R" in shown

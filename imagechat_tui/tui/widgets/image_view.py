@@ -582,6 +582,9 @@ class ImageView(Widget, can_focus=True):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_region":
             return self.region_anchor is not None  # else escape goes on to the app
+        if action in ("place", "draw_region"):
+            review = getattr(self.app, "review", None)  # the app's; absent in widget tests
+            return review is None or review.applies(action)
         return True
 
     def _finish_region(self) -> None:
