@@ -47,7 +47,7 @@ from imagechat_tui.safe_text import inert
 
 Purpose = Literal["new", "reply", "edit"]
 #: What a status message is about, so it is cleared when that is over (never untrue).
-Situation = Literal["offline", "undo"]
+Situation = Literal["offline", "undo", "region"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,11 +394,22 @@ class Review:
         again = {"new": "n", "reply": "r", "edit": "e"}[draft.purpose]
         self.say(f"Draft kept: {again} brings it back (clear it and press esc to discard).")
 
+    def drawing_region(self, active: bool) -> None:
+        """A region is being drawn (``a``) or no longer is: the status line says how to
+        finish, for as long as it lasts."""
+        if active:
+            self.say("Region: move to the other corner · ⏎ finish · esc cancel", situation="region")
+        else:
+            self.end_situation("region")
+
     def draft_title(self, describe_spot: Callable[[float, float], str]) -> str:
         """The composer's title for the draft (``describe_spot`` says where, for people)."""
         draft = self.draft
         if draft is None:
             return ""
+        if draft.purpose == "new" and draft.w is not None and draft.h is not None:
+            size = f"{draft.w:.1f}% wide, {draft.h:.1f}% high"
+            return f"New region at {describe_spot(draft.x, draft.y)}, {size}"
         if draft.purpose == "new":
             return f"New marker at {describe_spot(draft.x, draft.y)}"
         chat = self.chat(draft.chat_id)

@@ -52,7 +52,7 @@ from imagechat_tui.tui.widgets.image_view import ImageView, Pin
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from imagechat_tui.tui.widgets.pointer_status import PointerStatus
-from imagechat_tui.tui.widgets.region_overlay import RegionRequested
+from imagechat_tui.tui.widgets.region_overlay import RegionDrawing, RegionRequested
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 
 IMAGE_BACKGROUND = (24, 24, 24)
@@ -332,6 +332,11 @@ class ImageChatApp(App[int]):
     def on_paste(self, event: events.Paste) -> None:
         # Reaches the app only when no text box took it: it lands nowhere, and acts never.
         self.review.say("Pasted text goes into a comment: r replies, n places a marker first.")
+        self.refresh_room()
+
+    @on(RegionDrawing)
+    def region_drawing(self, message: RegionDrawing) -> None:
+        self.review.drawing_region(message.active)
         self.refresh_room()
 
     @on(RegionRequested)

@@ -109,3 +109,23 @@ async def test_a_region_frame_is_selected_like_a_pin(room: LoopbackRoom) -> None
         await pilot.click(ImageView, offset=(right, (top + bottom) // 2))  # on its side
         assert app.selected == chat_id
         assert not app.query_one("#compose").display  # a click on a frame is no new marker
+
+
+async def test_region_mode_says_how_to_finish_and_the_composer_says_its_size(
+    room: LoopbackRoom,
+) -> None:
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, _bob):
+        view = app.query_one(ImageView)
+        view.focus()
+        status = app.query_one("#status")
+        await pilot.press("a")
+        await pilot.pause()
+        assert "⏎ finish · esc cancel" in str(status.render())  # there was no sign
+        await pilot.press("escape")
+        await pilot.pause()
+        assert str(status.render()) == ""  # the hint ends with the mode
+        await pilot.press("a", *["right"] * 6, *["down"] * 3, "enter")
+        await until(pilot, lambda: app.query_one("#compose").display)
+        title = str(app.query_one("#compose").border_title)
+        assert title.startswith("New region at ") and "% wide, " in title and "% high" in title
+        assert "⏎ finish" not in str(status.render())

@@ -28,7 +28,7 @@ from imagechat_tui.client.pixel_renderer import PixelRenderer
 from imagechat_tui.positions import percent, pixel
 from imagechat_tui.tui.widgets import region_overlay
 from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
-from imagechat_tui.tui.widgets.region_overlay import Frame, RegionRequested, Span
+from imagechat_tui.tui.widgets.region_overlay import Frame, RegionDrawing, RegionRequested, Span
 
 PIN_OPEN = Style(color="rgb(0,0,0)", bgcolor="rgb(255,196,0)", bold=True)
 PIN_SELECTED = Style(color="rgb(255,255,255)", bgcolor="rgb(220,20,60)", bold=True)
@@ -574,10 +574,12 @@ class ImageView(Widget, can_focus=True):
         """Start a region at the crosshair; arrows stretch it, enter confirms."""
         self.region_anchor = self.crosshair
         self.refresh()
+        self.post_message(RegionDrawing(True))
 
     def action_cancel_region(self) -> None:
         self.region_anchor = None
         self.refresh()
+        self.post_message(RegionDrawing(False))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_region":
@@ -591,6 +593,7 @@ class ImageView(Widget, can_focus=True):
         region = self.drawn_region()
         self.region_anchor = None
         self.refresh()
+        self.post_message(RegionDrawing(False))
         if region is not None:
             self.post_message(self.RegionRequested(*region))
 

@@ -54,6 +54,14 @@ class RegionRequested(Message):
         self.x, self.y, self.w, self.h = x, y, w, h
 
 
+class RegionDrawing(Message):
+    """A region is being drawn (``active``), or no longer is (finished or cancelled)."""
+
+    def __init__(self, active: bool) -> None:
+        super().__init__()
+        self.active = active
+
+
 #: Edges within this many cells of a cell boundary are on it (percentages are rounded).
 _SNAP = 0.05
 
