@@ -511,7 +511,7 @@ class Review:
             return refused
         self.moving = chat.id
         self.say(
-            f"Moving #{chat.number}: click the new spot, or crosshair + enter; escape cancels."
+            f"Moving #{chat.number}: ⏎/click · esc cancel"  # whole at 80 columns
         )
         return chat
 

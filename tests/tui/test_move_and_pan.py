@@ -129,3 +129,16 @@ async def test_crosshair_stops_at_the_image_edge(room: LoopbackRoom) -> None:
         await pilot.press("h")
         assert view.geometry.to_cell(*view.crosshair)[0] == x0
         assert view.crosshair[0] < 2
+
+
+async def test_the_move_prompt_is_whole_at_80_columns(room: LoopbackRoom) -> None:
+    app = app_in_memory(room, "alice")
+    async with running(app, (80, 24)) as pilot:
+        await pilot.press("n", *"mine", "enter")
+        await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+        await pilot.press("m")
+        await pilot.pause()
+        said = status(app)
+        assert said == "Moving #1: ⏎/click · esc cancel"
+        line = app.query_one("#status")
+        assert line.region.width >= len(said)  # not cut off (it was, even at 160)
