@@ -38,7 +38,9 @@ def test_entry_shows_number_state_author_replies_and_the_first_line() -> None:
     lines = [
         line.plain for line in marker_lines(chat("Too dark\nsecond line", replies=2), 30, console)
     ]
-    assert lines == ["#12 ○ bob +2", " " * INDENT + "Too dark … +1 line"]
+    assert lines == ["#12 ○ bob · 2 replies", " " * INDENT + "Too dark … +1 line"]
+    one = marker_lines(chat("hi", replies=1), 30, console)[0].plain
+    assert one == "#12 ○ bob · 1 reply"  # not "+1", which reads like a thumbs-up
     resolved = marker_lines(chat("ok", resolved=True), 30, console)
     assert resolved[0].plain.startswith("#12 ✓ bob")
 

@@ -71,7 +71,8 @@ def marker_lines(chat: Chat, width: int, console: Console, unseen: bool = False)
     header.append("✓ " if chat.resolved else "○ ", style="green" if chat.resolved else "yellow")
     header.append(inert(chat.createdBy.name), style="cyan")
     if replies:
-        header.append(f" +{replies}", style="magenta")
+        # Said in words: "+1" read like a thumbs-up.
+        header.append(f" · {replies} {'reply' if replies == 1 else 'replies'}", style="magenta")
     if unseen:  # others did something here since you last opened it
         header.append(" ● new", style="bold magenta")
     header.truncate(width, overflow="ellipsis")

@@ -23,7 +23,7 @@ from imagechat_tui.tui.widgets.line_list import Item, LineList, to_strips
 
 MENTION_STYLE = "bold magenta"
 INDENT = 2  # a comment's text sits under its author, wrapped lines too
-EMPTY = "Select a marker, or place one with n / a click."
+EMPTY = "Select a marker, or press n or click the image to place one."
 
 
 def comment_lines(comment: Comment, own: bool, width: int, console: Console) -> list[Text]:
