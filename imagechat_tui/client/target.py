@@ -141,6 +141,14 @@ def ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
         raise LaunchError(f"Cannot use CA file {ca_file}: {exc}.") from None
 
 
+def ask_until_named(prompt: Callable[[], str], say: Callable[[str], object]) -> str:
+    """Ask for a display name until one is given, saying why an empty one will not do
+    (the prompt used to repeat the question without a word)."""
+    while not (name := prompt().strip()):
+        say("A name is needed: it is shown beside your comments (any name you like).")
+    return name
+
+
 def _resolve_link(
     link: str, token: str | None, ca_file: str | None, err: Console, name: str | None
 ) -> Target:
@@ -153,7 +161,11 @@ def _resolve_link(
             raise LaunchError("Pass --name NAME: the name others see next to your comments.")
         import typer
 
-        return str(typer.prompt("Your name, as others in the room will see it"))
+        def prompt() -> str:
+            answer = typer.prompt("Your name, as others in the room will see it", default="")
+            return str(answer)
+
+        return ask_until_named(prompt, err.print)
 
     joined = open_link(link, name=name, token=token, verify=context or True, ask_name=ask_name)
     ws_url = joined.link.ws_url

@@ -35,3 +35,12 @@ def test_on_this_machine(url: str) -> None:
 )
 def test_elsewhere(url: str) -> None:
     assert not is_loopback(url)
+
+
+def test_an_empty_name_at_the_first_run_prompt_is_answered_with_why() -> None:
+    from imagechat_tui.client.target import ask_until_named
+
+    answers = iter(["", "   ", "Dora"])
+    said: list[str] = []
+    assert ask_until_named(lambda: next(answers), said.append) == "Dora"
+    assert said == ["A name is needed: it is shown beside your comments (any name you like)."] * 2
