@@ -398,7 +398,7 @@ class Review:
         """A region is being drawn (``a``) or no longer is: the status line says how to
         finish, for as long as it lasts."""
         if active:
-            self.say("Region: move to the other corner · ⏎ finish · esc cancel", situation="region")
+            self.say("Region: ⏎ finish · esc cancel", situation="region")  # whole at 80 columns
         else:
             self.end_situation("region")
 

@@ -63,3 +63,21 @@ def test_undo_notice_after_a_delete(snap_compare: object) -> None:
 def test_help_screen(snap_compare: object, size: tuple[int, int]) -> None:
     """Generated from the bindings; readable from 80x24 (it scrolls there)."""
     assert snap_compare(DemoApp("main"), press=["question_mark"], terminal_size=size)  # type: ignore[operator]
+
+
+#: The footer in each mode at 80x24: what it offers there, and nothing cut mid-word.
+FOOTER_MODES = {
+    "image": ("main", []),
+    "list": ("main", ["tab"]),
+    "thread": ("main", ["tab", "tab"]),
+    "composer": ("main", ["r"]),
+    "region": ("main", ["a", "right", "right", "down"]),
+    "move": ("main", ["m"]),
+    "offline": ("offline", []),
+}
+
+
+@pytest.mark.parametrize("mode", list(FOOTER_MODES))
+def test_the_footer_in_each_mode_at_80x24(snap_compare: object, mode: str) -> None:
+    state, press = FOOTER_MODES[mode]
+    assert snap_compare(DemoApp(state), press=press, terminal_size=(80, 24))  # type: ignore[arg-type,operator]
