@@ -333,7 +333,8 @@ def test_the_marker_being_moved_deleted_by_someone_else_ends_the_move(room: Loop
     moderator.delete_marker(chat)
     room.pump()
     assert alice.moving is None and alice.selected is None
-    assert alice.status == alice.status.__class__("The marker being moved was deleted.", True)
+    assert (alice.status.text, alice.status.error) == ("The marker being moved was deleted.", True)
+    assert alice.status.until is not None  # an error that ends by itself
 
 
 # --- selection and the view ------------------------------------------------------------
