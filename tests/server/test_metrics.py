@@ -348,3 +348,76 @@ async def test_refusals_errors_and_a_stalled_reader_are_counted(start, mint_toke
     assert value("imagechat_backlog_drops_total") == 1
     assert got[("imagechat_connection_closes_total", frozenset({("code", "too_slow")}))] == 1
     await writer.close()
+
+
+async def test_a_replayed_join_and_a_retried_op_are_counted_as_such(start, mint_token) -> None:
+    server = await start(metrics_port=0)
+    alice, *_ = await WsClient.joined(server.url, mint_token("alice"))
+    op = create_op(text="once")
+    await alice.send(op)
+    (event,) = await alice.recv_events(1)
+    await alice.send(op)  # a retry of an op already stored: acked, not stored again
+    assert (await alice.recv_type("ack"))["seq"] == event["seq"]
+    bob, joined, replay = await WsClient.joined(server.url, mint_token("bob"), since=0)
+    assert joined["recovered"] and len(replay) == 1
+    assert server.metrics_url is not None
+    async with httpx.AsyncClient() as http:
+        got = _samples((await http.get(server.metrics_url)).text)
+
+    def value(name: str, **labels: str) -> float:
+        return got.get((name, frozenset({("tenant", "local"), *labels.items()})), 0.0)
+
+    assert value("imagechat_joins_total", outcome="snapshot", reason="") == 1
+    assert value("imagechat_joins_total", outcome="replay", reason="") == 1
+    assert value("imagechat_ops_total", kind="create", outcome="ok") == 1
+    assert value("imagechat_ops_total", kind="create", outcome="duplicate") == 1
+    await alice.close()
+    await bob.close()
+
+
+def test_every_error_code_is_an_outcome_and_nothing_else_is() -> None:
+    """Pure: a refused frame is counted under its error code, whichever of them it is; a
+    code the protocol does not define adds no series (the label stays bounded)."""
+    from imagechat_tui.protocol import Error, ErrorCode, encode
+    from imagechat_tui.server.metrics import NodeMetrics
+
+    codes = [v for k, v in vars(ErrorCode).items() if k.isupper()]
+    metrics = NodeMetrics()
+    for code in codes:
+        metrics.frame_refused("t", encode(Error(broadcastId=None, code=code, message="m")))
+    metrics.frame_refused("t", encode(Error(broadcastId=None, code="made-up", message="m")))
+    metrics.frame_refused("t", b"not json")
+    got = _samples(metrics.exposition().decode())
+    outcomes = {
+        dict(labels)["outcome"]
+        for (name, labels), _ in got.items()
+        if name == "imagechat_ops_total"
+    }
+    assert outcomes == set(codes)
+
+
+def test_tenants_beyond_the_cap_share_one_label() -> None:
+    """Pure: the first MAX_TENANT_LABELS tenants get their own label, later ones count
+    under ``_other``, so the series count has a ceiling whatever the number of tenants."""
+    from imagechat_tui.server.metrics import MAX_TENANT_LABELS, NodeMetrics
+
+    metrics = NodeMetrics()
+    for i in range(MAX_TENANT_LABELS + 50):
+        metrics.delivered(f"tenant-{i}", 2, 10, 10)
+    got = _samples(metrics.exposition().decode())
+    delivered = {
+        dict(labels)["tenant"]: v
+        for (name, labels), v in got.items()
+        if name == "imagechat_events_delivered_total"
+    }
+    assert len(delivered) == MAX_TENANT_LABELS + 1
+    assert delivered["_other"] == 50 * 2
+    assert delivered[f"tenant-{MAX_TENANT_LABELS - 1}"] == 2
+    assert f"tenant-{MAX_TENANT_LABELS}" not in delivered
+    # One tenant's view of the exposition holds only its own series.
+    alone = _samples(metrics.exposition("tenant-3").decode())
+    assert {
+        dict(labels).get("tenant")
+        for (name, labels), _ in alone.items()
+        if "tenant" in dict(labels)
+    } == {"tenant-3"}
