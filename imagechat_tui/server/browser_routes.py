@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from imagechat_tui.auth import AuthError, Identity, TenantStore
-from imagechat_tui.invites import hash_code, is_well_formed
+from imagechat_tui.invites import Invite
 from imagechat_tui.links import ROOM_PATTERN
 from imagechat_tui.server import room_page
 from imagechat_tui.server.http_api import (
@@ -45,8 +45,11 @@ from imagechat_tui.web.origin import origin_allowed
 #: live session whose token ends is closed with 4002 and rejoins with a fresh one).
 TOKEN_TTL = 15 * 60
 
-#: ``redeem(peer, {"code","name","token"?})`` -> (status, body): the invite API's own.
+#: ``redeem(address, {"code","name","token"?})`` -> (status, body): the invite API's own.
 Redeem = Callable[[str, dict[str, Any]], Awaitable[tuple[HTTPStatus, dict[str, Any]]]]
+#: ``guess(request, codes)``: the invite a stranger's ``?invite=`` names, within the
+#: guessing budget (``Routes.guessed_invite``: ``HttpError`` 429 beyond it).
+Guess = Callable[[HttpRequest, list[str]], Awaitable[Invite | None]]
 
 _HTML = "text/html; charset=utf-8"
 _GONE = {"expired", "revoked", "used-up"}
@@ -59,12 +62,16 @@ class BrowserRoutes:
         storage: Storage,
         tenants: TenantStore,
         redeem: Redeem,
+        guess: Guess,
+        address_of: Callable[[HttpRequest], str],
         allowed_origins: frozenset[str] = frozenset(),
         tls: bool = False,
     ) -> None:
         self.storage = storage
         self.tenants = tenants
         self.redeem = redeem
+        self.guess = guess
+        self.address_of = address_of
         self.allowed_origins = allowed_origins
         self.tls = tls
 
@@ -110,8 +117,11 @@ class BrowserRoutes:
         code = codes[0] if len(codes) == 1 else None
         reason = "not-found"
         tenant = holder[1].tenant if holder else None
-        if tenant is None and code is not None and is_well_formed(code):
-            invite = await self.storage.get_invite(hash_code(code))
+        if tenant is None and codes:
+            try:
+                invite = await self.guess(request, codes)
+            except HttpError as exc:  # out of guesses: 429, as a page
+                return self._refused(request, room, "rate-limited", exc)
             if invite is not None and invite.room == room:
                 reason = invite.status(time.time())
                 tenant = invite.tenant if reason == "active" else None
@@ -145,10 +155,15 @@ class BrowserRoutes:
         )
         return HttpResponse(HTTPStatus.OK, shell, _HTML, headers)
 
-    def _refused(self, request: HttpRequest, room: str, reason: str) -> HttpResponse:
+    def _refused(
+        self, request: HttpRequest, room: str, reason: str, error: HttpError | None = None
+    ) -> HttpResponse:
         status = HTTPStatus.GONE if reason in _GONE else HTTPStatus.NOT_FOUND
         body = room_page.refused(room, reason, script=page.refusal_script(request.path))
         headers = {**page.SECURITY_HEADERS, "Content-Security-Policy": page.TEXT_CSP}
+        if error is not None:
+            status = error.status
+            headers.update(error.headers)
         return HttpResponse(status, body, _HTML, headers)
 
     # --- the credential --------------------------------------------------------------
@@ -163,11 +178,12 @@ class BrowserRoutes:
         code, name = body.get("code"), body.get("name")
         held = self._holder(request, room)
         status, answer = await self.redeem(
-            request.peer,
+            self.address_of(request),
             {"code": code, "name": name, "room": room, "token": held[0] if held else None},
         )
         if status != HTTPStatus.OK:
-            return json_response(status, answer)
+            wait = answer.pop("retry_after", None)
+            return json_response(status, answer, **({"Retry-After": str(wait)} if wait else {}))
         token = str(answer.pop("token"))
         identity = self.tenants.verify(token)
         cookie = set_cookie(token, identity.expires_at - int(time.time()), secure=secure)

@@ -152,6 +152,14 @@ class ServerConfig:
         "open a WebSocket, besides the server's own: for a proxy that rewrites Host.",
         metavar="ORIGINS",
     )
+    # Whose X-Forwarded-For names the client, for the limits per client address (invite
+    # guessing, server/guesses.py): nginx on the same host, by default.
+    trusted_proxy: str = setting(
+        "127.0.0.1,::1",
+        help="Addresses (comma-separated) of proxies whose X-Forwarded-For names the "
+        "client, for limits per client address; empty: none.",
+        metavar="ADDRESSES",
+    )
     max_frame_bytes: int = setting(
         64 * 1024, help="Largest frame accepted; larger: close 1009.", min=1, metavar="BYTES"
     )
@@ -288,9 +296,16 @@ class ServerConfig:
             return "--peer-auth needs --unix-socket PATH: peer credentials exist only there."
         try:
             self.allowed_origins()
+            self.trusted_proxies()
         except ValueError as exc:
             return str(exc)
         return None
+
+    def trusted_proxies(self) -> frozenset[str]:
+        """``--trusted-proxy``, checked (a ValueError)."""
+        from imagechat_tui.server.guesses import parse_proxies
+
+        return parse_proxies(self.trusted_proxy)
 
     def allowed_origins(self) -> frozenset[str]:
         """``--allowed-origin``, checked (``web.origin.OriginError``, a ValueError)."""

@@ -38,6 +38,7 @@ from imagechat_tui.server import log_format, ops_http
 from imagechat_tui.server.browser_routes import BrowserRoutes
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
+from imagechat_tui.server.guesses import GuessLimiter
 from imagechat_tui.server.http_api import (
     Handler,
     HttpError,
@@ -372,6 +373,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         max_image_bytes=config.max_image_bytes,
         max_image_pixels=config.max_image_pixels,
         metrics=metrics,
+        guesses=GuessLimiter(trusted_proxies=config.trusted_proxies()),
     )
     routes.register(router)
     origins = config.allowed_origins()
@@ -379,6 +381,8 @@ async def start_server(config: ServerConfig) -> RunningServer:
         storage=storage,
         tenants=tenants,
         redeem=routes.redeem,
+        guess=routes.guessed_invite,
+        address_of=routes.guesses.address_of,
         allowed_origins=origins,
         tls=tls is not None,
     ).register(router)

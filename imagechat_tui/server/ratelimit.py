@@ -24,12 +24,20 @@ class TokenBucket:
         self._tokens = burst
         self._stamp = clock()
 
-    def take(self) -> bool:
-        """Take one token: True if there was one, False if the caller must refuse."""
+    def _refill(self) -> None:
         now = self._clock()
         elapsed = max(now - self._stamp, 0.0)  # a clock that steps back refills nothing
         self._stamp = now
         self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+
+    def ready(self) -> bool:
+        """Whether a token is there now, without taking it."""
+        self._refill()
+        return self._tokens >= 1.0
+
+    def take(self) -> bool:
+        """Take one token: True if there was one, False if the caller must refuse."""
+        self._refill()
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return True

@@ -126,6 +126,8 @@ _REASONS = {
     "expired": "The invite in it has expired.",
     "revoked": "The invite in it was revoked.",
     "used-up": "The invite in it has been used as many times as it allows.",
+    "rate-limited": "Too many links with unknown invites were tried from here: wait a"
+    " minute and reload it.",
 }
 
 
@@ -138,6 +140,6 @@ def refused(room: str, reason: str = "not-found", script: str = "") -> bytes:
         f"<title>imagechat</title>{script}</head>"
         f'<body data-state="refused" data-reason="{html.escape(reason)}"><main>'
         f"<h1>This link does not open room {html.escape(room)}</h1>"
-        f"<p>{why} Ask for a new link.</p>"
+        f"<p>{why}{'' if reason == 'rate-limited' else ' Ask for a new link.'}</p>"
         "</main></body></html>\n"
     ).encode()

@@ -13,8 +13,11 @@ token) and reads the body only once it has accepted the request. Who may do what
 - ``POST /api/rooms``: a member records which image a room shows (once).
 - ``GET /api/rooms/{room}``: the room's image, for whoever may join the room.
 - ``POST /api/invites``: a member (moderator for moderator invites) of a room invites.
-- ``POST /api/invites/redeem``: an invite code and a display name for a personal token;
-  rate-limited per client address.
+- ``POST /api/invites/redeem``: an invite code and a display name for a personal token.
+
+Every code a stranger sends (here and in ``server/browser_routes.py``) goes through the
+one ``GuessLimiter`` (``server/guesses.py``): a budget of failed guesses per client
+address and for the node, 429 beyond.
 
 The room link's page (``/r/{room}``) and the browser client: ``server/browser_routes.py``.
 """
@@ -44,6 +47,7 @@ from imagechat_tui.links import ROOM_PATTERN
 from imagechat_tui.model import ROLE_RANK
 from imagechat_tui.protocol import RoomImage
 from imagechat_tui.server.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from imagechat_tui.server.guesses import GuessLimiter
 from imagechat_tui.server.http_api import (
     Handler,
     HttpError,
@@ -54,7 +58,6 @@ from imagechat_tui.server.http_api import (
     json_response,
 )
 from imagechat_tui.server.metrics import NodeMetrics
-from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.storage import Storage, StorageUnavailable
 from imagechat_tui.server.uploads import (
     DIGEST_PATTERN,
@@ -65,8 +68,6 @@ from imagechat_tui.server.uploads import (
 log = logging.getLogger(__name__)
 
 _NAME_MAX = 64
-#: Invite redemptions per client address: a burst of 10, then one every 6 seconds.
-REDEEM_RATE, REDEEM_BURST = 1 / 6, 10
 
 
 _json = json_response
@@ -97,8 +98,10 @@ class Routes:
         max_image_bytes: int = DEFAULT_MAX_BYTES,
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
         metrics: NodeMetrics | None = None,
+        guesses: GuessLimiter | None = None,
     ) -> None:
         self.metrics = metrics
+        self.guesses = guesses or GuessLimiter()
         self.storage = storage
         self.tenants = tenants
         self.on_room_image = on_room_image  # called (tenant, room, image) when one is set
@@ -106,7 +109,6 @@ class Routes:
         self.max_image_pixels = max_image_pixels
         # One decode at a time: the memory an upload can take is bounded by one image.
         self._decoding = asyncio.Semaphore(1)
-        self._redeem_buckets: dict[str, TokenBucket] = {}
 
     # --- entry point -----------------------------------------------------------------
 
@@ -142,15 +144,28 @@ class Routes:
             raise HttpError(HTTPStatus.FORBIDDEN, f"This needs a {role} or higher.")
         return identity
 
-    async def _active_invite(self, query: dict[str, list[str]]) -> Invite | None:
+    async def _active_invite(self, request: HttpRequest) -> Invite | None:
         """The invite named in ``?invite=``, if it still lets people look (not expired,
-        not revoked; a used-up invite still shows what its people joined)."""
-        codes = query.get("invite", [])
-        if len(codes) != 1 or not is_well_formed(codes[0]):
-            return None
-        invite = await self.storage.get_invite(hash_code(codes[0]))
+        not revoked; a used-up invite still shows what its people joined). A guess, so
+        limited (429)."""
+        invite = await self.guessed_invite(request, request.query.get("invite", []))
         if invite is None or invite.status(time.time()) in ("expired", "revoked"):
             return None
+        return invite
+
+    async def guessed_invite(self, request: HttpRequest, codes: list[str]) -> Invite | None:
+        """The invite a stranger's code names (None: no code, or no such invite), within
+        the guessing budget: ``HttpError`` 429 when it is spent."""
+        if not codes:
+            return None
+        address = self.guesses.address_of(request)
+        wait = self.guesses.refused(address)
+        if wait is not None:
+            raise guessing_refused(wait)
+        code = codes[0] if len(codes) == 1 else ""
+        invite = await self.storage.get_invite(hash_code(code)) if is_well_formed(code) else None
+        if invite is None:
+            self.guesses.failed(address)
         return invite
 
     # --- images ----------------------------------------------------------------------
@@ -210,7 +225,7 @@ class Routes:
     async def _get_image(self, request: HttpRequest) -> HttpResponse:
         digest, query = request.params["digest"], request.query
         identity = self._identity(request)
-        invite = None if identity is not None else await self._active_invite(query)
+        invite = None if identity is not None else await self._active_invite(request)
         if identity is None and invite is None:
             if "invite" in query:
                 return _error(HTTPStatus.NOT_FOUND, "Not found.")
@@ -330,26 +345,25 @@ class Routes:
         )
 
     async def _redeem(self, request: HttpRequest) -> HttpResponse:
-        status, body = await self.redeem(request.peer, await request.body.json())
+        address = self.guesses.address_of(request)
+        status, body = await self.redeem(address, await request.body.json())
         headers = {"Retry-After": str(body.pop("retry_after"))} if "retry_after" in body else {}
         return _json(status, body, **headers)
 
     async def redeem(self, address: str, body: dict[str, Any]) -> tuple[HTTPStatus, dict[str, Any]]:
         """An invite code and a display name for a personal token (also the browser's
         ``POST /r/ROOM/session``): (status, the JSON answer)."""
-        bucket = self._redeem_buckets.get(address)
-        if bucket is None:
-            if len(self._redeem_buckets) > 10_000:
-                self._redeem_buckets.clear()
-            bucket = self._redeem_buckets[address] = TokenBucket(REDEEM_RATE, REDEEM_BURST)
-        if not bucket.take():
-            return HTTPStatus.TOO_MANY_REQUESTS, {
-                "error": "Too many invite attempts; wait a minute.",
-                "reason": "rate-limited",
-                "retry_after": int(bucket.retry_after()) + 1,
+        wait = self.guesses.refused(address)
+        if wait is not None:
+            refusal = guessing_refused(wait)
+            return refusal.status, {
+                "error": refusal.message,
+                "reason": refusal.reason,
+                "retry_after": wait,
             }
         code, name, token = body.get("code"), body.get("name"), body.get("token")
         if not isinstance(code, str) or not is_well_formed(code):
+            self.guesses.failed(address)
             return HTTPStatus.NOT_FOUND, {
                 "error": "No such invite: check the link.",
                 "reason": "not-found",
@@ -372,6 +386,8 @@ class Routes:
         try:
             invite = await self.storage.redeem_invite(hash_code(code), time.time())
         except InviteRefused as exc:
+            if exc.reason == "not-found":
+                self.guesses.failed(address)
             log.info("invite refused (%s) for %s", exc.reason, address)
             return _INVITE_STATUS[exc.reason], {"error": exc.message, "reason": exc.reason}
         user_id = self._returning_user(token, invite.tenant) or _new_user_id(name)
@@ -400,6 +416,16 @@ class Routes:
         except AuthError:
             return None
         return identity.actor.user.id if identity.tenant == tenant else None
+
+
+def guessing_refused(wait: int) -> HttpError:
+    """429 for a client (or a node) out of invite guesses (``server/guesses.py``)."""
+    return HttpError(
+        HTTPStatus.TOO_MANY_REQUESTS,
+        f"Too many invite codes that name no invite were tried; wait {wait} s and check the link.",
+        reason="rate-limited",
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def unavailable_is_503(handler: Handler) -> Handler:
