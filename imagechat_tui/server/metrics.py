@@ -2,9 +2,13 @@
 
 Everything is counted where it already happens, once per broadcast, commit or
 connection, never once per viewer written to: the fan-out adds ``n`` for ``n`` viewers.
-Figures the node already keeps (connections, rooms, pubSubMessageCount and
-pubSubBandwidth) are read at scrape time by ``_NodeCollector`` instead of being counted
-twice.
+The fan-out's own counters (events broadcast and delivered, bytes out) are plain
+integers per tenant that the hot path adds to, read at scrape time (``_FanOutCollector``):
+a ``prometheus-client`` counter takes a lock and a label lookup per ``inc``, which a
+viewer catching up (a batch written per viewer) would pay per viewer. Other labelled
+series keep their children bound per label set. Figures the node already keeps
+(connections, rooms, pubSubMessageCount and pubSubBandwidth) are read at scrape time by
+``_NodeCollector`` instead of being counted twice.
 
 Labels are bounded: no room, user or connection ids ever. ``tenant`` is the one label
 that grows with the deployment; it takes the first ``MAX_TENANT_LABELS`` tenants a node
@@ -111,22 +115,11 @@ class NodeMetrics:
             ["tenant", "kind", "outcome"],
             registry=r,
         )
-        self.events_broadcast = Counter(
-            "imagechat_events_broadcast", "Events fanned out by this node.", ["tenant"], registry=r
-        )
-        self.events_delivered = Counter(
-            "imagechat_events_delivered",
-            "Events written to viewers' sockets (one per viewer per event).",
-            ["tenant"],
-            registry=r,
-        )
-        self.bytes_out = Counter(
-            "imagechat_bytes_out",
-            "Bytes of event frames written to viewers: stage 'payload' is the JSON before "
-            "encoding for the wire, 'wire' the frames as written (binary form, compressed).",
-            ["tenant", "stage"],
-            registry=r,
-        )
+        # The fan-out's counters: [broadcast, delivered, payload bytes, wire bytes] per
+        # tenant (tenants folded into _other share one list).
+        self._fan_out: dict[str, list[int]] = {}
+        self._fan_out_by_label: dict[str, list[int]] = {}
+        r.register(_FanOutCollector(self._fan_out_by_label))
         self.delivery_latency = Histogram(
             "imagechat_delivery_latency_seconds",
             "From a commit (or a broadcast from another node) reaching the fan-out to the "
@@ -194,7 +187,8 @@ class NodeMetrics:
             "1 while /ready answers 200 (the node can commit and publish).",
             registry=r,
         )
-        self._delivered: dict[str, tuple[Counter, Counter, Counter]] = {}
+        self._ops: dict[tuple[str, str, str], Counter] = {}
+        self._commits: dict[str, Histogram] = {}
 
     def attach(self, hub: RoomHub, meter: UsageMeter, open_connections: Callable[[], int]) -> None:
         """Read the node's own figures at scrape time."""
@@ -211,6 +205,13 @@ class NodeMetrics:
 
     # --- the hooks -------------------------------------------------------------------
 
+    def _tally(self, tenant: str) -> list[int]:
+        tally = self._fan_out.get(tenant)
+        if tally is None:
+            tally = self._fan_out_by_label.setdefault(self.tenant(tenant), [0, 0, 0, 0])
+            self._fan_out[tenant] = tally
+        return tally
+
     def delivered(
         self,
         tenant: str,
@@ -221,22 +222,15 @@ class NodeMetrics:
     ) -> None:
         """``events`` events written to sockets (events x viewers), at once; ``since``:
         the monotonic time their commit returned (direct writes only)."""
-        children = self._delivered.get(tenant)
-        if children is None:
-            label = self.tenant(tenant)
-            children = self._delivered[tenant] = (
-                self.events_delivered.labels(label),
-                self.bytes_out.labels(label, "payload"),
-                self.bytes_out.labels(label, "wire"),
-            )
-        children[0].inc(events)
-        children[1].inc(payload_bytes)
-        children[2].inc(wire_bytes)
+        tally = self._fan_out.get(tenant) or self._tally(tenant)
+        tally[1] += events
+        tally[2] += payload_bytes
+        tally[3] += wire_bytes
         if since is not None:
             self.delivery_latency.observe(time.monotonic() - since)
 
     def broadcast(self, tenant: str, events: int) -> None:
-        self.events_broadcast.labels(self.tenant(tenant)).inc(events)
+        (self._fan_out.get(tenant) or self._tally(tenant))[0] += events
 
     def joined(self, tenant: str, replayed: bool) -> None:
         self.joins.labels(self.tenant(tenant), "replay" if replayed else "snapshot", "").inc()
@@ -246,7 +240,11 @@ class NodeMetrics:
         self.joins.labels(self.tenant(tenant) if tenant else "", "refused", reason).inc()
 
     def op(self, tenant: str, kind: str, outcome: str, n: int = 1) -> None:
-        self.ops.labels(self.tenant(tenant), kind, outcome).inc(n)
+        key = (tenant, kind, outcome)
+        child = self._ops.get(key)
+        if child is None:
+            child = self._ops[key] = self.ops.labels(self.tenant(tenant), kind, outcome)
+        child.inc(n)
 
     def frame_refused(self, tenant: str | None, reply: bytes) -> None:
         """An error frame the session answered with before the op reached a room."""
@@ -261,7 +259,10 @@ class NodeMetrics:
         self.closes.labels(_CLOSE_CODES.get(code or 1006, "other")).inc()
 
     def committed(self, seconds: float, ops: int, outcome: str) -> None:
-        self.commit_latency.labels(outcome).observe(seconds)
+        child = self._commits.get(outcome)
+        if child is None:
+            child = self._commits[outcome] = self.commit_latency.labels(outcome)
+        child.observe(seconds)
         if outcome == "ok":
             self.commit_batch.observe(ops)
 
@@ -279,6 +280,40 @@ class NodeMetrics:
         if tenant is None:
             return generate_latest(self.registry)
         return generate_latest(_OneTenant(self.registry, self.tenant(tenant)))
+
+
+class _FanOutCollector(Collector):
+    """The fan-out's counters, from the plain integers it adds to."""
+
+    def __init__(self, by_label: dict[str, list[int]]) -> None:
+        self._by_label = by_label
+
+    def describe(self) -> Iterable[Metric]:
+        return self.collect()
+
+    def collect(self) -> Iterator[Metric]:
+        broadcast = CounterMetricFamily(
+            "imagechat_events_broadcast", "Events fanned out by this node.", labels=["tenant"]
+        )
+        delivered = CounterMetricFamily(
+            "imagechat_events_delivered",
+            "Events written to viewers' sockets (one per viewer per event).",
+            labels=["tenant"],
+        )
+        bytes_out = CounterMetricFamily(
+            "imagechat_bytes_out",
+            "Bytes of event frames written to viewers: stage 'payload' is the JSON before "
+            "encoding for the wire, 'wire' the frames as written (binary form, compressed).",
+            labels=["tenant", "stage"],
+        )
+        for tenant, (b, d, payload, wire) in sorted(self._by_label.items()):
+            broadcast.add_metric([tenant], b)
+            delivered.add_metric([tenant], d)
+            bytes_out.add_metric([tenant, "payload"], payload)
+            bytes_out.add_metric([tenant, "wire"], wire)
+        yield broadcast
+        yield delivered
+        yield bytes_out
 
 
 class _Proxy(Collector):
