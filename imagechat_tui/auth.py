@@ -62,6 +62,9 @@ class Identity:
     actor: Actor
     expires_at: int
     room_scope: str | None = None  # exact room, or a prefix ending in "*"
+    #: The invite (its code's hash) this token was redeemed from: revoking it ends the
+    #: token (``server/revocations.py``). None for a token from ``imagechat-tui token``.
+    invite: str | None = None
 
     def may_join(self, room: str) -> bool:
         if self.room_scope is None:
@@ -162,6 +165,7 @@ class TenantStore:
         role: str = "member",
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         room_scope: str | None = None,
+        invite: str | None = None,
     ) -> str:
         if role not in ROLE_RANK:
             raise ValueError(f"Unknown role {role!r}; one of {', '.join(ROLE_RANK)}.")
@@ -179,6 +183,8 @@ class TenantStore:
         }
         if room_scope:
             claims["room"] = room_scope
+        if invite:
+            claims["inv"] = invite
         return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
     def reissue(self, token: str, ttl_seconds: int) -> tuple[str, Identity]:
@@ -236,11 +242,15 @@ class TenantStore:
         room_scope = claims.get("room")
         if room_scope is not None and not isinstance(room_scope, str):
             raise AuthError("The token's room scope is malformed.")
+        invite = claims.get("inv")
+        if invite is not None and not isinstance(invite, str):
+            raise AuthError("The token's invite is malformed.")
         return Identity(
             tenant=tenant,
             actor=Actor(user=User(id=sub, name=name), role=role),
             expires_at=int(claims["exp"]),
             room_scope=room_scope,
+            invite=invite,
         )
 
 

@@ -7,13 +7,14 @@ routes and both storages call these; nothing else decides it.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass, replace
 from typing import Final
 
-from imagechat_tui.policy import ROLE_RANK
+from imagechat_tui.policy import DEFAULT_TTL_SECONDS, ROLE_RANK
 
 #: Random bytes in a code: 144 bits, so a plain SHA-256 of it is a safe stored form
 #: (nobody can search that space, unlike a password's).
@@ -105,8 +106,11 @@ def new_invite(
     now: float,
     expires_in: int = DEFAULT_EXPIRES_SECONDS,
     max_uses: int = DEFAULT_USES,
+    within: Invite | None = None,
 ) -> tuple[str, Invite]:
-    """A fresh code and the invite to store for it; refused when the inviter may not."""
+    """A fresh code and the invite to store for it; refused when the inviter may not.
+    ``within``: the invite the inviter's own token came from (a guest): the new one may
+    not outrank, outlive or out-use it."""
     if role not in INVITE_ROLES:
         raise InviteRefused("invalid", f"An invite's role is one of {', '.join(INVITE_ROLES)}.")
     if ROLE_RANK.get(inviter_role, -1) < ROLE_RANK["member"]:
@@ -117,6 +121,8 @@ def new_invite(
         raise InviteRefused("invalid", "An invite lasts more than 0 seconds and at most 365 days.")
     if not 1 <= max_uses <= MAX_USES:
         raise InviteRefused("invalid", f"An invite has 1 to {MAX_USES} uses.")
+    if within is not None:
+        _within(within, role=role, expires_at=int(now) + expires_in, max_uses=max_uses)
     code = new_code()
     invite = Invite(
         code_hash=hash_code(code),
@@ -129,6 +135,35 @@ def new_invite(
         max_uses=max_uses,
     )
     return code, invite
+
+
+def _within(own: Invite, *, role: str, expires_at: int, max_uses: int) -> None:
+    """A guest's invite stays inside the one they came with."""
+    if ROLE_RANK[role] > ROLE_RANK[own.role]:
+        raise InviteRefused(
+            "forbidden", f"You came with a {own.role}'s invite: you may invite up to a {own.role}."
+        )
+    if expires_at > own.expires_at:
+        raise InviteRefused(
+            "forbidden",
+            "Your invite may not outlive the one you came with: it ends at "
+            f"{_utc(own.expires_at)}; choose a shorter expiry.",
+        )
+    if max_uses > own.max_uses:
+        raise InviteRefused(
+            "forbidden",
+            f"Your invite may have at most {own.max_uses} uses, as many as the one you came with.",
+        )
+
+
+def _utc(seconds: int) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def token_ttl(invite: Invite, now: float) -> int:
+    """How long a token redeemed from ``invite`` lasts: until the invite itself expires,
+    and never longer than a token's default (30 days)."""
+    return max(1, min(DEFAULT_TTL_SECONDS, invite.expires_at - int(now)))
 
 
 _REFUSALS = {

@@ -35,6 +35,7 @@ from imagechat_tui.server.http_api import (
     Router,
     json_response,
 )
+from imagechat_tui.server.revocations import Revocations
 from imagechat_tui.server.routes import unavailable_is_503
 from imagechat_tui.server.storage import Storage
 from imagechat_tui.web import assets, page
@@ -64,6 +65,7 @@ class BrowserRoutes:
         redeem: Redeem,
         guess: Guess,
         address_of: Callable[[HttpRequest], str],
+        revocations: Revocations,
         allowed_origins: frozenset[str] = frozenset(),
         tls: bool = False,
     ) -> None:
@@ -72,6 +74,7 @@ class BrowserRoutes:
         self.redeem = redeem
         self.guess = guess
         self.address_of = address_of
+        self.revocations = revocations
         self.allowed_origins = allowed_origins
         self.tls = tls
 
@@ -97,13 +100,15 @@ class BrowserRoutes:
         ):
             raise HttpError(HTTPStatus.FORBIDDEN, "Requests from another site are refused.")
 
-    def _holder(self, request: HttpRequest, room: str) -> tuple[str, Identity] | None:
-        """The cookie's token and who it is, if it still opens this room."""
+    async def _holder(self, request: HttpRequest, room: str) -> tuple[str, Identity] | None:
+        """The cookie's token and who it is, if it still opens this room (not expired,
+        its invite not revoked)."""
         token = read_cookie(request.headers.get("Cookie"))
         if token is None:
             return None
         try:
             identity = self.tenants.verify(token)
+            await self.revocations.check(identity)
         except AuthError:
             return None
         return (token, identity) if identity.may_join(room) else None
@@ -112,7 +117,7 @@ class BrowserRoutes:
 
     async def page(self, request: HttpRequest) -> HttpResponse:
         room = _room(request)
-        holder = self._holder(request, room)
+        holder = await self._holder(request, room)
         codes = request.query.get("invite", [])
         code = codes[0] if len(codes) == 1 else None
         reason = "not-found"
@@ -176,7 +181,7 @@ class BrowserRoutes:
             return json_response(HTTPStatus.OK, {}, **{"Set-Cookie": clear_cookie(secure=secure)})
         body = await request.body.json()
         code, name = body.get("code"), body.get("name")
-        held = self._holder(request, room)
+        held = await self._holder(request, room)
         status, answer = await self.redeem(
             self.address_of(request),
             {"code": code, "name": name, "room": room, "token": held[0] if held else None},
@@ -192,7 +197,7 @@ class BrowserRoutes:
     async def token(self, request: HttpRequest) -> HttpResponse:
         room = _room(request)
         self._check_origin(request)
-        held = self._holder(request, room)
+        held = await self._holder(request, room)
         if held is None:
             return json_response(
                 HTTPStatus.UNAUTHORIZED,
@@ -209,7 +214,7 @@ class BrowserRoutes:
 
     async def image(self, request: HttpRequest) -> HttpResponse:
         room = _room(request)
-        held = self._holder(request, room)
+        held = await self._holder(request, room)
         if held is None:
             raise HttpError(HTTPStatus.NOT_FOUND, "Not found.")
         tenant = held[1].tenant

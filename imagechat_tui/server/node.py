@@ -60,6 +60,7 @@ from imagechat_tui.server.prepared import (
 from imagechat_tui.server.quotas import ConnectionQuota, QuotaExceeded, RoomQuota
 from imagechat_tui.server.ratelimit import TokenBucket
 from imagechat_tui.server.readiness import Readiness
+from imagechat_tui.server.revocations import Revocations
 from imagechat_tui.server.room import RoomHub
 from imagechat_tui.server.routes import Routes
 from imagechat_tui.server.session import (
@@ -322,6 +323,7 @@ class _Guards:
 
     connections: ConnectionQuota
     rooms: RoomQuota
+    revocations: Revocations
 
 
 async def start_server(config: ServerConfig) -> RunningServer:
@@ -345,9 +347,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
         broker.metrics = metrics
         await broker.start(hub)
     readiness = _readiness(config, storage, broker, hub, metrics)
+    revocations = Revocations(storage, config.revocation_cache_seconds)
     guards = _Guards(
         connections=ConnectionQuota(config.max_connections_per_user),
         rooms=RoomQuota(hub, config.max_rooms_per_tenant),
+        revocations=revocations,
     )
 
     async def handler(ws: ServerConnection) -> None:
@@ -374,6 +378,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         max_image_pixels=config.max_image_pixels,
         metrics=metrics,
         guesses=GuessLimiter(trusted_proxies=config.trusted_proxies()),
+        revocations=revocations,
     )
     routes.register(router)
     origins = config.allowed_origins()
@@ -383,6 +388,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         redeem=routes.redeem,
         guess=routes.guessed_invite,
         address_of=routes.guesses.address_of,
+        revocations=revocations,
         allowed_origins=origins,
         tls=tls is not None,
     ).register(router)
@@ -625,7 +631,11 @@ async def _joined_session(
         return
     try:
         try:
+            await guards.revocations.check(identity)  # its invite revoked: 4001
             room = await guards.rooms.open(tenant, join.room, CloseCode.TOO_MANY_ROOMS)
+        except AuthError as exc:
+            await _refuse(ws, session, exc.code, exc.message, exc.close_code, metrics)
+            return
         except QuotaExceeded as exc:
             await _refuse(
                 ws, session, ErrorCode.LIMIT_REACHED, exc.message, exc.close_code, metrics
@@ -640,7 +650,9 @@ async def _joined_session(
         sub = Subscriber(ws, identity, meter, config.outbox, metrics)
         release_handshake(ws)  # ~5 KiB of headers per joined connection
         assert join.token is not None  # the session refuses a join without one
-        watch = TokenWatch(ws, verify, join.token, identity, config.reverify_interval)
+        watch = TokenWatch(
+            ws, verify, join.token, identity, config.reverify_interval, guards.revocations
+        )
         try:
             replayed = await room.join(sub, join.since, announced_limits(config))
             if metrics is not None:
@@ -680,7 +692,16 @@ class TokenWatch:
     seconds re-checks it so that a rotated tenant secret ends old sessions too (4001).
     A timer, not a task: an idle connection keeps one timer handle."""
 
-    __slots__ = ("handle", "identity", "interval", "token", "verify", "ws")
+    __slots__ = (
+        "checking",
+        "handle",
+        "identity",
+        "interval",
+        "revocations",
+        "token",
+        "verify",
+        "ws",
+    )
 
     def __init__(
         self,
@@ -689,10 +710,13 @@ class TokenWatch:
         token: str,
         identity: Identity,
         interval: float,
+        revocations: Revocations | None = None,
     ) -> None:
         self.ws, self.verify, self.token = ws, verify, token
         self.identity, self.interval = identity, interval
+        self.revocations = revocations
         self.handle: asyncio.TimerHandle | None = None
+        self.checking: asyncio.Task[None] | None = None
         self._schedule()
 
     def _schedule(self) -> None:
@@ -703,19 +727,43 @@ class TokenWatch:
     def _check(self) -> None:
         self.handle = None
         try:
-            self.verify(self.token)
+            identity = self.verify(self.token)
         except AuthError as exc:
-            log.info("session ended (close %d): %s", exc.close_code, inert(exc.message))
-            asyncio.get_running_loop().create_task(self.ws.close(exc.close_code, exc.message[:120]))
+            self._end(exc)
             return
         except Exception:  # the tenants file is unreadable: keep the session, retry later
             log.warning("could not re-check a session's token", exc_info=True)
+            self._schedule()
+            return
+        if self.revocations is None or identity.invite is None:
+            self._schedule()
+        else:  # the invite it came from, as stored: a lookup, so a task
+            self.checking = asyncio.get_running_loop().create_task(self._check_invite(identity))
+
+    async def _check_invite(self, identity: Identity) -> None:
+        assert self.revocations is not None
+        try:
+            await self.revocations.check(identity)
+        except AuthError as exc:
+            self._end(exc)
+            return
+        except Exception:  # the database is unavailable: keep the session, retry later
+            log.warning("could not re-check a session's invite", exc_info=True)
+        finally:
+            self.checking = None
         self._schedule()
+
+    def _end(self, exc: AuthError) -> None:
+        log.info("session ended (close %d): %s", exc.close_code, inert(exc.message))
+        asyncio.get_running_loop().create_task(self.ws.close(exc.close_code, exc.message[:120]))
 
     def cancel(self) -> None:
         if self.handle is not None:
             self.handle.cancel()
             self.handle = None
+        if self.checking is not None:
+            self.checking.cancel()
+            self.checking = None
 
 
 async def listen_on_unix_socket(

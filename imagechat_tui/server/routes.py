@@ -42,6 +42,7 @@ from imagechat_tui.invites import (
     hash_code,
     is_well_formed,
     new_invite,
+    token_ttl,
 )
 from imagechat_tui.links import ROOM_PATTERN
 from imagechat_tui.model import ROLE_RANK
@@ -58,6 +59,7 @@ from imagechat_tui.server.http_api import (
     json_response,
 )
 from imagechat_tui.server.metrics import NodeMetrics
+from imagechat_tui.server.revocations import Revocations
 from imagechat_tui.server.storage import Storage, StorageUnavailable
 from imagechat_tui.server.uploads import (
     DIGEST_PATTERN,
@@ -99,9 +101,11 @@ class Routes:
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
         metrics: NodeMetrics | None = None,
         guesses: GuessLimiter | None = None,
+        revocations: Revocations | None = None,
     ) -> None:
         self.metrics = metrics
         self.guesses = guesses or GuessLimiter()
+        self.revocations = revocations or Revocations(storage)
         self.storage = storage
         self.tenants = tenants
         self.on_room_image = on_room_image  # called (tenant, room, image) when one is set
@@ -125,17 +129,19 @@ class Routes:
 
     # --- who is asking ---------------------------------------------------------------
 
-    def _identity(self, request: HttpRequest) -> Identity | None:
+    async def _identity(self, request: HttpRequest) -> Identity | None:
         token = bearer_token(request)
         if token is None:
             return None
         try:
-            return self.tenants.verify(token)
+            identity = self.tenants.verify(token)
+            await self.revocations.check(identity)
         except AuthError as exc:
             raise HttpError(HTTPStatus.UNAUTHORIZED, exc.message, headers=_CHALLENGE) from None
+        return identity
 
-    def _require(self, request: HttpRequest, role: str = "member") -> Identity:
-        identity = self._identity(request)
+    async def _require(self, request: HttpRequest, role: str = "member") -> Identity:
+        identity = await self._identity(request)
         if identity is None:
             raise HttpError(
                 HTTPStatus.UNAUTHORIZED, "Send Authorization: Bearer <token>.", headers=_CHALLENGE
@@ -171,7 +177,7 @@ class Routes:
     # --- images ----------------------------------------------------------------------
 
     async def _put_image(self, request: HttpRequest) -> HttpResponse:
-        identity = self._require(request, "member")  # from the head, before the body
+        identity = await self._require(request, "member")  # from the head, before the body
         stored: list[int] = []  # the bytes stored, once they are
         try:
             response = await self._store_image(request, identity, stored)
@@ -224,7 +230,7 @@ class Routes:
 
     async def _get_image(self, request: HttpRequest) -> HttpResponse:
         digest, query = request.params["digest"], request.query
-        identity = self._identity(request)
+        identity = await self._identity(request)
         invite = None if identity is not None else await self._active_invite(request)
         if identity is None and invite is None:
             if "invite" in query:
@@ -260,7 +266,7 @@ class Routes:
     # --- rooms -----------------------------------------------------------------------
 
     async def _post_room(self, request: HttpRequest) -> HttpResponse:
-        identity = self._require(request, "member")
+        identity = await self._require(request, "member")
         body = await request.body.json()
         room, digest, title = body.get("room"), body.get("image"), body.get("title", "")
         if not isinstance(room, str) or not ROOM_PATTERN.match(room):
@@ -287,7 +293,7 @@ class Routes:
 
     async def _get_room(self, request: HttpRequest) -> HttpResponse:
         room = _room(request.params["room"])
-        identity = self._require(request, "viewer")
+        identity = await self._require(request, "viewer")
         if not identity.may_join(room):
             return _error(HTTPStatus.FORBIDDEN, "This token is not valid for that room.")
         image = await self.storage.room_image(identity.tenant, room)
@@ -296,7 +302,7 @@ class Routes:
     # --- invites ---------------------------------------------------------------------
 
     async def _post_invite(self, request: HttpRequest) -> HttpResponse:
-        identity = self._require(request, "viewer")
+        identity = await self._require(request, "viewer")
         body = await request.body.json()
         room, role = body.get("room"), body.get("role", "member")
         expires_in = body.get("expires_in", DEFAULT_EXPIRES_SECONDS)
@@ -309,6 +315,8 @@ class Routes:
             return _error(HTTPStatus.BAD_REQUEST, "role is text; expires_in, max_uses integers.")
         if not identity.may_join(room):
             return _error(HTTPStatus.FORBIDDEN, "You may only invite to rooms you can join.")
+        # A guest's invite stays within their own (the one their token came from).
+        own = await self.storage.get_invite(identity.invite) if identity.invite else None
         try:
             code, invite = new_invite(
                 tenant=identity.tenant,
@@ -319,6 +327,7 @@ class Routes:
                 now=time.time(),
                 expires_in=expires_in,
                 max_uses=max_uses,
+                within=own,
             )
         except InviteRefused as exc:
             return _error(_INVITE_STATUS[exc.reason], exc.message, exc.reason)
@@ -397,6 +406,9 @@ class Routes:
             name=name.strip(),
             role=invite.role,
             room_scope=invite.room,
+            # Until the invite ends, and no further; revoking it ends it sooner.
+            ttl_seconds=token_ttl(invite, time.time()),
+            invite=invite.code_hash,
         )
         log.info("invite %s redeemed by %s (%s)", invite.id, user_id, address)
         return HTTPStatus.OK, {

@@ -9,6 +9,7 @@ from imagechat_tui.invites import (
     new_invite,
     parse_duration,
     redeem,
+    token_ttl,
 )
 
 
@@ -81,3 +82,29 @@ def test_durations() -> None:
     for bad in ("", "7y", "0s", "-1d", "400d"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_a_guests_invite_stays_within_their_own() -> None:
+    _, own = new_invite(
+        tenant="t", room="r", role="member", inviter="a", inviter_role="member", now=0,
+        expires_in=3600, max_uses=3,
+    )  # fmt: skip
+    made = {"tenant": "t", "room": "r", "inviter": "g", "inviter_role": "member", "within": own}
+    assert new_invite(role="viewer", now=100, expires_in=3500, max_uses=3, **made)[1]
+    for kw in ({"expires_in": 3501, "max_uses": 1}, {"expires_in": 60, "max_uses": 4}):
+        with pytest.raises(InviteRefused) as refused:
+            new_invite(role="member", now=100, **kw, **made)  # type: ignore[arg-type]
+        assert refused.value.reason == "forbidden"
+
+
+def test_a_redeemed_tokens_lifetime_is_the_invites() -> None:
+    _, invite = new_invite(
+        tenant="t", room="r", role="member", inviter="a", inviter_role="member", now=0,
+        expires_in=60,
+    )  # fmt: skip
+    assert token_ttl(invite, 10) == 50
+    _, long = new_invite(
+        tenant="t", room="r", role="member", inviter="a", inviter_role="member", now=0,
+        expires_in=365 * 86400,
+    )  # fmt: skip
+    assert token_ttl(long, 0) == 30 * 86400
