@@ -209,7 +209,8 @@ class TenantStore:
             del self._verified[token]  # expired or its secret rotated: verify it again
         tenant = _claimed_tenant(token)
         if not isinstance(tenant, str) or (secret := self._secret(tenant)) is None:
-            raise AuthError("The token names no known tenant.")
+            # The same words as a bad signature: a stranger learns no tenant's name.
+            raise AuthError(f"The token was refused: {_why_refused(jwt.InvalidSignatureError())}.")
         identity = self._verify_signed(token, tenant, secret)
         self._verified[token] = (secret, identity)
         if len(self._verified) > VERIFIED_CACHE_SIZE:

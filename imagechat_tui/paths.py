@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -48,11 +47,7 @@ def default_database_url(home: Path | None = None) -> str:
     return f"sqlite:///{(home or data_home()) / 'imagechat.sqlite3'}"
 
 
-#: The /health response header that says which data directory a server uses.
-HOME_ID_HEADER = "X-Imagechat-Home"
-
-
-def home_id(home: Path) -> str:
-    """A short, non-secret name for a data directory: two servers (or a server and an
-    app) with the same one share tenant secrets, so the app's local tokens work there."""
-    return hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:16]
+#: ``/health`` answers with this header (``accepted``) when the request carries a token
+#: the server accepts: how the app knows a server on its port shares its data directory
+#: (and so its tenant secrets) without the server telling anyone which directory it is.
+TOKEN_ACCEPTED_HEADER = "X-Imagechat-Token"

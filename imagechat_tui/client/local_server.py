@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from imagechat_tui.auth import LOCAL_TENANT, TenantStore, local_user_id
-from imagechat_tui.paths import HOME_ID_HEADER, data_home, home_id
+from imagechat_tui.paths import TOKEN_ACCEPTED_HEADER, data_home
 
 DEFAULT_HOST = "127.0.0.1"
 BASE_PORT = 8765
@@ -64,17 +64,17 @@ def is_healthy(ws_url: str, timeout: float = 1.0) -> bool:
     return _probe(ws_url, timeout) is not None
 
 
-def _probe(ws_url: str, timeout: float) -> str | None:
-    """None when nothing healthy answers, else the data-directory id it reports ("" if
-    it reports none)."""
+def _probe(ws_url: str, timeout: float, token: str | None = None) -> bool | None:
+    """None when nothing healthy answers, else whether it accepts ``token`` (a server
+    with our data directory does: it has the same tenant secrets)."""
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     try:
-        response = httpx.get(health_url(ws_url), timeout=timeout)
+        response = httpx.get(health_url(ws_url), timeout=timeout, headers=headers)
     except httpx.HTTPError:
         return None
     if response.status_code != 200:
         return None
-    home_id: str = response.headers.get(HOME_ID_HEADER, "")
-    return home_id
+    return bool(response.headers.get(TOKEN_ACCEPTED_HEADER) == "accepted")
 
 
 def ensure_local_server(
@@ -103,9 +103,9 @@ def _start_lock(home: Path) -> Iterator[None]:
 
 def _ensure(host: str, port: int, home: Path, wait: float) -> LocalServer:
     url = f"ws://{host}:{port}/ws"
-    running = _probe(url, 1.0)
+    running = _probe(url, 1.0, local_token(home))
     if running is not None:
-        if running != home_id(home):
+        if not running:
             # Another user's server (or one with another IMAGECHAT_HOME): our local
             # token would be refused there, so say so instead of asking for a token.
             raise LocalServerError(

@@ -38,7 +38,9 @@ How to add a route
    with its size as Content-Length) or an async iterator of ``bytes`` (streamed,
    chunked unless the headers give a Content-Length). ``headers`` is a dict or a list
    of pairs (repeat a name, e.g. ``Set-Cookie``, with the list). ``Cache-Control:
-   no-store`` and ``X-Content-Type-Options: nosniff`` are added unless given.
+   no-store`` and ``X-Content-Type-Options: nosniff`` are added unless given; an HTML
+   page always gets ``X-Frame-Options: DENY`` and ``frame-ancestors 'none'`` in its CSP
+   (``page_headers``).
    ``raise HttpError(status, message)`` answers ``{"error": message}`` (JSON) from
    anywhere in a handler; an unexpected exception is logged and answered 500.
 
@@ -138,6 +140,34 @@ class HttpResponse:
     def header_items(self) -> list[tuple[str, str]]:
         items = self.headers.items() if isinstance(self.headers, Mapping) else self.headers
         return list(items)
+
+
+#: What every HTML page the server sends carries, whichever route made it (the door adds
+#: it, ``page_headers``): no other site may frame it (clickjacking).
+FRAME_ANCESTORS = "frame-ancestors 'none'"
+PAGE_CSP = f"default-src 'none'; base-uri 'none'; form-action 'none'; {FRAME_ANCESTORS}"
+
+
+def page_headers(content_type: str, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` with, for an HTML page, ``X-Frame-Options: DENY`` and a CSP that has
+    ``frame-ancestors 'none'`` (the route's own policy, completed; ``PAGE_CSP`` if none)."""
+    if not content_type.lower().startswith("text/html"):
+        return headers
+    out: list[tuple[str, str]] = []
+    csp = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "x-frame-options":
+            continue
+        if lower == "content-security-policy":
+            csp = True
+            if "frame-ancestors" not in value:
+                value = f"{value.rstrip('; ')}; {FRAME_ANCESTORS}"
+        out.append((name, value))
+    if not csp:
+        out.append(("Content-Security-Policy", PAGE_CSP))
+    out.append(("X-Frame-Options", "DENY"))
+    return out
 
 
 def json_response(status: HTTPStatus, body: object, **headers: str) -> HttpResponse:

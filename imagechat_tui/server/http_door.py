@@ -55,6 +55,7 @@ from imagechat_tui.server.http_api import (
     HttpResponse,
     Router,
     SpooledBody,
+    page_headers,
     split_target,
 )
 
@@ -512,7 +513,7 @@ class DoorConnection(ServerConnection):
     async def _send(self, event: h11.Request, response: HttpResponse, *, close: bool) -> None:
         assert self._h11 is not None
         head_only = event.method == b"HEAD"
-        headers = [(name, value) for name, value in response.header_items()]
+        headers = page_headers(response.content_type, response.header_items())
         names = {name.lower() for name, _ in headers}
         body = response.body
         if isinstance(body, bytes):

@@ -7,8 +7,11 @@ and the exception if any). The tenant comes from a context variable that a conne
 sets once it has joined, so every line logged while serving it carries it.
 
 Nothing secret gets in: the server never logs a token, an invite code or a comment's
-text; as a second guard, fields named like secrets are dropped and anything shaped like
-a JWT (a token) in the text is replaced by ``[redacted]``.
+text; as a second guard, in both formats and at every level (websockets logs every
+frame and handshake header at ``debug``), fields named like secrets are dropped and
+anything shaped like a JWT (a token), a ``token``/``code``/``invite`` JSON value or query
+parameter, or an ``Authorization``/``Cookie``/``Set-Cookie`` header's value is replaced
+by ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -27,11 +30,25 @@ NODE: dict[str, str | None] = {"name": None}
 
 _SECRET_FIELDS: Final = frozenset({"token", "invite", "code", "text", "comment", "password"})
 _JWT: Final = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
-_SECRET_QUERY: Final = re.compile(r"([?&](?:invite|token)=)[^&\s]+")
+_SECRET_QUERY: Final = re.compile(r"([?&](?:invite|token)=)[^&\s'\"]+")
+#: A secret in a JSON text (a frame or body a library logs at debug) or in a header.
+_SECRET_JSON: Final = re.compile(
+    r"""((?:\\?["'])(?:token|code|invite)(?:\\?["'])\s*:\s*(?:\\?["']))[^"'\\]*"""
+)
+_SECRET_HEADER: Final = re.compile(r"(?i)\b(authorization|cookie|set-cookie)(:\s*)[^\r\n]*")
 
 
 def redact(text: str) -> str:
-    return _SECRET_QUERY.sub(r"\1[redacted]", _JWT.sub("[redacted]", text))
+    text = _SECRET_HEADER.sub(r"\1\2[redacted]", _JWT.sub("[redacted]", text))
+    return _SECRET_JSON.sub(r"\1[redacted]", _SECRET_QUERY.sub(r"\1[redacted]", text))
+
+
+class TextFormatter(logging.Formatter):
+    """Today's text lines, redacted like the JSON ones: whatever a library logs at
+    ``debug`` (websockets writes every frame and header) goes through ``redact``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -65,9 +82,7 @@ def configure(level: str, log_format: str) -> None:
     if log_format not in ("text", "json"):
         raise ValueError(f"Unknown log format {log_format!r}: use text or json.")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
-    )
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -253,9 +253,22 @@ def _websocket_gate(allowed: frozenset[str]) -> Callable[..., Response | None]:
     return gate
 
 
-def _health(home_id: str) -> Handler:
-    async def health(_request: HttpRequest) -> HttpResponse:
-        return text_response(HTTPStatus.OK, "ok\n", **{paths.HOME_ID_HEADER: home_id})
+def _health(tenants: TenantStore) -> Handler:
+    """``200 ok`` for anyone, and nothing about the server's files; with a token it
+    accepts, ``X-Imagechat-Token: accepted`` (the app's check that this server shares
+    its data directory: it tells only the holder of a valid token what it knows)."""
+
+    async def health(request: HttpRequest) -> HttpResponse:
+        token = bearer_token(request)
+        headers: dict[str, str] = {}
+        if token is not None:
+            try:
+                tenants.verify(token)
+            except AuthError:
+                pass
+            else:
+                headers[paths.TOKEN_ACCEPTED_HEADER] = "accepted"
+        return text_response(HTTPStatus.OK, "ok\n", **headers)
 
     return health
 
@@ -360,7 +373,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
     # Every HTTP route of the node, on the WebSocket's port (server/http_api.py says how
     # to add one).
     router = Router()
-    router.add("GET", "/health", _health(paths.home_id(home)))
+    router.add("GET", "/health", _health(tenants))
     router.add("GET", "/stats", _stats(tenants, storage, meter, guards.connections))
     ops_http.OpsRoutes(
         tenants=tenants,
