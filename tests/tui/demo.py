@@ -142,16 +142,16 @@ class DemoApp(ImageChatApp):
     def __init__(self, state: DemoState) -> None:
         super().__init__(demo_image(), demo_link(state), title="design-review.png")
         self.demo_state = state
+        # The review is pure: it is set up before the workspace draws it.
+        if state == "activity":
+            self.review.unseen.add("chat-2")  # as if bob's reply had just arrived
+        self.review.select("chat-4" if state == "activity" else "chat-1")
 
     def on_mount(self) -> None:
         super().on_mount()
         if self.demo_state == "activity":
-            # As if bob's reply had just arrived: notified (a toast in a real terminal; toasts
-            # are off in run_test), and #2 marked new in the list.
+            # Bob's reply notified (a toast in a real terminal; toasts are off in
+            # run_test), and #2 marked new in the list.
             chat = self.replica.view.chats["chat-4"]
-            self.review.unseen.add("chat-2")
-            self.select("chat-4")
             notice = Notice("mention", chat.id, 4, BOB, chat.comments[1].text)
             self.call_after_refresh(self.activity.notify, notice)
-            return
-        self.select("chat-1")

@@ -29,7 +29,7 @@ async def test_escape_keeps_the_draft_per_marker_and_a_restart_finds_it(
         app = make_app(server.url, mint_token("alice"))
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: len(app.replica.view.chats) == 2)
-            app.select(first)
+            app.workspace.select(first)
             await pilot.press("r")
             app.query_one(CommentInput).value = long_text
             await pilot.press("enter")  # refused: too long
@@ -38,11 +38,11 @@ async def test_escape_keeps_the_draft_per_marker_and_a_restart_finds_it(
             await pilot.press("escape")  # used to throw the text away
             await until(pilot, lambda: not app.query_one(CommentInput).display)
             assert "Draft kept" in str(app.query_one("#status").render())
-            app.select(second)
+            app.workspace.select(second)
             await pilot.press("r")
             assert composer_text(app) == ""  # #2 has its own draft
             await pilot.press(*"about two", "escape")
-            app.select(first)
+            app.workspace.select(first)
             await pilot.press("r")
             assert composer_text(app) == long_text
             await pilot.press("escape")
@@ -50,7 +50,7 @@ async def test_escape_keeps_the_draft_per_marker_and_a_restart_finds_it(
         again = make_app(server.url, mint_token("alice"))
         async with again.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: len(again.replica.view.chats) == 2)
-            again.select(second)
+            again.workspace.select(second)
             await pilot.press("r")
             assert composer_text(again) == "about two"
             await pilot.press("enter")  # sent: the draft is done with
@@ -59,7 +59,7 @@ async def test_escape_keeps_the_draft_per_marker_and_a_restart_finds_it(
             assert composer_text(again) == ""
             await pilot.press("escape")
             # Clearing the text and pressing escape discards on purpose.
-            again.select(first)
+            again.workspace.select(first)
             await pilot.press("r")
             assert composer_text(again) == long_text
             again.query_one(CommentInput).value = ""

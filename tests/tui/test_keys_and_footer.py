@@ -192,7 +192,7 @@ async def test_view_toggles_are_shown_and_brackets_follow_the_filter(room: Loopb
         second = bob.create(40.0, 40.0, "to resolve")
         third = bob.create(60.0, 60.0, "open too")
         await until(pilot, lambda: len(app.replica.view.chats) == 3)
-        app.select(second)
+        app.workspace.select(second)
         await pilot.press("s")
         await until(pilot, lambda: app.replica.view.chats[second].resolved)
         view_state = app.query_one("#view-state")
@@ -206,7 +206,7 @@ async def test_view_toggles_are_shown_and_brackets_follow_the_filter(room: Loopb
         await pilot.press("f", "f")  # all -> open -> resolved
         markers = app.query_one(MarkerList)
         assert markers.filter == "resolved" and markers.chat_ids == [second]
-        app.select(None)
+        app.workspace.select(None)
         await pilot.press("right_square_bracket")
         assert app.selected == second
         await pilot.press("right_square_bracket")

@@ -138,7 +138,7 @@ async def test_filter_cycles_all_open_resolved_and_says_when_empty() -> None:
         assert markers.chat_ids == ["chat-3"]
         app.replica.confirmed = app.replica.confirmed.__class__(room="img-demo")
         app.replica.view = app.replica.confirmed
-        app.refresh_room()
+        app.workspace.draw()
         await pilot.pause()
         assert markers.chat_ids == []
         assert "No resolved markers" in markers.render_line(0).text

@@ -25,7 +25,7 @@ async def test_the_open_marker_deleted_or_resolved_by_someone_else_says_so(
     async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
         chat_id = bob.create(30.0, 30.0, "from bob")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
-        app.select(chat_id)
+        app.workspace.select(chat_id)
         resolve = UpdateOp(broadcastId="b-resolve", chatId=chat_id, change=Resolve())
         bob.connection.submit(resolve)
         await until(pilot, lambda: "was resolved" in status(app))
@@ -57,7 +57,7 @@ async def test_offline_the_footer_offers_no_change(
     async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
         chat_id = bob.create(30.0, 30.0, "from bob")
         await until(pilot, lambda: chat_id in app.replica.view.chats)
-        app.select(chat_id)
+        app.workspace.select(chat_id)
         view = app.query_one(ImageView)
         changes = [(view, "place"), (view, "draw_region"), (app, "reply"), (app, "move_marker")]
         assert all(where.check_action(action, ()) for where, action in changes)
