@@ -64,7 +64,7 @@ from imagechat_tui.server.storage import Storage, StorageUnavailable
 from imagechat_tui.server.uploads import (
     DIGEST_PATTERN,
     UploadRejected,
-    check_image,
+    check_file,
 )
 
 log = logging.getLogger(__name__)
@@ -210,16 +210,19 @@ class Routes:
             if known is not None:  # stored already: checked then, nothing to do now
                 return _json(HTTPStatus.OK, _image_json(known), ETag=f'"{digest}"')
         try:
-            # One upload in memory at a time: its bytes, its decode, its write.
+            # One upload in memory at a time: its decode (from the file, within the
+            # decode budget, uploads.decode_bound), then its bytes for the write.
             async with self._decoding:
-                data = await asyncio.to_thread(upload.read_bytes)
                 info = await asyncio.to_thread(
-                    check_image,
-                    data,
+                    check_file,
+                    upload.path,
+                    upload.size,
+                    upload.sha256,
                     digest,
                     max_bytes=self.max_image_bytes,
                     max_pixels=self.max_image_pixels,
                 )
+                data = await asyncio.to_thread(upload.read_bytes)
                 created = await self.storage.put_image(tenant, info, data)
                 stored.append(len(data))
                 del data

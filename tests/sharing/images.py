@@ -37,3 +37,56 @@ def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
         + _chunk(b"IDAT", b"".join(parts))
         + _chunk(b"IEND", b"")
     )
+
+
+def webp_bomb(width: int = 16383, height: int = 16383) -> bytes:
+    """A lossless WebP whose header claims width x height (the pixels are one 1x1 image's):
+    a few dozen bytes that a decoder would have to allocate width*height*4 bytes for."""
+    out = io.BytesIO()
+    Image.new("RGBA", (1, 1), (1, 2, 3, 255)).save(out, "WEBP", lossless=True)
+    data = bytearray(out.getvalue())
+    assert data[12:16] == b"VP8L" and data[20] == 0x2F
+    bits = int.from_bytes(data[21:25], "little")
+    bits = (bits & ~((1 << 28) - 1)) | (width - 1) | ((height - 1) << 14)
+    data[21:25] = bits.to_bytes(4, "little")
+    return bytes(data)
+
+
+def gradient(side: int, mode: str = "RGB") -> Image.Image:
+    """A side x side picture with detail in every channel (compresses, but not to nothing)."""
+    base = Image.linear_gradient("L").resize((side, side))
+    other = base.transpose(Image.Transpose.ROTATE_90)
+    # noise in 8x8 blocks: every channel varies, yet PNG, GIF and WebP stay under 25 MB
+    noise = Image.effect_noise((side // 8 + 1, side // 8 + 1), 40).resize(
+        (side, side), Image.Resampling.NEAREST
+    )
+    if mode == "L":
+        return noise
+    bands = [base, other, noise] + ([base] if mode == "RGBA" else [])
+    return Image.merge(mode, bands)
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def bmp_rle8(side: int) -> bytes:
+    """An 8-bit RLE BMP (Pillow reads, does not write, RLE): runs of 255 pixels."""
+    rows = []
+    for y in range(side):
+        row = bytearray()
+        left = side
+        while left:
+            run = min(255, left)
+            row += bytes((run, y % 256))
+            left -= run
+        row += b"\x00\x00"  # end of line
+        rows.append(bytes(row))
+    pixels = b"".join(rows) + b"\x00\x01"  # end of bitmap
+    palette = b"".join(bytes((i, i, i, 0)) for i in range(256))
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    head = b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
+    return head + info + palette + pixels

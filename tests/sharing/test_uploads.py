@@ -71,3 +71,19 @@ def test_the_bomb_helper_really_is_a_20000_pixel_square_png() -> None:
     with Image.open(io.BytesIO(png_bomb(300, 200))) as image:
         image.load()
         assert image.size == (300, 200)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_truncated_jpeg_is_refused_though_decoded_at_an_eighth(progressive: bool) -> None:
+    """The JPEG check decodes at 1/8 scale (draft mode); every scan is still read."""
+    from tests.sharing.images import encode, gradient
+
+    data = encode(gradient(512), "JPEG", quality=90, progressive=progressive)
+    assert check_image(data, sha(data)).width == 512
+    assert rejected(data[: len(data) * 2 // 3]).status == HTTPStatus.BAD_REQUEST
+
+
+def test_a_webp_bomb_is_refused_from_its_header() -> None:
+    from tests.sharing.images import webp_bomb
+
+    assert rejected(webp_bomb()).status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
