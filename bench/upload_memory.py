@@ -68,9 +68,7 @@ def cases(pixels: int) -> list[tuple[str, Callable[[], bytes]]]:
         ),
         (
             f"JPEG progressive 4:4:4 {jpeg444}x{jpeg444}",
-            lambda: encode(
-                gradient(jpeg444), "JPEG", quality=80, progressive=True, subsampling=0
-            ),
+            lambda: encode(gradient(jpeg444), "JPEG", quality=80, progressive=True, subsampling=0),
         ),
         (f"GIF {side}x{side}", lambda: encode(gradient(side, "L"), "GIF")),
         (f"WebP lossy {side}x{side}", lambda: encode(gradient(side), "WEBP", quality=60)),

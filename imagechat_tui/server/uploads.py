@@ -181,7 +181,7 @@ def decode_cost(image: Image.Image, file: IO[bytes]) -> tuple[float, str]:
         return WEBP_BYTES_PER_PIXEL, "WebP (its decoder takes 17 bytes a pixel)"
     if image.format == "JPEG":
         layers = getattr(image, "layer", [])
-        if layers and _jpeg_buffers_whole_image(file, len(layers), image.info):
+        if layers and _jpeg_buffers_whole_image(file, len(layers), image):
             h_max = max(h for _, h, _, _ in layers) or 1
             v_max = max(v for _, _, v, _ in layers) or 1
             samples = sum(h * v for _, h, v, _ in layers) / (h_max * v_max)
@@ -193,11 +193,11 @@ def decode_cost(image: Image.Image, file: IO[bytes]) -> tuple[float, str]:
     return DECODE_BYTES_PER_PIXEL, image.format or "image"
 
 
-def _jpeg_buffers_whole_image(file: IO[bytes], components: int, info: dict[str, object]) -> bool:
+def _jpeg_buffers_whole_image(file: IO[bytes], components: int, image: Image.Image) -> bool:
     """Whether libjpeg keeps every coefficient of the image while decoding it: when the
     file is progressive or its first scan has fewer components than the frame (the
     ``has_multiple_scans`` of libjpeg's jdinput.c)."""
-    if info.get("progressive"):
+    if image.info.get("progressive"):
         return True
     if components == 1:
         return False

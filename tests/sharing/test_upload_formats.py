@@ -32,6 +32,7 @@ PIXELS = 4_000_000
 SIDE = math.isqrt(PIXELS)  # a square at the limit
 #: What a request costs the server beyond its decode (buffers, the answer): small.
 SLACK = 6 * 2**20
+SERVE = (sys.executable, "-m", "imagechat_tui", "serve", "--port", "0")
 
 
 class Serve:
@@ -40,8 +41,7 @@ class Serve:
     def __init__(self, home: Path) -> None:
         env = {**os.environ, "IMAGECHAT_HOME": str(home)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "imagechat_tui", "serve", "--port", "0"]
-            + ["--max-image-pixels", str(PIXELS)],
+            [*SERVE, "--max-image-pixels", str(PIXELS)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
