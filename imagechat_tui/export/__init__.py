@@ -1,4 +1,4 @@
-"""Take a review out of the tool: Markdown, W3C Web Annotation (JSON-LD), PNG, CSV.
+"""Take a review out of the tool: Markdown, W3C Web Annotation (JSON-LD), PNG, CSV, .xlsx.
 
 Every format renders one ``Review``: a room's markers in number order plus the image
 they are on. Rendering is pure (no I/O); ``fetch`` reads a room from a server over the
@@ -17,19 +17,21 @@ if TYPE_CHECKING:  # the CLI imports this package for --help: no Pillow, no prot
 
     from imagechat_tui.protocol import Chat
 
-Format = Literal["markdown", "w3c", "png", "csv"]
-FORMATS: Final[tuple[Format, ...]] = ("markdown", "w3c", "png", "csv")
+Format = Literal["markdown", "w3c", "png", "csv", "xlsx"]
+FORMATS: Final[tuple[Format, ...]] = ("markdown", "w3c", "png", "csv", "xlsx")
 SUFFIXES: Final[dict[Format, str]] = {
     "markdown": ".md",
     "w3c": ".w3c.json",
     "png": ".png",
     "csv": ".csv",
+    "xlsx": ".xlsx",
 }
 LABELS: Final[dict[Format, str]] = {
     "markdown": "Markdown",
     "w3c": "W3C Web Annotation (JSON-LD)",
     "png": "annotated PNG",
     "csv": "CSV",
+    "xlsx": "spreadsheet (.xlsx)",
 }
 
 
@@ -92,11 +94,12 @@ def render(review: Review, fmt: Format) -> bytes:
 
 
 def _renderers() -> dict[Format, Callable[[Review], bytes]]:
-    from imagechat_tui.export import csvrows, markdown, png, w3c
+    from imagechat_tui.export import csvrows, markdown, png, w3c, xlsx
 
     return {
         "markdown": lambda r: markdown.render(r).encode("utf-8"),
         "w3c": lambda r: w3c.render(r).encode("utf-8"),
         "png": png.render,
         "csv": lambda r: csvrows.render(r).encode("utf-8"),
+        "xlsx": xlsx.render,
     }

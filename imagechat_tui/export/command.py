@@ -42,7 +42,8 @@ def export(
             metavar="FORMAT",
             callback=one_of(FORMATS),
             help="markdown (a report to paste), w3c (Web Annotation JSON-LD), png (the "
-            "image with the markers drawn in) or csv (one row per comment).",
+            "image with the markers drawn in), csv (one row per comment) or xlsx (the same "
+            "rows as a spreadsheet, which LibreOffice and Excel open as written).",
         ),
     ] = "markdown",
     output: Annotated[
@@ -90,8 +91,12 @@ def run(
     from imagechat_tui.export.fetch import FetchError, fetch_room
 
     err = Console(stderr=True, highlight=False)
-    if output is None and fmt == "png" and sys.stdout.isatty():
-        err.print("imagechat-tui: a PNG would garble the terminal; give -o FILE.", markup=False)
+    binary = {"png": "a PNG", "xlsx": "an .xlsx file"}
+    if output is None and fmt in binary and sys.stdout.isatty():
+        err.print(
+            f"imagechat-tui: {binary[fmt]} would garble the terminal; give -o FILE.",
+            markup=False,
+        )
         return 2
     try:
         where = resolve(target, server, room, token, ca_file, err, name)
@@ -135,7 +140,7 @@ def run(
 def for_stdout(data: bytes, *, tty: bool) -> bytes:
     """What to write to stdout: on a terminal, text through the app's inert-text rule
     (an escape sequence in a comment shows as ``␛[2J``, it does not clear the screen);
-    to a pipe or a file, the exact bytes. (A PNG never reaches a terminal: see ``run``.)"""
+    to a pipe or a file, the exact bytes. (A PNG or .xlsx never reaches a terminal: see ``run``.)"""
     if not tty:
         return data
     from imagechat_tui.safe_text import inert

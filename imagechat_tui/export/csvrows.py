@@ -46,7 +46,12 @@ def cell(text: str) -> str:
     return text
 
 
-def rows(review: Review) -> list[list[str]]:
+#: The columns whose text comes from a person (and so may look like a formula).
+_FROM_PEOPLE: Final = frozenset({"comment_id", "author_id", "author", "text"})
+
+
+def table(review: Review) -> list[list[str]]:
+    """One row per comment, the exact values (the CSV and the .xlsx export share it)."""
     out: list[list[str]] = []
     for chat in review.chats:
         for index, comment in enumerate(chat.comments):
@@ -60,14 +65,24 @@ def rows(review: Review) -> list[list[str]]:
                     "" if chat.h is None else f"{chat.h:g}",
                     str(index),
                     "comment" if index == 0 else "reply",
-                    cell(comment.id),
-                    cell(comment.author.id),
-                    cell(comment.author.name),
+                    comment.id,
+                    comment.author.id,
+                    comment.author.name,
                     iso(comment.createdAt),
                     iso(comment.editedAt) if comment.editedAt else "",
-                    cell(comment.text),
+                    comment.text,
                 ]
             )
+    return out
+
+
+def rows(review: Review) -> list[list[str]]:
+    """``table`` with every cell that comes from a person neutralised (``cell``)."""
+    guarded = [i for i, name in enumerate(COLUMNS) if name in _FROM_PEOPLE]
+    out = table(review)
+    for row in out:
+        for i in guarded:
+            row[i] = cell(row[i])
     return out
 
 

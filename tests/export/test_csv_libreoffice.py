@@ -4,47 +4,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import shutil
 from pathlib import Path
 
-import openpyxl
-from openpyxl.utils.escape import unescape
-
 from tests.export.hostile_room import FORMULAS, MARKDOWN, Seeded, export
-from tests.tools import require
-
-
-async def _to_xlsx(csv_file: Path, profile: Path, *infilter: str) -> list[list[object]]:
-    require("libreoffice")
-    out = csv_file.parent / "xlsx"
-    proc = await asyncio.create_subprocess_exec(
-        str(shutil.which("libreoffice")),
-        f"-env:UserInstallation={profile.as_uri()}",  # its own profile: no lock shared
-        "--headless",
-        *infilter,
-        "--convert-to",
-        "xlsx",
-        "--outdir",
-        str(out),
-        str(csv_file),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    made = out / (csv_file.stem + ".xlsx")
-    assert proc.returncode == 0 and made.exists(), err.decode()
-    sheet = openpyxl.load_workbook(made).active
-    assert sheet is not None
-    assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
-    # A control character is stored as _x001b_ in the file (OOXML): read it back as it is.
-    return [
-        [unescape(c.value) if isinstance(c.value, str) else c.value for c in row]
-        for row in sheet.iter_rows()
-    ]
+from tests.export.libreoffice import to_xlsx as _to_xlsx
 
 
 async def test_libreoffice_reads_no_formula_and_every_cell_as_text(

@@ -68,9 +68,11 @@ async def test_every_text_format_reaches_a_terminal_inert(hostile: Seeded) -> No
         assert "\ufffd31m red \ufffdgnp.exe".encode() in out, fmt
 
 
-async def test_a_png_is_refused_on_a_terminal(hostile: Seeded) -> None:
+async def test_a_png_or_xlsx_is_refused_on_a_terminal(hostile: Seeded) -> None:
     code, out = await _export_to_pty(hostile, "-f", "png")
     assert code == 2 and b"a PNG would garble the terminal" in out
+    code, out = await _export_to_pty(hostile, "-f", "xlsx")
+    assert code == 2 and b"an .xlsx file would garble the terminal" in out
 
 
 async def test_a_file_or_a_pipe_keeps_the_exact_text(hostile: Seeded, tmp_path: Path) -> None:
