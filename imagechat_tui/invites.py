@@ -80,6 +80,9 @@ class Invite:
     max_uses: int
     uses: int = 0
     revoked: bool = False
+    #: The invite this one was made within (a guest's: ``new_invite(within=...)``), by
+    #: its hash: revoking that one ends this one's access too.
+    parent: str | None = None
 
     @property
     def id(self) -> str:
@@ -133,6 +136,7 @@ def new_invite(
         created_at=int(now),
         expires_at=int(now) + expires_in,
         max_uses=max_uses,
+        parent=None if within is None else within.code_hash,
     )
     return code, invite
 
@@ -166,7 +170,7 @@ def token_ttl(invite: Invite, now: float) -> int:
     return max(1, min(DEFAULT_TTL_SECONDS, invite.expires_at - int(now)))
 
 
-_REFUSALS = {
+REFUSALS = {
     "expired": "This invite has expired; ask for a new link.",
     "revoked": "This invite was revoked; ask for a new link.",
     "used-up": "This invite has been used as many times as it allows; ask for a new link.",
@@ -179,5 +183,5 @@ def redeem(invite: Invite | None, now: float) -> Invite:
         raise InviteRefused("not-found", "No such invite: check the link.")
     status = invite.status(now)
     if status != "active":
-        raise InviteRefused(status, _REFUSALS[status])
+        raise InviteRefused(status, REFUSALS[status])
     return replace(invite, uses=invite.uses + 1)

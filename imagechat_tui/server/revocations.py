@@ -8,7 +8,9 @@ restarts whoever revoked it (``imagechat-tui invite revoke`` writes the database
 directly). Answers are cached per invite: a revocation is final, so it is kept; a
 standing invite is looked up again after ``ttl`` seconds, so a revocation reaches a node
 within ``ttl`` for new requests, and within ``reverify_interval`` (+ ``ttl``) for the
-sessions already open, which are closed with 4001.
+sessions already open, which are closed with 4001. An invite a guest made within their
+own (``Invite.parent``) stands only while that one does: revoking an invite ends the
+access of everyone it let in, and of everyone they let in.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from imagechat_tui.auth import AuthError, Identity
 from imagechat_tui.protocol import CloseCode
@@ -24,6 +26,8 @@ from imagechat_tui.server.storage import Storage
 
 CACHE_SECONDS: Final = 10.0
 CACHE_SIZE: Final = 16384
+#: Invites made within invites made within ...: deeper than this is refused.
+MAX_CHAIN: Final = 32
 REVOKED: Final = "The invite this access came from was revoked; ask for a new link."
 
 
@@ -37,30 +41,45 @@ class Revocations:
         self.storage = storage
         self.ttl = ttl
         self._clock = clock
-        self._standing: OrderedDict[str, float] = OrderedDict()  # invite -> checked at
-        self._revoked: OrderedDict[str, float] = OrderedDict()  # final: kept
+        # invite -> (checked at, the invite it was made within)
+        self._standing: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._revoked: OrderedDict[str, None] = OrderedDict()  # final: kept
 
     async def check(self, identity: Identity) -> None:
-        """Raise ``AuthError`` (close 4001) when the token's invite was revoked (or is
-        gone); ``StorageUnavailable`` when the database cannot say."""
-        invite = identity.invite
-        if invite is None:
-            return
-        if invite in self._revoked:
+        """Raise ``AuthError`` (close 4001) when the token's invite, or one it was made
+        within, was revoked (or is gone); ``StorageUnavailable`` when the database
+        cannot say."""
+        if identity.invite is not None and not await self.standing(
+            identity.invite, identity.tenant
+        ):
             raise AuthError(REVOKED, close_code=CloseCode.UNAUTHORIZED)
-        checked = self._standing.get(invite)
-        if checked is not None and self._clock() - checked < self.ttl:
-            return
-        stored = await self.storage.get_invite(invite)
-        if stored is None or stored.revoked or stored.tenant != identity.tenant:
-            self._standing.pop(invite, None)
-            self._remember(self._revoked, invite, 0.0)
-            raise AuthError(REVOKED, close_code=CloseCode.UNAUTHORIZED)
-        self._remember(self._standing, invite, self._clock())
 
-    @staticmethod
-    def _remember(cache: OrderedDict[str, float], key: str, value: float) -> None:
-        cache[key] = value
-        cache.move_to_end(key)
-        if len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
+    async def standing(self, invite: str, tenant: str) -> bool:
+        """Whether the invite (by its hash) and each invite it was made within (a guest's
+        invite's ``parent``, and so on up) exists for ``tenant`` and is not revoked."""
+        seen: set[str] = set()
+        current: str | None = invite
+        while current is not None:
+            if current in self._revoked or current in seen or len(seen) >= MAX_CHAIN:
+                return False
+            seen.add(current)
+            cached = self._standing.get(current)
+            if cached is not None and self._clock() - cached[0] < self.ttl:
+                current = cached[1]
+                continue
+            stored = await self.storage.get_invite(current)
+            if stored is None or stored.revoked or stored.tenant != tenant:
+                self._standing.pop(current, None)
+                self._revoked[current] = None
+                _bound(self._revoked)
+                return False
+            self._standing[current] = (self._clock(), stored.parent)
+            self._standing.move_to_end(current)
+            _bound(self._standing)
+            current = stored.parent
+        return True
+
+
+def _bound(cache: OrderedDict[str, Any]) -> None:
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)

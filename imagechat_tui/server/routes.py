@@ -29,6 +29,7 @@ import logging
 import re
 import secrets
 import time
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, unquote
@@ -37,6 +38,7 @@ from imagechat_tui.auth import AuthError, Identity, TenantStore
 from imagechat_tui.invites import (
     DEFAULT_EXPIRES_SECONDS,
     DEFAULT_USES,
+    REFUSALS,
     Invite,
     InviteRefused,
     hash_code,
@@ -172,7 +174,16 @@ class Routes:
         invite = await self.storage.get_invite(hash_code(code)) if is_well_formed(code) else None
         if invite is None:
             self.guesses.failed(address)
-        return invite
+            return None
+        return await self._upstream(invite)
+
+    async def _upstream(self, invite: Invite) -> Invite:
+        """The invite, as revoked when one it was made within (a guest's) is revoked."""
+        if invite.parent is None or invite.revoked:
+            return invite
+        if await self.revocations.standing(invite.parent, invite.tenant):
+            return invite
+        return replace(invite, revoked=True)
 
     # --- images ----------------------------------------------------------------------
 
@@ -387,14 +398,18 @@ class Routes:
         ):
             return HTTPStatus.BAD_REQUEST, {"error": f"name: 1-{_NAME_MAX} printable characters."}
         wanted = body.get("room")  # the room of the link: a wrong one spends no use
-        if isinstance(wanted, str):
-            found = await self.storage.get_invite(hash_code(code))
-            if found is not None and found.room != wanted:
-                return HTTPStatus.CONFLICT, {
-                    "error": f"This invite is for room {found.room}, not the room the link"
-                    " names; open the link it came with.",
-                    "reason": "wrong-room",
-                }
+        found = await self.storage.get_invite(hash_code(code))
+        if found is not None and isinstance(wanted, str) and found.room != wanted:
+            return HTTPStatus.CONFLICT, {
+                "error": f"This invite is for room {found.room}, not the room the link"
+                " names; open the link it came with.",
+                "reason": "wrong-room",
+            }
+        if found is not None and (await self._upstream(found)).revoked:  # no use spent
+            return _INVITE_STATUS["revoked"], {
+                "error": REFUSALS["revoked"],
+                "reason": "revoked",
+            }
         try:
             invite = await self.storage.redeem_invite(hash_code(code), time.time())
         except InviteRefused as exc:

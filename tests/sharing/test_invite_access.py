@@ -132,3 +132,31 @@ async def test_a_guest_may_not_mint_an_invite_beyond_their_own(
             "/api/invites", json={"room": "design", "expires_in": 365 * 86400, "max_uses": 10_000}
         )
         assert answer.status_code == 201
+
+
+async def test_revoking_an_invite_ends_the_invites_its_guests_made(
+    start: StartServer, mint_token: Callable[..., str], home: Any
+) -> None:
+    server = await start(reverify_interval=0.1, revocation_cache_seconds=0)
+    code = await share(server, mint_token("alice"), expires_in=3600, max_uses=3)
+    guest = (await redeem(server, code)).json()["token"]
+    async with httpx.AsyncClient(base_url=server.http_url, headers=bearer(guest)) as http:
+        made = await http.post(
+            "/api/invites", json={"room": "design", "expires_in": 600, "max_uses": 3}
+        )
+        assert made.status_code == 201, made.text
+        child = made.json()["code"]
+    friend = (await redeem(server, child, name="Fay")).json()["token"]
+    session, *_ = await WsClient.joined(server.url, friend, room="design")
+
+    await revoke(f"sqlite:///{home / 'imagechat.sqlite3'}", code)  # the guest's invite
+
+    close_code, _ = await closed_with(session)
+    assert close_code == 4001
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        assert (await http.get("/api/rooms/design", headers=bearer(friend))).status_code == 401
+        again = await http.post("/api/invites/redeem", json={"code": child, "name": "Gus"})
+        assert again.status_code == 410 and again.json()["reason"] == "revoked"
+        assert (await http.get(f"/r/design?invite={child}")).status_code == 410
+    listed = await server.storage.get_invite(hash_code(child))
+    assert listed is not None and listed.uses == 1  # the refused redeem spent no use

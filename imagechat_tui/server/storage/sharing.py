@@ -15,15 +15,26 @@ from imagechat_tui.server.uploads import ImageInfo
 
 #: The invites table's columns, in the order ``invite_from_row`` reads them (both dialects).
 INVITE_COLUMNS = (
-    "code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked"
+    "code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked,"
+    " parent"
 )
 
 
 def invite_from_row(row: Any) -> Invite:
     """An ``Invite`` from a row of ``INVITE_COLUMNS`` (SQLite and PostgreSQL rows alike)."""
-    code_hash, tenant, room, role, created_by, created_at, expires_at, max_uses, uses, revoked = (
-        tuple(row)
-    )
+    (
+        code_hash,
+        tenant,
+        room,
+        role,
+        created_by,
+        created_at,
+        expires_at,
+        max_uses,
+        uses,
+        revoked,
+        parent,
+    ) = tuple(row)
     return Invite(
         code_hash=code_hash,
         tenant=tenant,
@@ -35,6 +46,7 @@ def invite_from_row(row: Any) -> Invite:
         max_uses=int(max_uses),
         uses=int(uses),
         revoked=bool(revoked),
+        parent=parent,
     )
 
 

@@ -111,7 +111,7 @@ class PostgresSharing:
     async def add_invite(self, invite: Invite) -> None:
         async def put(conn: PoolConnectionProxy) -> None:
             await conn.execute(
-                f"INSERT INTO invites ({INVITE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                f"INSERT INTO invites ({INVITE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
                 invite.code_hash,
                 invite.tenant,
                 invite.room,
@@ -122,6 +122,7 @@ class PostgresSharing:
                 invite.max_uses,
                 invite.uses,
                 invite.revoked,
+                invite.parent,
             )
 
         await self._with(put)

@@ -119,7 +119,7 @@ class SqliteSharing:
     async def add_invite(self, invite: Invite) -> None:
         def put() -> None:
             self._conn().execute(
-                f"INSERT INTO invites ({INVITE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO invites ({INVITE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     invite.code_hash,
                     invite.tenant,
@@ -131,6 +131,7 @@ class SqliteSharing:
                     invite.max_uses,
                     invite.uses,
                     int(invite.revoked),
+                    invite.parent,
                 ),
             )
 
