@@ -62,3 +62,43 @@ def test_no_module_below_the_ui_imports_it() -> None:
         if not _is_ui(name) and name not in TOP
     }
     assert {name: found for name, found in offenders.items() if found} == {}
+
+
+#: The pure core: the rules and the data, no I/O (the server, the app and the tests share it).
+CORE = {
+    f"{PACKAGE}.{name}"
+    for name in ("protocol", "model", "replica", "policy", "positions", "safe_text", "backoff")
+}
+#: The review core (client/review.py and the client modules it stands on): no screen, no
+#: socket, so the review is tested with neither.
+REVIEW = {
+    f"{PACKAGE}.client.{name}"
+    for name in ("review", "session", "link", "undo", "mentions", "drafts")
+}
+#: What a module doing no I/O of its own never imports.
+IO = ("textual", "rich", "websockets", "asyncio", "sqlite3", "psycopg", "redis", "httpx")
+
+
+def _ours(names: set[str]) -> set[str]:
+    """The package's modules among ``names`` (an import of a function names its module)."""
+    modules = _modules()
+    return {n for n in names if n in modules and n != PACKAGE}
+
+
+def _io(names: set[str]) -> set[str]:
+    return {n for n in names if n.split(".")[0] in IO}
+
+
+def test_the_pure_core_imports_only_itself_and_no_io() -> None:
+    modules = _modules()
+    found = {name: _imports(name, modules[name]) for name in CORE}
+    assert {n: sorted(_ours(i) - CORE) for n, i in found.items() if _ours(i) - CORE} == {}
+    assert {n: sorted(_io(i)) for n, i in found.items() if _io(i)} == {}
+
+
+def test_the_review_core_needs_no_screen_and_no_socket() -> None:
+    modules = _modules()
+    found = {name: _imports(name, modules[name]) for name in REVIEW}
+    allowed = CORE | REVIEW | {f"{PACKAGE}.paths"}
+    assert {n: sorted(_ours(i) - allowed) for n, i in found.items() if _ours(i) - allowed} == {}
+    assert {n: sorted(_io(i)) for n, i in found.items() if _io(i)} == {}

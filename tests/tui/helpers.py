@@ -3,7 +3,8 @@
 The app is built one way (``make_app`` on a server URL, ``app_in_memory`` on a
 ``LoopbackRoom``) and opened one way (``running``: run it and wait until it is
 connected). Tests about the network or the terminal use a real server; the others use
-the in-memory room, which runs the same rules with no socket (``client/loopback.py``).
+the in-memory room, which runs the same rules with no socket (``client/loopback.py``),
+through the ``alice`` fixture (``conftest.py``): Alice in the app, Bob beside her.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from PIL import Image, ImageDraw
 from textual.pilot import Pilot
@@ -100,34 +102,40 @@ def token_dialog_shown(app: ImageChatApp) -> bool:
     return isinstance(screen, TokenScreen) and bool(screen.query(Input))
 
 
-@contextlib.asynccontextmanager
-async def alice_and_bob(
+def alice_and_bob(
     url: str, mint_token: Callable[..., str], size: tuple[int, int]
-) -> AsyncIterator[tuple[ImageChatApp, Pilot[object], RemoteClient]]:
+) -> contextlib.AbstractAsyncContextManager[tuple[ImageChatApp, Pilot[object], RemoteClient]]:
     """Alice in the app and Bob on a plain connection, both connected to one room."""
     bob = RemoteClient(url, mint_token("bob"))
-    app = make_app(url, mint_token("alice"))
-    try:
-        async with running(app, size) as pilot:
-            await bob.connected()
-            yield app, pilot, bob
-    finally:
-        await bob.close()
+    return _together(make_app(url, mint_token("alice")), bob, size)
+
+
+def alice_and_bob_in_memory(
+    room: LoopbackRoom, size: tuple[int, int], alice_role: str = "member"
+) -> contextlib.AbstractAsyncContextManager[tuple[ImageChatApp, Pilot[object], RemoteClient]]:
+    """Alice in the app and Bob on a plain link, both in one in-memory room."""
+    bob = RemoteClient.in_memory(room, "bob")
+    return _together(app_in_memory(room, "alice", alice_role), bob, size)
 
 
 @contextlib.asynccontextmanager
-async def alice_and_bob_in_memory(
-    room: LoopbackRoom, size: tuple[int, int], alice_role: str = "member"
+async def _together(
+    app: ImageChatApp, bob: RemoteClient, size: tuple[int, int]
 ) -> AsyncIterator[tuple[ImageChatApp, Pilot[object], RemoteClient]]:
-    """Alice in the app and Bob on a plain link, both in one in-memory room."""
-    bob = RemoteClient.in_memory(room, "bob")
-    app = app_in_memory(room, "alice", alice_role)
     try:
         async with running(app, size) as pilot:
             await bob.connected()
             yield app, pilot, bob
     finally:
         await bob.close()
+
+
+class Reviewing(NamedTuple):
+    """What the ``alice`` fixture gives: her app running, its pilot, and Bob."""
+
+    app: ImageChatApp
+    pilot: Pilot[object]
+    bob: RemoteClient
 
 
 class RemoteClient:

@@ -17,7 +17,7 @@ from imagechat_tui.tui.widgets.image_view import CROSSHAIR, PIN_OPEN, PIN_SELECT
 from tests.tui.helpers import (
     ROOM,
     RemoteClient,
-    alice_and_bob_in_memory,
+    Reviewing,
     app_in_memory,
     running,
     until,
@@ -57,22 +57,22 @@ async def test_a_pin_under_the_crosshair_stays_readable_with_the_crosshair_aroun
         assert "[" not in text and "]" not in text
 
 
-async def test_a_remote_pin_arriving_under_the_crosshair_is_bracketed(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        view = app.query_one(ImageView)
-        col, row = view.geometry.to_cell(*view.crosshair)
-        chat_id = bob.create(*view.crosshair, "on your crosshair")
-        await until(pilot, lambda: chat_id in view.pins)
-        await pilot.pause()
-        assert on_screen(view, row)[col - 1 : col + 3] == "[●1]"
-        line = view.render_line(row)
-        assert {segment.style for segment in line.crop(col, col + 2)} == {PIN_OPEN}
-        # And the brackets go when the pin does.
-        bob.delete(chat_id)
-        await until(pilot, lambda: chat_id not in view.pins)
-        await pilot.pause()
-        assert on_screen(view, row)[col] == "┼"
-        assert "[" not in on_screen(view, row)
+async def test_a_remote_pin_arriving_under_the_crosshair_is_bracketed(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    view = app.query_one(ImageView)
+    col, row = view.geometry.to_cell(*view.crosshair)
+    chat_id = bob.create(*view.crosshair, "on your crosshair")
+    await until(pilot, lambda: chat_id in view.pins)
+    await pilot.pause()
+    assert on_screen(view, row)[col - 1 : col + 3] == "[●1]"
+    line = view.render_line(row)
+    assert {segment.style for segment in line.crop(col, col + 2)} == {PIN_OPEN}
+    # And the brackets go when the pin does.
+    bob.delete(chat_id)
+    await until(pilot, lambda: chat_id not in view.pins)
+    await pilot.pause()
+    assert on_screen(view, row)[col] == "┼"
+    assert "[" not in on_screen(view, row)
 
 
 async def test_the_terminal_gets_the_brackets_when_a_remote_pin_lands_on_the_crosshair(

@@ -8,11 +8,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
-from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import PRESENCE_NAMED
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.app import ImageChatApp
@@ -26,8 +26,8 @@ from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.demo import DemoApp
 from tests.tui.helpers import (
     ROOM,
+    Reviewing,
     alice_and_bob,
-    alice_and_bob_in_memory,
     make_app,
     running,
     token_dialog_shown,
@@ -98,19 +98,19 @@ async def test_the_help_lists_the_composers_send_and_newline_keys() -> None:
         assert "compose.cancel" in rows
 
 
-async def test_a_remapped_send_key_sends_and_enter_then_starts_a_line(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        app.set_keymap({"compose.send": "ctrl+s"})
-        await pilot.press("n")
-        compose = app.query_one(CommentInput)
-        await until(pilot, lambda: compose.display)
-        assert compose.border_subtitle.startswith("^s send")  # the hint follows the keymap
-        await pilot.press(*"one", "enter", *"two")
-        assert compose.value == "one\ntwo" and compose.display  # enter no longer sends
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
-        (chat,) = bob.replica.view.chats.values()
-        assert chat.comments[0].text == "one\ntwo"
+async def test_a_remapped_send_key_sends_and_enter_then_starts_a_line(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    app.set_keymap({"compose.send": "ctrl+s"})
+    await pilot.press("n")
+    compose = app.query_one(CommentInput)
+    await until(pilot, lambda: compose.display)
+    assert compose.border_subtitle.startswith("^s send")  # the hint follows the keymap
+    await pilot.press(*"one", "enter", *"two")
+    assert compose.value == "one\ntwo" and compose.display  # enter no longer sends
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+    (chat,) = bob.replica.view.chats.values()
+    assert chat.comments[0].text == "one\ntwo"
 
 
 async def test_the_readme_key_table_is_the_bindings() -> None:
@@ -145,137 +145,137 @@ def _palette_text(palette: object) -> str:
     )
 
 
+@pytest.mark.app(size=(100, 30))
 async def test_footer_offers_what_applies_and_keeps_help_and_quit_at_100_columns(
-    room: LoopbackRoom,
+    alice: Reviewing,
 ) -> None:
-    async with alice_and_bob_in_memory(room, (100, 30)) as (app, pilot, bob):
-        # Connected, and the footer laid out since it recomposed for that (its new keys
-        # have no region until the next layout, which a loaded machine shows late).
-        await until(
-            pilot,
-            lambda: (
-                "retry" not in (keys := footer_keys(app))
-                and any(key.region.width for key in keys.values())
-            ),
-        )
-        keys = footer_keys(app)
-        assert "reply" not in keys and "edit" not in keys  # nothing selected
-        for action in ("help", "quit"):
-            region = keys[action].region
-            assert region.width > 0 and region.right <= 100, action
-        chat_id = bob.create(30.0, 30.0, "from bob")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        await pilot.press("right_square_bracket")
-        await until(pilot, lambda: "reply" in footer_keys(app))
-        resolve = [k for k in app.screen.query(FooterKey) if k.action.startswith("set_resolved")]
-        assert [k.description for k in resolve] == ["Resolve"]
-        await pilot.press("s")
-        await until(pilot, lambda: app.replica.view.chats[chat_id].resolved)
-        await until(
-            pilot,
-            lambda: (
-                [
-                    k.description
-                    for k in app.screen.query(FooterKey)
-                    if k.action.startswith("set_resolved")
-                ]
-                == ["Reopen"]
-            ),
-        )
-        for action in ("help", "quit"):
-            assert footer_keys(app)[action].region.right <= 100
+    app, pilot, bob = alice
+    # Connected, and the footer laid out since it recomposed for that (its new keys
+    # have no region until the next layout, which a loaded machine shows late).
+    await until(
+        pilot,
+        lambda: (
+            "retry" not in (keys := footer_keys(app))
+            and any(key.region.width for key in keys.values())
+        ),
+    )
+    keys = footer_keys(app)
+    assert "reply" not in keys and "edit" not in keys  # nothing selected
+    for action in ("help", "quit"):
+        region = keys[action].region
+        assert region.width > 0 and region.right <= 100, action
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket")
+    await until(pilot, lambda: "reply" in footer_keys(app))
+    resolve = [k for k in app.screen.query(FooterKey) if k.action.startswith("set_resolved")]
+    assert [k.description for k in resolve] == ["Resolve"]
+    await pilot.press("s")
+    await until(pilot, lambda: app.replica.view.chats[chat_id].resolved)
+    await until(
+        pilot,
+        lambda: (
+            [
+                k.description
+                for k in app.screen.query(FooterKey)
+                if k.action.startswith("set_resolved")
+            ]
+            == ["Reopen"]
+        ),
+    )
+    for action in ("help", "quit"):
+        assert footer_keys(app)[action].region.right <= 100
 
 
-async def test_view_toggles_are_shown_and_brackets_follow_the_filter(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        first = bob.create(20.0, 20.0, "open one")
-        second = bob.create(40.0, 40.0, "to resolve")
-        third = bob.create(60.0, 60.0, "open too")
-        await until(pilot, lambda: len(app.replica.view.chats) == 3)
-        app.workspace.select(second)
-        await pilot.press("s")
-        await until(pilot, lambda: app.replica.view.chats[second].resolved)
-        view_state = app.query_one("#view-state")
-        await pilot.press("v")
-        assert "resolved pins hidden" in str(view_state.render())
-        await pilot.press("v")
-        assert str(view_state.render()) == ""
+async def test_view_toggles_are_shown_and_brackets_follow_the_filter(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    first = bob.create(20.0, 20.0, "open one")
+    second = bob.create(40.0, 40.0, "to resolve")
+    third = bob.create(60.0, 60.0, "open too")
+    await until(pilot, lambda: len(app.replica.view.chats) == 3)
+    app.workspace.select(second)
+    await pilot.press("s")
+    await until(pilot, lambda: app.replica.view.chats[second].resolved)
+    view_state = app.query_one("#view-state")
+    await pilot.press("v")
+    assert "resolved pins hidden" in str(view_state.render())
+    await pilot.press("v")
+    assert str(view_state.render()) == ""
 
-        # f works from the image (global), and [ ] stay within the filter.
-        assert app.focused is app.query_one(ImageView)
-        await pilot.press("f", "f")  # all -> open -> resolved
-        markers = app.query_one(MarkerList)
-        assert markers.filter == "resolved" and markers.chat_ids == [second]
-        app.workspace.select(None)
-        await pilot.press("right_square_bracket")
-        assert app.selected == second
-        await pilot.press("right_square_bracket")
-        assert app.selected == second  # the open markers are not in the list
-        await pilot.press("f")  # all
-        await pilot.press("right_square_bracket")
-        assert app.selected == third
-        assert first in app.replica.view.chats
-
-
-async def test_sidebar_key_lists_jk_gG_and_escape_to_the_image(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, (60, 20)) as (app, pilot, bob):
-        ids = [bob.create(10.0 * n, 10.0 * n, f"marker {n}") for n in range(1, 5)]
-        await until(pilot, lambda: len(app.replica.view.chats) == 4)
-        image = app.query_one(ImageView)
-        sidebar = app.query_one("#sidebar")
-        full_width = image.size.width
-        await pilot.press("b")
-        assert not sidebar.display
-        await until(pilot, lambda: image.size.width == 60)
-        assert "sidebar hidden" in str(app.query_one("#view-state").render())
-        await pilot.press("b")
-        assert sidebar.display
-        await until(pilot, lambda: image.size.width == full_width)
-
-        markers = app.query_one(MarkerList)
-        markers.focus()
-        await pilot.press("j")
-        assert markers.highlighted_chat == ids[0]
-        await pilot.press("j", "j")
-        assert markers.highlighted_chat == ids[2]
-        await pilot.press("k")
-        assert markers.highlighted_chat == ids[1]
-        await pilot.press("G")
-        assert markers.highlighted_chat == ids[3]
-        await pilot.press("g")
-        assert markers.highlighted_chat == ids[0]
-        await pilot.press("enter")
-        assert app.focused is app.query_one(ThreadView)
-        await pilot.press("escape")
-        assert app.focused is image
+    # f works from the image (global), and [ ] stay within the filter.
+    assert app.focused is app.query_one(ImageView)
+    await pilot.press("f", "f")  # all -> open -> resolved
+    markers = app.query_one(MarkerList)
+    assert markers.filter == "resolved" and markers.chat_ids == [second]
+    app.workspace.select(None)
+    await pilot.press("right_square_bracket")
+    assert app.selected == second
+    await pilot.press("right_square_bracket")
+    assert app.selected == second  # the open markers are not in the list
+    await pilot.press("f")  # all
+    await pilot.press("right_square_bracket")
+    assert app.selected == third
+    assert first in app.replica.view.chats
 
 
-async def test_q_with_an_unsent_comment_asks_first(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, _bob):
-        await pilot.press("n", *"half a thought")
-        app.query_one(MarkerList).focus()  # the draft stays open, focus elsewhere
-        await pilot.press("q")
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("enter")  # the default is Cancel
-        assert not isinstance(app.screen, ConfirmScreen)
-        assert app.is_running and app.query_one("#compose").display
-        await pilot.press("q", "y")
-        await until(pilot, lambda: not app.is_running)
+@pytest.mark.app(size=(60, 20))
+async def test_sidebar_key_lists_jk_gG_and_escape_to_the_image(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    ids = [bob.create(10.0 * n, 10.0 * n, f"marker {n}") for n in range(1, 5)]
+    await until(pilot, lambda: len(app.replica.view.chats) == 4)
+    image = app.query_one(ImageView)
+    sidebar = app.query_one("#sidebar")
+    full_width = image.size.width
+    await pilot.press("b")
+    assert not sidebar.display
+    await until(pilot, lambda: image.size.width == 60)
+    assert "sidebar hidden" in str(app.query_one("#view-state").render())
+    await pilot.press("b")
+    assert sidebar.display
+    await until(pilot, lambda: image.size.width == full_width)
+
+    markers = app.query_one(MarkerList)
+    markers.focus()
+    await pilot.press("j")
+    assert markers.highlighted_chat == ids[0]
+    await pilot.press("j", "j")
+    assert markers.highlighted_chat == ids[2]
+    await pilot.press("k")
+    assert markers.highlighted_chat == ids[1]
+    await pilot.press("G")
+    assert markers.highlighted_chat == ids[3]
+    await pilot.press("g")
+    assert markers.highlighted_chat == ids[0]
+    await pilot.press("enter")
+    assert app.focused is app.query_one(ThreadView)
+    await pilot.press("escape")
+    assert app.focused is image
 
 
-async def test_who_is_viewing_by_name_on_demand(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, _bob):
-        await until(
-            pilot,
-            lambda: (
-                app.connection.presence is not None and len(app.connection.presence.viewers) == 2
-            ),
-        )
-        await pilot.press("w")
-        await until(pilot, lambda: bool(app._notifications))
-        shown = list(app._notifications)[-1]
-        assert shown.title == "Viewing now (2)"
-        assert "alice" in shown.message and "bob" in shown.message
+async def test_q_with_an_unsent_comment_asks_first(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    await pilot.press("n", *"half a thought")
+    app.query_one(MarkerList).focus()  # the draft stays open, focus elsewhere
+    await pilot.press("q")
+    assert isinstance(app.screen, ConfirmScreen)
+    await pilot.press("enter")  # the default is Cancel
+    assert not isinstance(app.screen, ConfirmScreen)
+    assert app.is_running and app.query_one("#compose").display
+    await pilot.press("q", "y")
+    await until(pilot, lambda: not app.is_running)
+
+
+async def test_who_is_viewing_by_name_on_demand(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    await until(
+        pilot,
+        lambda: app.connection.presence is not None and len(app.connection.presence.viewers) == 2,
+    )
+    await pilot.press("w")
+    await until(pilot, lambda: bool(app._notifications))
+    shown = list(app._notifications)[-1]
+    assert shown.title == "Viewing now (2)"
+    assert "alice" in shown.message and "bob" in shown.message
 
 
 async def test_who_in_a_room_past_50_viewers_asks_the_server_for_names(

@@ -6,7 +6,7 @@ from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.tui.widgets.image_view import ImageView
 from tests.tui.helpers import (
     RemoteClient,
-    alice_and_bob_in_memory,
+    Reviewing,
     app_in_memory,
     running,
     until,
@@ -51,19 +51,17 @@ async def test_author_moves_own_marker_by_click_and_others_see_it(room: Loopback
         await bob.close()
 
 
-async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(
-    room: LoopbackRoom,
-) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        chat_id = bob.create(30.0, 30.0, "bob's")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        await pilot.press("right_square_bracket", "m")
-        assert app.moving is None
-        assert "Only its author or a moderator may move Marker #1." in status(app)
-        await pilot.click(ImageView, offset=(20, 12))  # an ordinary click: a new marker
-        assert app.query_one("#compose").display
-        chat = app.replica.view.chats[chat_id]
-        assert (chat.x, chat.y) == (30.0, 30.0)
+async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "bob's")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket", "m")
+    assert app.moving is None
+    assert "Only its author or a moderator may move Marker #1." in status(app)
+    await pilot.click(ImageView, offset=(20, 12))  # an ordinary click: a new marker
+    assert app.query_one("#compose").display
+    chat = app.replica.view.chats[chat_id]
+    assert (chat.x, chat.y) == (30.0, 30.0)
 
 
 async def test_moderator_moves_any_marker_with_the_crosshair(room: LoopbackRoom) -> None:

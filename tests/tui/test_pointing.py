@@ -10,7 +10,7 @@ from imagechat_tui.tui.input_driver import PasteSafeParser
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.pointer_status import PointerStatus
-from tests.tui.helpers import alice_and_bob_in_memory, app_in_memory, until
+from tests.tui.helpers import Reviewing, app_in_memory, until
 
 SIZE = (120, 36)
 
@@ -37,30 +37,30 @@ def wheel(app: ImageChatApp, up: bool, x: int, y: int) -> None:
     terminal(app, f"\x1b[<{64 if up else 65};{x + 1};{y + 1}M")
 
 
-async def test_panning_and_zooming_carry_the_crosshair(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        view = app.query_one(ImageView)
-        await pilot.press("plus", "plus", "plus")
-        assert in_view(view)
-        for key in ["ctrl+right"] * 12 + ["ctrl+down"] * 12 + ["ctrl+left"] * 30:
-            await pilot.press(key)
-            assert in_view(view), key
-        # A right-button drag pans too (as the terminal reports it: SGR mouse).
-        before = view.viewport
-        x, y = view.region.x, view.region.y
-        terminal(app, f"\x1b[<2;{x + 60};{y + 25}M")
-        for step in range(1, 6):
-            terminal(app, f"\x1b[<34;{x + 60 - 10 * step};{y + 25 - 4 * step}M")
-            await pilot.pause()
-            assert in_view(view)
-        terminal(app, f"\x1b[<2;{x + 10};{y + 5}m")
+async def test_panning_and_zooming_carry_the_crosshair(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    view = app.query_one(ImageView)
+    await pilot.press("plus", "plus", "plus")
+    assert in_view(view)
+    for key in ["ctrl+right"] * 12 + ["ctrl+down"] * 12 + ["ctrl+left"] * 30:
+        await pilot.press(key)
+        assert in_view(view), key
+    # A right-button drag pans too (as the terminal reports it: SGR mouse).
+    before = view.viewport
+    x, y = view.region.x, view.region.y
+    terminal(app, f"\x1b[<2;{x + 60};{y + 25}M")
+    for step in range(1, 6):
+        terminal(app, f"\x1b[<34;{x + 60 - 10 * step};{y + 25 - 4 * step}M")
         await pilot.pause()
-        assert view.viewport != before and in_view(view)
-        # n places the marker where the crosshair is drawn, in view.
-        await pilot.press("n", *"seen", "enter")
-        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
-        (chat,) = bob.replica.view.chats.values()
-        assert (chat.x, chat.y) == view.crosshair
+        assert in_view(view)
+    terminal(app, f"\x1b[<2;{x + 10};{y + 5}m")
+    await pilot.pause()
+    assert view.viewport != before and in_view(view)
+    # n places the marker where the crosshair is drawn, in view.
+    await pilot.press("n", *"seen", "enter")
+    await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+    (chat,) = bob.replica.view.chats.values()
+    assert (chat.x, chat.y) == view.crosshair
 
 
 async def test_status_bar_shows_zoom_and_position_and_0_fits(room: LoopbackRoom) -> None:
@@ -144,35 +144,35 @@ async def test_shift_moves_ten_steps_and_a_step_is_at_least_one_image_pixel(
         assert in_view(view)
 
 
-async def test_the_reply_box_names_its_marker_and_follows_the_selection(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        first = bob.create(20.0, 20.0, "one")
-        second = bob.create(70.0, 70.0, "two")
-        await until(pilot, lambda: second in app.replica.view.chats)
-        await pilot.press("right_square_bracket", "r", *"for two")
-        box = app.query_one(CommentInput)
-        assert box.border_title == "Reply to #1"
-        view = app.query_one(ImageView)
-        col, row = view.geometry.to_cell(70.0, 70.0)
-        await pilot.click(ImageView, offset=(col, row))  # the pin of #2
-        assert app.selected == second
-        assert box.border_title == "Reply to #2" and box.value == "for two"
-        box.focus()
-        await pilot.press("enter")
-        await until(pilot, lambda: len(bob.replica.view.chats[second].comments) == 2)
-        assert bob.replica.view.chats[second].comments[1].text == "for two"
-        assert len(bob.replica.view.chats[first].comments) == 1
+async def test_the_reply_box_names_its_marker_and_follows_the_selection(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    first = bob.create(20.0, 20.0, "one")
+    second = bob.create(70.0, 70.0, "two")
+    await until(pilot, lambda: second in app.replica.view.chats)
+    await pilot.press("right_square_bracket", "r", *"for two")
+    box = app.query_one(CommentInput)
+    assert box.border_title == "Reply to #1"
+    view = app.query_one(ImageView)
+    col, row = view.geometry.to_cell(70.0, 70.0)
+    await pilot.click(ImageView, offset=(col, row))  # the pin of #2
+    assert app.selected == second
+    assert box.border_title == "Reply to #2" and box.value == "for two"
+    box.focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: len(bob.replica.view.chats[second].comments) == 2)
+    assert bob.replica.view.chats[second].comments[1].text == "for two"
+    assert len(bob.replica.view.chats[first].comments) == 1
 
 
-async def test_the_reply_box_says_when_its_marker_is_deleted(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        chat_id = bob.create(20.0, 20.0, "one")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        await pilot.press("right_square_bracket", "r", *"half a thought")
-        box = app.query_one(CommentInput)
-        bob.delete(chat_id)
-        await until(pilot, lambda: chat_id not in app.replica.view.chats)
-        assert box.border_title == "The marker is gone (deleted): esc to cancel"
-        assert box.value == "half a thought"  # kept, to copy or cancel
-        await pilot.press("enter")
-        assert box.display and "does not exist" in str(app.query_one("#status").render())
+async def test_the_reply_box_says_when_its_marker_is_deleted(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    chat_id = bob.create(20.0, 20.0, "one")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket", "r", *"half a thought")
+    box = app.query_one(CommentInput)
+    bob.delete(chat_id)
+    await until(pilot, lambda: chat_id not in app.replica.view.chats)
+    assert box.border_title == "The marker is gone (deleted): esc to cancel"
+    assert box.value == "half a thought"  # kept, to copy or cancel
+    await pilot.press("enter")
+    assert box.display and "does not exist" in str(app.query_one("#status").render())

@@ -14,7 +14,7 @@ from imagechat_tui.protocol import Comment, User
 from imagechat_tui.tui.widgets.thread_view import EMPTY, INDENT, ThreadView, comment_lines
 from tests.tui.helpers import (
     RemoteClient,
-    alice_and_bob_in_memory,
+    Reviewing,
     app_in_memory,
     running,
     until,
@@ -73,43 +73,43 @@ async def test_empty_state_then_remote_reply_appears_and_keeps_the_highlight(
 
 
 async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
-    room: LoopbackRoom,
+    alice: Reviewing,
 ) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        chat_id = bob.create(30.0, 30.0, "from bob")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        await pilot.press("right_square_bracket", "r", *"mine", "enter")
-        thread = app.query_one(ThreadView)
-        await until(pilot, lambda: len(thread.comment_ids) == 2 and not app.replica.pending)
-        bobs, mine = thread.comment_ids
-        # After a reply the highlight is on the comment just written.
-        assert thread.has_focus and thread.highlighted_comment_id == mine
-        await pilot.press("up")
-        assert thread.highlighted_comment_id == bobs
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket", "r", *"mine", "enter")
+    thread = app.query_one(ThreadView)
+    await until(pilot, lambda: len(thread.comment_ids) == 2 and not app.replica.pending)
+    bobs, mine = thread.comment_ids
+    # After a reply the highlight is on the comment just written.
+    assert thread.has_focus and thread.highlighted_comment_id == mine
+    await pilot.press("up")
+    assert thread.highlighted_comment_id == bobs
 
-        await pilot.press("e")  # bob's comment: refused
-        assert "Only its author or a moderator" in str(app.query_one("#status").render())
-        await pilot.press("down")
-        assert thread.highlighted_comment_id == mine
-        await pilot.press("home")
-        assert thread.highlighted_comment_id == bobs
+    await pilot.press("e")  # bob's comment: refused
+    assert "Only its author or a moderator" in str(app.query_one("#status").render())
+    await pilot.press("down")
+    assert thread.highlighted_comment_id == mine
+    await pilot.press("home")
+    assert thread.highlighted_comment_id == bobs
 
-        # A click on the second line of my comment highlights it.
-        row = len(thread.item_lines(bobs)) + 1
-        offset = thread.content_offset
-        await pilot.click(ThreadView, offset=(offset.x + 4, offset.y + row))
-        assert thread.highlighted_comment_id == mine
+    # A click on the second line of my comment highlights it.
+    row = len(thread.item_lines(bobs)) + 1
+    offset = thread.content_offset
+    await pilot.click(ThreadView, offset=(offset.x + 4, offset.y + row))
+    assert thread.highlighted_comment_id == mine
 
-        await pilot.press("e", "end", *" too", "enter")
-        await until(pilot, lambda: app.replica.view.chats[chat_id].comments[1].editedAt)
-        await until(pilot, lambda: "(edited)" in thread.item_text(mine))
-        assert "mine too" in thread.item_text(mine)
-        assert thread.highlighted_comment_id == mine
+    await pilot.press("e", "end", *" too", "enter")
+    await until(pilot, lambda: app.replica.view.chats[chat_id].comments[1].editedAt)
+    await until(pilot, lambda: "(edited)" in thread.item_text(mine))
+    assert "mine too" in thread.item_text(mine)
+    assert thread.highlighted_comment_id == mine
 
-        await pilot.press("x")
-        await until(pilot, lambda: thread.comment_ids == [bobs])
-        assert thread.border_title == "#1 · open · 1 comment"
-        assert thread.highlighted_comment_id == bobs
+    await pilot.press("x")
+    await until(pilot, lambda: thread.comment_ids == [bobs])
+    assert thread.border_title == "#1 · open · 1 comment"
+    assert thread.highlighted_comment_id == bobs
 
 
 async def test_a_long_thread_scrolls_to_the_highlight(room: LoopbackRoom) -> None:

@@ -20,7 +20,7 @@ from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.helpers import (
     ROOM,
     RemoteClient,
-    alice_and_bob_in_memory,
+    Reviewing,
     app_in_memory,
     running,
     until,
@@ -63,115 +63,117 @@ def test_undo_slot_lasts_its_seconds_and_holds_the_last_delete() -> None:
     assert slot.take(205.0) is newer and slot.take(205.0) is None
 
 
-async def test_a_deleted_comment_comes_back_with_u(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        chat_id = bob.create(30.0, 30.0, "from bob")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        await pilot.press("right_square_bracket", "r", *"line one", "ctrl+j", *"line two", "enter")
-        thread = app.query_one(ThreadView)
-        await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 2)
-        mine = bob.replica.view.chats[chat_id].comments[1]
-        assert thread.highlighted_comment_id == mine.id  # the one just written
-        assert not footer_has(app, "undo")
+async def test_a_deleted_comment_comes_back_with_u(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket", "r", *"line one", "ctrl+j", *"line two", "enter")
+    thread = app.query_one(ThreadView)
+    await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 2)
+    mine = bob.replica.view.chats[chat_id].comments[1]
+    assert thread.highlighted_comment_id == mine.id  # the one just written
+    assert not footer_has(app, "undo")
 
-        await pilot.press("x")  # acts on the highlighted comment: mine
-        await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 1)
-        notice = "Comment on #1 deleted. Press u within 10 s to undo."
-        assert status(app) == notice
-        assert any(n.message == notice for n in app._notifications)
-        assert footer_has(app, "undo")
+    await pilot.press("x")  # acts on the highlighted comment: mine
+    await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 1)
+    notice = "Comment on #1 deleted. Press u within 10 s to undo."
+    assert status(app) == notice
+    assert any(n.message == notice for n in app._notifications)
+    assert footer_has(app, "undo")
 
-        await pilot.press("u")
-        await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 2)
-        back = bob.replica.view.chats[chat_id].comments[1]
-        assert (back.id, back.text, back.author.id) == (mine.id, "line one\nline two", "alice")
-        assert thread.highlighted_comment_id == mine.id
-        assert "restored" in status(app)
-        assert not any(n.message == notice for n in app._notifications)  # no longer true
-        assert not footer_has(app, "undo")  # u is spent: pressing it again does nothing
-        await pilot.press("u")
-        await pilot.pause()
-        assert len(app.replica.view.chats[chat_id].comments) == 2 and not app.replica.pending
-
-
-async def test_marker_delete_defaults_to_cancel_and_u_restores_it(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        await pilot.press("n", *"mine", "ctrl+j", *"second line", "enter")
-        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
-        (chat,) = bob.replica.view.chats.values()
-        reply_id = bob.reply(chat.id, "bob's reply")
-        edit = EditComment(commentId=reply_id, text="bob's reply, edited")
-        bob.connection.submit(UpdateOp(broadcastId="b-edit", chatId=chat.id, change=edit))
-        await until(pilot, lambda: len(app.replica.view.chats[chat.id].comments) == 2)
-        await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].editedAt is not None)
-        await pilot.press("s")  # resolved
-        await until(pilot, lambda: bob.replica.view.chats[chat.id].resolved)
-        whole = bob.replica.view.chats[chat.id]
-
-        await pilot.press("D")
-        assert isinstance(app.screen, ConfirmScreen)
-        focused = app.screen.focused
-        assert isinstance(focused, Button) and focused.id == "no"
-        await pilot.press("enter")  # the default: Cancel
-        assert not isinstance(app.screen, ConfirmScreen)
-        assert chat.id in app.replica.view.chats and not app.replica.pending
-
-        await pilot.press("D", "y")
-        await until(pilot, lambda: chat.id not in bob.replica.view.chats)
-        assert status(app) == "Marker #1 deleted. Press u within 10 s to undo."
-
-        await pilot.press("u")
-        await until(pilot, lambda: chat.id in bob.replica.view.chats)
-        # What was deleted comes back for the other viewer: the same number, authors,
-        # times, edit and resolved state (not "#1 restored as #2", all by alice).
-        assert bob.replica.view.chats[chat.id] == whole
-        await until(pilot, lambda: not app.replica.pending)
-        assert app.replica.view.chats[chat.id] == whole
-        assert status(app) == "Marker #1 restored."
-        assert app.selected == chat.id
-        # Bob's reply is still his to edit.
-        again = EditComment(commentId=reply_id, text="bob's reply, again")
-        bob.connection.submit(UpdateOp(broadcastId="b-again", chatId=chat.id, change=again))
-        await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].text == again.text)
-        # ... and the export credits each comment to its author, with the edit.
-        state = room.state
-        review = Review.of(
-            state.chats.values(), room=ROOM, image=sample_image(), source="x.png",
-            is_remote=False, title="x", exported_at=0,
-        )  # fmt: skip
-        report = markdown.render(review)
-        assert "## 1. Resolved" in report and "Opened by **alice**" in report
-        assert "Reply from **bob**" in report and "(edited " in report
-        assert "wrote:" not in report
+    await pilot.press("u")
+    await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 2)
+    back = bob.replica.view.chats[chat_id].comments[1]
+    assert (back.id, back.text, back.author.id) == (mine.id, "line one\nline two", "alice")
+    assert thread.highlighted_comment_id == mine.id
+    assert "restored" in status(app)
+    assert not any(n.message == notice for n in app._notifications)  # no longer true
+    assert not footer_has(app, "undo")  # u is spent: pressing it again does nothing
+    await pilot.press("u")
+    await pilot.pause()
+    assert len(app.replica.view.chats[chat_id].comments) == 2 and not app.replica.pending
 
 
-async def test_undo_expires(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        await pilot.press("n", *"mine", "enter")
-        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
-        # A window that ends at once, as if 10 s had passed. Not 0: the app sets a timer
-        # and a notice for that long, and Textual's Timer divides by its interval when
-        # it runs late (a ZeroDivisionError on a loaded machine).
-        app.review.undo_slot.seconds = 0.05
-        await pilot.press("D", "y")
-        await until(pilot, lambda: not bob.replica.view.chats)
-        await until(pilot, lambda: app.review.undo_slot.peek(time.monotonic()) is None)
-        assert not footer_has(app, "undo")
-        await pilot.press("u")
-        await pilot.pause()
-        assert not app.replica.view.chats and not app.replica.pending
-        app.action_undo()  # from the command palette
-        assert status(app) == "Nothing to undo (a delete can be undone for 0 s)."
+async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
+    room: LoopbackRoom, alice: Reviewing
+) -> None:
+    app, pilot, bob = alice
+    await pilot.press("n", *"mine", "ctrl+j", *"second line", "enter")
+    await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+    (chat,) = bob.replica.view.chats.values()
+    reply_id = bob.reply(chat.id, "bob's reply")
+    edit = EditComment(commentId=reply_id, text="bob's reply, edited")
+    bob.connection.submit(UpdateOp(broadcastId="b-edit", chatId=chat.id, change=edit))
+    await until(pilot, lambda: len(app.replica.view.chats[chat.id].comments) == 2)
+    await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].editedAt is not None)
+    await pilot.press("s")  # resolved
+    await until(pilot, lambda: bob.replica.view.chats[chat.id].resolved)
+    whole = bob.replica.view.chats[chat.id]
+
+    await pilot.press("D")
+    assert isinstance(app.screen, ConfirmScreen)
+    focused = app.screen.focused
+    assert isinstance(focused, Button) and focused.id == "no"
+    await pilot.press("enter")  # the default: Cancel
+    assert not isinstance(app.screen, ConfirmScreen)
+    assert chat.id in app.replica.view.chats and not app.replica.pending
+
+    await pilot.press("D", "y")
+    await until(pilot, lambda: chat.id not in bob.replica.view.chats)
+    assert status(app) == "Marker #1 deleted. Press u within 10 s to undo."
+
+    await pilot.press("u")
+    await until(pilot, lambda: chat.id in bob.replica.view.chats)
+    # What was deleted comes back for the other viewer: the same number, authors,
+    # times, edit and resolved state (not "#1 restored as #2", all by alice).
+    assert bob.replica.view.chats[chat.id] == whole
+    await until(pilot, lambda: not app.replica.pending)
+    assert app.replica.view.chats[chat.id] == whole
+    assert status(app) == "Marker #1 restored."
+    assert app.selected == chat.id
+    # Bob's reply is still his to edit.
+    again = EditComment(commentId=reply_id, text="bob's reply, again")
+    bob.connection.submit(UpdateOp(broadcastId="b-again", chatId=chat.id, change=again))
+    await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].text == again.text)
+    # ... and the export credits each comment to its author, with the edit.
+    state = room.state
+    review = Review.of(
+        state.chats.values(), room=ROOM, image=sample_image(), source="x.png",
+        is_remote=False, title="x", exported_at=0,
+    )  # fmt: skip
+    report = markdown.render(review)
+    assert "## 1. Resolved" in report and "Opened by **alice**" in report
+    assert "Reply from **bob**" in report and "(edited " in report
+    assert "wrote:" not in report
 
 
-async def test_a_non_author_is_refused_before_the_delete_confirmation(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        chat_id = bob.create(30.0, 30.0, "from bob")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        await pilot.press("right_square_bracket", "D")
-        assert not isinstance(app.screen, ConfirmScreen)
-        assert status(app) == "Only its author or a moderator may delete Marker #1."
-        assert chat_id in app.replica.view.chats
+async def test_undo_expires(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    await pilot.press("n", *"mine", "enter")
+    await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+    # A window that ends at once, as if 10 s had passed. Not 0: the app sets a timer
+    # and a notice for that long, and Textual's Timer divides by its interval when
+    # it runs late (a ZeroDivisionError on a loaded machine).
+    app.review.undo_slot.seconds = 0.05
+    await pilot.press("D", "y")
+    await until(pilot, lambda: not bob.replica.view.chats)
+    await until(pilot, lambda: app.review.undo_slot.peek(time.monotonic()) is None)
+    assert not footer_has(app, "undo")
+    await pilot.press("u")
+    await pilot.pause()
+    assert not app.replica.view.chats and not app.replica.pending
+    app.action_undo()  # from the command palette
+    assert status(app) == "Nothing to undo (a delete can be undone for 0 s)."
+
+
+async def test_a_non_author_is_refused_before_the_delete_confirmation(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket", "D")
+    assert not isinstance(app.screen, ConfirmScreen)
+    assert status(app) == "Only its author or a moderator may delete Marker #1."
+    assert chat_id in app.replica.view.chats
 
 
 async def test_a_viewer_is_refused_before_typing(room: LoopbackRoom) -> None:
