@@ -48,6 +48,10 @@ from imagechat_tui.safe_text import inert
 Purpose = Literal["new", "reply", "edit"]
 #: What a status message is about, so it is cleared when that is over (never untrue).
 Situation = Literal["offline", "undo", "region"]
+#: Where the keyboard is: the widget focused.
+Place = Literal["image", "list", "thread", "composer"]
+#: What the reviewer is doing, for the footer: each mode offers its own keys.
+Mode = Literal["image", "list", "thread", "composer", "region", "move", "offline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ class Review:
         self.selected: str | None = None
         self.moving: str | None = None  # the marker being moved: the next place moves it
         self.draft: Draft | None = None
+        self.drawing = False  # a region is being drawn (a, then arrows or a drag)
         self.drafts = drafts or Drafts()  # unsent text, kept until sent or discarded
         self.show_resolved = True
         self.show_sidebar = True
@@ -220,6 +225,20 @@ class Review:
 
     def undo_offered(self) -> Deleted | None:
         return self.undo_slot.peek(self._clock())
+
+    def mode(self, place: Place) -> Mode:
+        """What the reviewer is doing with the keyboard at ``place``: writing first (the
+        composer keeps its keys offline too), then moving or drawing a region (both
+        end with enter or escape), then offline (nothing to change), else the place."""
+        if place == "composer":
+            return "composer"
+        if self.moving is not None:
+            return "move"
+        if self.drawing:
+            return "region"
+        if not self.connected:
+            return "offline"
+        return place
 
     # --- the status line ----------------------------------------------------------
 
@@ -397,6 +416,7 @@ class Review:
     def drawing_region(self, active: bool) -> None:
         """A region is being drawn (``a``) or no longer is: the status line says how to
         finish, for as long as it lasts."""
+        self.drawing = active
         if active:
             self.say("Region: ⏎ finish · esc cancel", situation="region")  # whole at 80 columns
         else:

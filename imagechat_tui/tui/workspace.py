@@ -20,7 +20,7 @@ from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import HalfBlockRenderer
 from imagechat_tui.client.link import Link
 from imagechat_tui.client.pixel_renderer import PixelRenderer
-from imagechat_tui.client.review import Draft, Review, Status
+from imagechat_tui.client.review import Draft, Mode, Place, Review, Status
 from imagechat_tui.client.session import Done, Refused
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.messages import (
@@ -38,6 +38,7 @@ from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from imagechat_tui.tui.widgets.pointer_status import PointerStatus
 from imagechat_tui.tui.widgets.region_overlay import RegionDrawing, RegionRequested
+from imagechat_tui.tui.widgets.status_bar import StatusBar
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 
 
@@ -72,13 +73,13 @@ class Workspace(Screen[None]):
             people=self.review.people,
             me=lambda: self.review.me,
         )
-        with Horizontal(id="statusbar"):
+        with StatusBar(id="statusbar"):
             yield ConnectionIndicator(id="connection")
             yield Static(id="status")
             yield Static(id="view-state", classes="-empty")
             yield PointerStatus(id="pointer")
             yield Static(Text(self.where), id="where")
-        yield AppFooter()
+        yield AppFooter(self.footer_mode)
 
     def on_mount(self) -> None:
         if self.app.console.color_system != "truecolor":
@@ -144,9 +145,7 @@ class Workspace(Screen[None]):
         self._shown_status = status
         line = self.query_one("#status", Static)
         line.update(inert(status.text))
-        line.set_class(status.error, "-error")
-        if status.error:
-            self.notify(inert(status.text), severity="error", timeout=4)
+        line.set_class(status.error, "-error")  # said once: in the line, not a toast too
 
     def _offer_what_applies(self) -> None:
         """Refresh the footer when what the app's ``check_action`` depends on changed
@@ -159,10 +158,23 @@ class Workspace(Screen[None]):
             self.review.moving,
             self.review.undo_offered() is not None,
             self.review.connected,
+            self.review.drawing,
         )
         if basis != self._offered_for:
             self._offered_for = basis
             self.app.refresh_bindings()
+
+    def footer_mode(self) -> Mode:
+        """What the reviewer is doing, by the widget focused (the footer's keys)."""
+        place: Place = "image"
+        for node in self.focused.ancestors_with_self if self.focused else ():
+            if isinstance(node, CommentInput):
+                place = "composer"
+            elif isinstance(node, MarkerList):
+                place = "list"
+            elif isinstance(node, ThreadView):
+                place = "thread"
+        return self.review.mode(place)
 
     def show_view_state(self) -> None:
         """The view toggles that hide something, always visible in the status bar."""

@@ -440,3 +440,21 @@ def test_who_in_a_large_room_is_asked_of_the_server(room: LoopbackRoom, alice: R
     assert alice.who() is None  # asked
     room.pump()
     assert listed == [("Viewing now (1)", "Alice")]
+
+
+def test_the_mode_is_writing_then_moving_or_a_region_then_offline_then_the_place(
+    room: LoopbackRoom, alice: Review
+) -> None:
+    """What the footer offers keys for (``Review.mode``)."""
+    assert [alice.mode(p) for p in ("image", "list", "thread")] == ["image", "list", "thread"]
+    alice.drawing_region(True)
+    assert alice.mode("image") == "region"
+    alice.drawing_region(False)
+    alice.begin_marker(10.0, 10.0)
+    assert isinstance(alice.send("a marker"), Done)
+    room.pump()
+    alice.begin_move()
+    assert alice.mode("image") == "move" and alice.mode("composer") == "composer"
+    alice.cancel_move()
+    alice.link.drop()  # type: ignore[attr-defined]
+    assert alice.mode("list") == "offline" and alice.mode("composer") == "composer"

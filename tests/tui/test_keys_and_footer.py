@@ -346,3 +346,66 @@ async def test_token_expired_clears_once_a_new_token_works(
         await until(pilot, lambda: app.connection.connected)
         await until(pilot, lambda: "expired" not in status(app))
         assert status(app) == ""
+
+
+#: Each mode at 80x24 (the keys to get there from the demo state) and a key only it offers.
+MODES_AT_80 = {
+    "image": ("main", [], "place"),
+    "list": ("main", ["tab"], "choose"),
+    "thread": ("main", ["tab", "tab"], "edit"),
+    "composer": ("main", ["r"], "send"),
+    "region": ("main", ["a", "right"], "finish_region"),
+    "move": ("main", ["m"], "cancel_move"),
+    "offline": ("offline", [], "retry"),
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES_AT_80))
+async def test_the_footer_at_80_columns_is_whole_and_of_its_mode(mode: str) -> None:
+    """No key cut by the pinned palette / help / quit ("[ Pr▏^p palette"), and each mode
+    offers its own keys, not the image's in every mode."""
+    state, press, own = MODES_AT_80[mode]
+    app = DemoApp(state)  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*press)
+        await until(pilot, lambda: own in footer_keys(app) and app.workspace.footer_mode() == mode)
+        await until(pilot, lambda: all(k.region.width for k in footer_keys(app).values()))
+        pinned = app.screen.query_one("#footer-pinned")
+        keys = footer_keys(app)
+        for action, key in keys.items():
+            if key.parent is not pinned:
+                assert key.region.right <= pinned.region.x, f"{action} cut at 80 columns"
+        assert pinned.region.right <= 80
+        assert "command_palette" in keys and "quit" in keys
+        others = {key for m, (_, _, key) in MODES_AT_80.items() if m != mode} & set(keys)
+        assert others <= ({"place"} if mode == "move" else set()), others  # enter: put it here
+
+
+def _rows(app: ImageChatApp, top: int, bottom: int) -> list[str]:
+    strips = app.screen._compositor.render_strips()
+    return ["".join(strip.text) for strip in strips[top:bottom]]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_messages_are_whole_and_notifications_leave_the_status_bar_alone(
+    size: tuple[int, int],
+) -> None:
+    """A refusal longer than the status line wraps ("Only its auth▌" was all of it at 80
+    columns); the "Deleted" notification sits above the status bar, not over its right
+    half."""
+    app = DemoApp("main")
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.press("tab", "tab", "end", "up", "e")  # bob's comment: not alice's
+        status = app.query_one("#status")
+        await until(pilot, lambda: "Only its author" in str(status.render()))
+        await pilot.pause()
+        box = status.region
+        rows = [row[box.x : box.right] for row in _rows(app, box.y, box.bottom)]
+        words = " ".join(" ".join(rows).split())
+        assert "Only its author or a moderator may change a comment." in words
+        await pilot.press("end", "x")  # alice's own comment: deleted, with a notification
+        await until(pilot, lambda: bool(app.screen.query("Toast")))
+        await pilot.pause()
+        bar = app.query_one("#statusbar")
+        for toast in app.screen.query("Toast"):
+            assert toast.region.bottom <= bar.region.y, (toast.region, bar.region)

@@ -171,6 +171,15 @@ class ImageView(Widget, can_focus=True):
             "minus", "zoom(-1)", "Zoom out", key_display="-", id="view.zoom-out", tooltip="Zoom out"
         ),
         Binding("0", "fit", "Fit", show=False, id="view.fit", tooltip="Fit the whole image"),
+        # Before "place": while a region is drawn, enter finishes it (the footer says so).
+        Binding(
+            "enter",
+            "finish_region",
+            "Finish",
+            show=False,
+            id="marker.region-finish",
+            tooltip="Finish the region being drawn",
+        ),
         Binding(
             "n,enter",
             "place",
@@ -581,8 +590,11 @@ class ImageView(Widget, can_focus=True):
         self.refresh()
         self.post_message(RegionDrawing(False))
 
+    def action_finish_region(self) -> None:
+        self._finish_region()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_region":
+        if action in ("cancel_region", "finish_region"):
             return self.region_anchor is not None  # else escape goes on to the app
         if action in ("place", "draw_region"):
             review = getattr(self.app, "review", None)  # the app's; absent in widget tests
