@@ -141,6 +141,15 @@ def new_invite(
     return code, invite
 
 
+def default_terms(within: Invite | None, now: float) -> tuple[int, int]:
+    """An invite's expiry (seconds) and uses when its maker names none: 7 days and 10,
+    or for a guest no more than their own invite has left."""
+    if within is None:
+        return DEFAULT_EXPIRES_SECONDS, DEFAULT_USES
+    left = max(within.expires_at - int(now), 1)
+    return min(DEFAULT_EXPIRES_SECONDS, left), min(DEFAULT_USES, within.max_uses)
+
+
 def _within(own: Invite, *, role: str, expires_at: int, max_uses: int) -> None:
     """A guest's invite stays inside the one they came with."""
     if ROLE_RANK[role] > ROLE_RANK[own.role]:

@@ -36,11 +36,10 @@ from urllib.parse import quote, unquote
 
 from imagechat_tui.auth import AuthError, Identity, TenantStore
 from imagechat_tui.invites import (
-    DEFAULT_EXPIRES_SECONDS,
-    DEFAULT_USES,
     REFUSALS,
     Invite,
     InviteRefused,
+    default_terms,
     hash_code,
     is_well_formed,
     new_invite,
@@ -318,9 +317,14 @@ class Routes:
     async def _post_invite(self, request: HttpRequest) -> HttpResponse:
         identity = await self._require(request, "viewer")
         body = await request.body.json()
+        # A guest's invite stays within their own (the one their token came from), and
+        # by default is as long and as many uses as that one still allows.
+        own = await self.storage.get_invite(identity.invite) if identity.invite else None
+        now = time.time()
+        default_expiry, default_uses = default_terms(own, now)
         room, role = body.get("room"), body.get("role", "member")
-        expires_in = body.get("expires_in", DEFAULT_EXPIRES_SECONDS)
-        max_uses = body.get("max_uses", DEFAULT_USES)
+        expires_in = body.get("expires_in", default_expiry)
+        max_uses = body.get("max_uses", default_uses)
         if not isinstance(room, str) or not ROOM_PATTERN.match(room):
             return _error(HTTPStatus.BAD_REQUEST, "room: letters, digits and _ . : - / (1-128).")
         if not isinstance(role, str) or not all(
@@ -329,8 +333,6 @@ class Routes:
             return _error(HTTPStatus.BAD_REQUEST, "role is text; expires_in, max_uses integers.")
         if not identity.may_join(room):
             return _error(HTTPStatus.FORBIDDEN, "You may only invite to rooms you can join.")
-        # A guest's invite stays within their own (the one their token came from).
-        own = await self.storage.get_invite(identity.invite) if identity.invite else None
         try:
             code, invite = new_invite(
                 tenant=identity.tenant,
@@ -338,7 +340,7 @@ class Routes:
                 role=role,
                 inviter=identity.actor.user.id,
                 inviter_role=identity.actor.role,
-                now=time.time(),
+                now=now,
                 expires_in=expires_in,
                 max_uses=max_uses,
                 within=own,

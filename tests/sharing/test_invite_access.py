@@ -126,6 +126,11 @@ async def test_a_guest_may_not_mint_an_invite_beyond_their_own(
             error = answer.json()["error"]
             assert words in error and "\n" not in error
         assert (await invite(expires_in=600, max_uses=2)).status_code == 201
+        # Named no terms: as long and as many uses as their own invite still allows.
+        default = await invite()
+        assert default.status_code == 201, default.text
+        assert default.json()["max_uses"] == 2
+        assert default.json()["expires_at"] <= time.time() + 3600
     # A member's own token (not from an invite) is not bound by any invite.
     async with httpx.AsyncClient(base_url=server.http_url, headers=bearer(mint_token("bo"))) as h:
         answer = await h.post(
