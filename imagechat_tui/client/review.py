@@ -106,6 +106,27 @@ class Status:
 
 
 @dataclass(frozen=True, slots=True)
+class PanelNotice:
+    """What someone else did to the marker you have open, said in its thread panel for
+    as long as it is the latest about it: ``chat`` is the marker as it was then (None:
+    deleted), and any later change to it (or another selection) ends the notice."""
+
+    chat_id: str
+    text: str
+    chat: Chat | None
+
+
+#: What a change by someone else is called in the panel of the marker it changed.
+_CHANGE_SAID: dict[type, str] = {
+    Resolve: "was resolved",
+    Reopen: "was reopened",
+    Move: "was moved",
+    CommentEdited: "had a comment edited",
+    CommentDeleted: "had a comment deleted",
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Restored:
     """An undo put this back: the marker (``comment_id`` None) or one comment."""
 
@@ -171,6 +192,7 @@ class Review:
         self.status = Status()
         self.unseen: set[str] = set()  # markers others changed that you have not opened
         self.noticed: list[Notice] = []  # every notice decided, in order
+        self.panel: PanelNotice | None = None  # the open marker changed by someone else
         self._asked_for_token = False
         self._clock = clock
 
@@ -296,7 +318,23 @@ class Review:
 
     # --- selection ------------------------------------------------------------------
 
+    def panel_notice(self) -> str | None:
+        """The notice the thread panel shows, while it is still true: about the marker
+        shown and nothing changed since (a deleted one: until it is back or another is
+        chosen)."""
+        notice = self.panel
+        if notice is None:
+            return None
+        chats = self.link.replica.view.chats
+        if notice.chat is None:
+            deleted = self.selected is None and notice.chat_id not in chats
+            return notice.text if deleted else None
+        same = self.selected == notice.chat_id and chats.get(notice.chat_id) == notice.chat
+        return notice.text if same else None
+
     def select(self, chat_id: str | None) -> None:
+        if self.panel is not None and self.panel.chat_id != chat_id:
+            self.panel = None  # another marker: the notice was about the one before
         self.selected = chat_id
         self.unseen.discard(chat_id or "")
         self._follow_selection()
@@ -596,17 +634,13 @@ class Review:
             )
             if isinstance(event, DeletedImageChat):
                 self.say(f"{number}, which you had open, was deleted{who}.", error=True)
+                self.panel = PanelNotice(chat_id, f"{number} was deleted{who}.", None)
                 continue
-            change = event.change
-            said = {
-                Resolve: "was resolved",
-                Reopen: "was reopened",
-                Move: "was moved",
-                CommentEdited: "had a comment edited",
-                CommentDeleted: "had a comment deleted",
-            }.get(type(change))
+            said = _CHANGE_SAID.get(type(event.change))
             if said is not None:
                 self.say(f"{number}, which you have open, {said} by someone else.")
+                now = self.link.replica.view.chats.get(chat_id)
+                self.panel = PanelNotice(chat_id, f"{number} {said} by someone else.", now)
 
     def _name(self, user_id: str | None) -> str:
         if user_id is None:
@@ -657,4 +691,4 @@ class Review:
         self.say("Retrying now…", situation="offline")
 
 
-__all__ = ["Action", "Changed", "Draft", "Drafts", "Restored", "Review", "Status"]
+__all__ = ["Action", "Changed", "Draft", "Drafts", "PanelNotice", "Restored", "Review", "Status"]

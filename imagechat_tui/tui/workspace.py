@@ -113,7 +113,7 @@ class Workspace(Screen[None]):
             review.moving is not None,
         )
         self.query_one(MarkerList).show(chats, review.selected, review.unseen)
-        self.query_one(ThreadView).show(review.selected_chat, review.me)
+        self.query_one(ThreadView).show(review.selected_chat, review.me, review.panel_notice())
         self._show_draft()
         self._show_status()
         self._offer_what_applies()

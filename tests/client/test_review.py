@@ -458,3 +458,25 @@ def test_the_mode_is_writing_then_moving_or_a_region_then_offline_then_the_place
     alice.cancel_move()
     alice.link.drop()  # type: ignore[attr-defined]
     assert alice.mode("list") == "offline" and alice.mode("composer") == "composer"
+
+
+def test_the_open_marker_changed_by_someone_else_says_so_in_its_panel_while_true(
+    room: LoopbackRoom, alice: Review, bob: Review
+) -> None:
+    chat_id = marker(bob, room, "from bob")
+    alice.select(chat_id)
+    assert alice.panel_notice() is None
+    bob.select(chat_id)
+    bob.set_resolved(True)
+    room.pump()
+    assert alice.panel_notice() == "Marker #1 was resolved by someone else."
+    alice.set_resolved(False)  # her own change after it: the notice is no longer the news
+    room.pump()
+    assert alice.panel_notice() is None
+    bob.delete_marker(bob.chats()[0])
+    room.pump()
+    assert alice.selected is None
+    assert alice.panel_notice() == "Marker #1 was deleted by Bob."
+    other = marker(bob, room, "another")
+    alice.select(other)  # another marker chosen: the notice was about the one before
+    assert alice.panel_notice() is None

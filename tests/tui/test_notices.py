@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from imagechat_tui.client import review as review_module
+from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import Resolve, UpdateOp
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.image_view import ImageView
-from tests.tui.helpers import alice_and_bob, until
+from imagechat_tui.tui.widgets.thread_view import ThreadView
+from tests.tui.helpers import alice_and_bob, alice_and_bob_in_memory, until
 
 SIZE = (120, 36)
 
@@ -67,3 +69,26 @@ async def test_offline_the_footer_offers_no_change(
         assert not any(where.check_action(action, ()) for where, action in changes)
         shown = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
         assert "n" not in shown and "r" not in shown and "R" in shown
+
+
+async def test_the_thread_panel_says_what_someone_else_did_to_the_open_marker(
+    room: LoopbackRoom,
+) -> None:
+    """In the panel itself, not only the status line (which ends after a while)."""
+    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
+        thread = app.query_one(ThreadView)
+        chat_id = bob.create(30.0, 30.0, "from bob")
+        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        app.workspace.select(chat_id)
+        bob.connection.submit(UpdateOp(broadcastId="b-res", chatId=chat_id, change=Resolve()))
+        await until(pilot, lambda: thread.notice is not None)
+        await pilot.pause()
+        shown = " ".join(thread.item_text(None).split())  # wrapped to the panel's width
+        assert shown == "● Marker #1 was resolved by someone else."
+        assert thread.comment_ids and thread.highlighted_comment_id == thread.comment_ids[-1]
+        bob.delete(chat_id)
+        await until(pilot, lambda: "deleted" in (thread.notice or ""))
+        await pilot.pause()
+        assert " ".join(thread.item_text(None).split()).startswith(
+            "● Marker #1 was deleted by bob."
+        )

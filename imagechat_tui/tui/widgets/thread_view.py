@@ -22,6 +22,7 @@ from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.widgets.line_list import Item, LineList, to_strips
 
 MENTION_STYLE = "bold magenta"
+NOTICE_STYLE = "bold yellow"
 INDENT = 2  # a comment's text sits under its author, wrapped lines too
 EMPTY = "Select a marker, or press n or click the image to place one."
 
@@ -56,18 +57,20 @@ class ThreadView(LineList):
         super().__init__(id=id)
         self.chat: Chat | None = None
         self.user_id: str | None = None
+        self.notice: str | None = None  # someone else changed this marker (Review.panel_notice)
         self._rendered: dict[tuple[Comment, bool, int], tuple[Strip, ...]] = {}
         self._width = 0
         self.border_title = "Thread"
 
     # --- what the app calls ----------------------------------------------------------
 
-    def show(self, chat: Chat | None, user_id: str | None) -> None:
-        """Show ``chat``'s thread. The highlighted comment stays highlighted while it is
-        there, else the last one is; refreshes only the rows that changed."""
-        if chat == self.chat and user_id == self.user_id:
+    def show(self, chat: Chat | None, user_id: str | None, notice: str | None = None) -> None:
+        """Show ``chat``'s thread, and under it ``notice`` (what someone else just did to
+        it; with no chat, what became of it). The highlighted comment stays highlighted
+        while it is there, else the last one is; refreshes only the rows that changed."""
+        if chat == self.chat and user_id == self.user_id and notice == self.notice:
             return
-        self.chat, self.user_id = chat, user_id
+        self.chat, self.user_id, self.notice = chat, user_id, notice
         self._rebuild(self.highlighted_comment_id)
 
     @property
@@ -104,13 +107,17 @@ class ThreadView(LineList):
             self._rendered.clear()
             self._width = width
         chat = self.chat
+        console = self.app.console
         if chat is None:
-            console = self.app.console
-            lines = Text(EMPTY, end="").wrap(console, max(1, width))
+            lines = list(Text(EMPTY, end="").wrap(console, max(1, width)))
+            if self.notice is not None:  # the marker you had open is gone: say so here
+                lines = [*self._notice_lines(width), *lines]
             self._set_items([Item(None, to_strips(lines, width, console))], None, "Thread")
             self._rendered.clear()
             return
         items = [Item(c.id, self._render_comment(c, width)) for c in chat.comments]
+        if self.notice is not None:  # last, as the latest news (comment indices unchanged)
+            items.append(Item(None, to_strips(self._notice_lines(width), width, console)))
         # Forget renders of comments no longer shown (edited, deleted, another chat).
         live = {(c, c.author.id == self.user_id, width) for c in chat.comments}
         for key in [k for k in self._rendered if k not in live]:
@@ -122,6 +129,10 @@ class ThreadView(LineList):
         count = len(ids)
         title = f"#{chat.number} · {state} · {count} comment{'s' * (count != 1)}"
         self._set_items(items, highlighted, title)
+
+    def _notice_lines(self, width: int) -> list[Text]:
+        text = Text(f"● {self.notice}", style=NOTICE_STYLE, end="")
+        return list(text.wrap(self.app.console, max(1, width)))
 
     def _relayout(self) -> None:
         self._rebuild(self.highlighted_comment_id)
