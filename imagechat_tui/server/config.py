@@ -287,6 +287,8 @@ class ServerConfig:
     # Not options: for tests and benchmarks.
     outbox: OutboxLimits = field(default_factory=OutboxLimits)
     reverify_interval: float = 30.0  # seconds between re-checks of a live session's token
+    # The node's budget of failed invite guesses (rate, burst); None: server/guesses.py's.
+    guess_node_budget: tuple[float, float] | None = None
     revocation_cache_seconds: float = 10.0  # an invite found standing is looked up again after
     usage_flush_interval: float = 5.0
     retention: int = 10_000  # events kept per room for replay

@@ -34,7 +34,7 @@ from imagechat_tui.protocol import (
     ServerLimits,
 )
 from imagechat_tui.safe_text import inert
-from imagechat_tui.server import log_format, ops_http
+from imagechat_tui.server import guesses, log_format, ops_http
 from imagechat_tui.server.browser_routes import BrowserRoutes
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
@@ -390,7 +390,10 @@ async def start_server(config: ServerConfig) -> RunningServer:
         max_image_bytes=config.max_image_bytes,
         max_image_pixels=config.max_image_pixels,
         metrics=metrics,
-        guesses=GuessLimiter(trusted_proxies=config.trusted_proxies()),
+        guesses=GuessLimiter(
+            trusted_proxies=config.trusted_proxies(),
+            overall=config.guess_node_budget or (guesses.GLOBAL_RATE, guesses.GLOBAL_BURST),
+        ),
         revocations=revocations,
     )
     routes.register(router)
