@@ -95,8 +95,18 @@ def our_server(
         wait_healthy(port, proc)
         yield f"ws://127.0.0.1:{port}/ws", proc.pid, str(home)
     finally:
-        proc.terminate()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not gone in 30 s (a loaded machine, a long drain):
+    the next contender must not wait on this one."""
+    proc.terminate()
+    try:
         proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @contextlib.contextmanager

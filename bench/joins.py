@@ -80,18 +80,15 @@ def run_load(url: str, pid: int, home: str | None, n: int, args: argparse.Namesp
 
 @contextlib.contextmanager
 def profiled_server(home: Path, out: Path) -> Iterator[tuple[str, int, str]]:
-    """Ours under cProfile; the profile is written when it stops (SIGTERM)."""
+    """Ours under cProfile (bench/profiled_serve.py): SIGUSR1 starts it, SIGUSR2 stops
+    it and writes ``out``."""
     port = free_port()
-    env = {**os.environ, "IMAGECHAT_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "IMAGECHAT_HOME": str(home), "PYTHONPATH": f"{HERE}:{ROOT}"}
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "cProfile",
-            "-o",
+            str(HERE / "profiled_serve.py"),
             str(out),
-            "-m",
-            "imagechat_tui",
             "serve",
             "--port",
             str(port),
@@ -105,7 +102,7 @@ def profiled_server(home: Path, out: Path) -> Iterator[tuple[str, int, str]]:
         wait_healthy(port, proc)
         yield f"ws://127.0.0.1:{port}/ws", proc.pid, str(home)
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.terminate()
         proc.wait(60)
 
 
@@ -179,14 +176,15 @@ def main() -> None:
                 assert tree is not None
                 with (
                     tempfile.TemporaryDirectory() as tmp,
-                    our_server(Path(tmp), True, tree) as (
+                    our_server(Path(tmp), True, tree=tree) as (
                         url,
                         pid,
                         home,
                     ),
                 ):
                     runs[name].append(run_load(url, pid, home, n, args))
-        print(report(n, runs), flush=True)
+        if args.repeat:
+            print(report(n, runs), flush=True)
         out[str(n)] = runs
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
@@ -199,7 +197,11 @@ def main() -> None:
                     home,
                 ),
             ):
+                os.kill(pid, signal.SIGUSR1)
                 run_load(url, pid, home, n, args)
+                os.kill(pid, signal.SIGUSR2)
+                while not prof.exists():
+                    time.sleep(0.05)
             print(f"profile: {prof}")
     results = HERE / "results"
     results.mkdir(exist_ok=True)

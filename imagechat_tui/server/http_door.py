@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -222,6 +223,21 @@ def _is_upgrade(event: h11.Request) -> bool:
     )
 
 
+#: ``Upgrade: websocket`` as a header line of its own (any case, as RFC 9110 allows).
+_UPGRADE_LINE: Final = re.compile(rb"\r\nupgrade:[ \t]*websocket[ \t]*\r\n", re.IGNORECASE)
+
+
+def _whole_upgrade_head(data: bytes, max_head_bytes: int) -> bool:
+    """A first read that is exactly one whole ``GET`` head asking for a WebSocket, within
+    the size limit: what every client's join starts with."""
+    return (
+        len(data) <= max_head_bytes
+        and data.startswith(b"GET ")
+        and data.find(b"\r\n\r\n") == len(data) - 4
+        and _UPGRADE_LINE.search(data) is not None
+    )
+
+
 def _head_size(event: h11.Request) -> int:
     """About the bytes of a head (h11 bounds only a head that arrives in pieces)."""
     return len(event.target) + 16 + sum(len(n) + len(v) + 4 for n, v in event.headers)
@@ -303,6 +319,15 @@ class DoorConnection(ServerConnection):
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.door.limits.max_head_bytes)
 
     def _first_head(self, data: bytes) -> None:
+        if self._h11 is None and _whole_upgrade_head(data, self.door.limits.max_head_bytes):
+            # A join's upgrade, whole in one read: websockets parses it (strictly, with
+            # its own limits, answering 400 to a bad one), so h11 need not parse it first
+            # (~40 µs a join). A head in pieces, or anything else, goes through h11.
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._hand_over(data)
+            return
         if self._h11 is None:
             self._h11 = self._new_parser()
             self._raw = bytearray()

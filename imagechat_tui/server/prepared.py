@@ -144,24 +144,28 @@ class PreparedFrame:
         extensions = () if fmt.window_bits is None else (_compressor(fmt.window_bits),)
         return Frame(opcode, payload).serialize(mask=False, extensions=extensions)
 
-    def write(self, ws: ServerConnection, fmt: WireFormat) -> bool:
+    def write(self, ws: ServerConnection, fmt: WireFormat, lead: bytes = b"") -> bool:
         """Write this message to one viewer now, without waiting; False if it cannot
-        take it (closing, or in the middle of a fragmented send)."""
+        take it (closing, or in the middle of a fragmented send). ``lead``, a whole
+        frame already made (``uncompressed_frame``), goes ahead of it in the same write:
+        one send for both."""
         if ws.protocol.state is not State.OPEN or ws.send_in_progress is not None:
             return False
         if not fmt.shared:  # its compressor has state: let websockets encode for it
+            if lead:
+                ws.transport.write(lead)
             ws.protocol.send_text(self.json)
             ws.send_data()
             self.written += len(self.json)  # its compressed size is websockets' own
             return True
         data = self.frame(fmt)
-        ws.transport.write(data)
+        ws.transport.write(lead + data if lead else data)
         self.written += len(data)
         return True
 
-    async def send(self, ws: ServerConnection, fmt: WireFormat) -> bool:
+    async def send(self, ws: ServerConnection, fmt: WireFormat, lead: bytes = b"") -> bool:
         """Write, then wait while the viewer's transport is over its high-water mark."""
-        if not self.write(ws, fmt):
+        if not self.write(ws, fmt, lead):
             return False
         await ws.drain()
         return True
@@ -172,15 +176,24 @@ class PreparedFrame:
 UNCOMPRESSED_MAX: Final = 1024
 
 
-def write_uncompressed(ws: ServerConnection, data: bytes) -> bool:
-    """Write a small text frame for one viewer as is, without compression (RFC 7692
-    lets any message go uncompressed: RSV1 unset, the peer's inflater untouched); False
-    if it is too large or the connection cannot take a frame now."""
+def uncompressed_frame(data: bytes) -> bytes | None:
+    """A small text frame for one viewer, whole, without compression (RFC 7692 lets any
+    message go uncompressed: RSV1 unset, the peer's inflater untouched); None if it is
+    too large for that."""
     if len(data) > UNCOMPRESSED_MAX:
+        return None
+    return Frame(Opcode.TEXT, data).serialize(mask=False)
+
+
+def write_uncompressed(ws: ServerConnection, data: bytes) -> bool:
+    """Write ``uncompressed_frame(data)`` now; False if it is too large or the
+    connection cannot take a frame now."""
+    frame = uncompressed_frame(data)
+    if frame is None:
         return False
     if ws.protocol.state is not State.OPEN or ws.send_in_progress is not None:
         return False
-    ws.transport.write(Frame(Opcode.TEXT, data).serialize(mask=False))
+    ws.transport.write(frame)
     return True
 
 

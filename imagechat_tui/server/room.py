@@ -40,6 +40,7 @@ from imagechat_tui.protocol import (
 from imagechat_tui.server.faultlog import FaultLog
 from imagechat_tui.server.metrics import NodeMetrics, op_kind
 from imagechat_tui.server.prepared import PreparedFrame
+from imagechat_tui.server.presence import PresenceSchedule
 from imagechat_tui.server.storage import (
     CommitResult,
     Decision,
@@ -56,13 +57,6 @@ log = logging.getLogger(__name__)
 
 MAX_OPS_PER_COMMIT = 256
 RECENT_EVENTS = 1024  # replays within this many events are served from memory
-# Presence is coalesced: a room sends at most one frame per window, to every viewer at
-# once, so each viewer gets at most one per window. The window grows with the room, so a
-# join storm in a room of 1,000 costs a few frames per viewer, not one per join; past
-# PRESENCE_NAMED viewers a frame is the count alone (~60 bytes), names come on `who`.
-PRESENCE_DELAY = 0.05  # seconds: joins and leaves within this window make one frame ...
-PRESENCE_DELAY_PER_VIEWER = 0.002  # ... a window that grows by this per viewer ...
-PRESENCE_DELAY_MAX = 2.0  # ... up to this
 EVICT_AFTER = 30.0  # seconds an empty room stays loaded
 
 
@@ -92,7 +86,7 @@ class Room:
         self._ops: deque[tuple[Subscriber, ClientOp]] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._recent: deque[StoredEvent] = deque(maxlen=RECENT_EVENTS)
-        self._presence_handle: asyncio.TimerHandle | None = None
+        self._presence = PresenceSchedule()  # at most one frame per window (presence.py)
         self._viewers_frame: PreparedFrame | None = None  # `who`'s answer, until it changes
         # The snapshot at one state, framed once per wire format for every joiner at it.
         self._snapshot: tuple[RoomState, list[PreparedFrame]] | None = None
@@ -130,7 +124,7 @@ class Room:
                     self.image = await self.hub.storage.room_image(self.tenant, self.name)
             replay = await self._replay(since) if since is not None else None
             state = self.state
-            sub.send(
+            joined = encode(
                 Joined(
                     room=self.name,
                     seq=state.seq,
@@ -141,7 +135,7 @@ class Room:
                     image=self.image,
                 )
             )
-            sub.hold()
+            sub.hold()  # from here every frame for it waits behind `joined` and the catch-up
             self.subscribers[sub] = None
             # Deferred: a drop happens mid fan-out, while the subscribers are iterated.
             sub.on_drop = lambda: asyncio.get_running_loop().call_soon(self.leave, sub)
@@ -150,7 +144,7 @@ class Room:
             catch_up = self.snapshot(state)
         else:
             catch_up = [PreparedFrame(frame) for frame in frames_for(replay)]
-        await sub.stream(catch_up)
+        await sub.stream(catch_up, lead=joined)
         return replay is not None
 
     def snapshot(self, state: RoomState) -> list[PreparedFrame]:
@@ -205,19 +199,14 @@ class Room:
 
     def _presence_changed(self, *, local: bool = True) -> None:
         self._viewers_frame = None
-        publisher = self.hub.publisher
-        if local and publisher is not None and publisher.viewers_changed is not None:
-            publisher.viewers_changed(self)
-        if self._presence_handle is None:
-            loop = asyncio.get_running_loop()
-            delay = min(
-                PRESENCE_DELAY + PRESENCE_DELAY_PER_VIEWER * len(self.subscribers),
-                PRESENCE_DELAY_MAX,
-            )
-            self._presence_handle = loop.call_later(delay, self._send_presence)
+        delay = self._presence.changed(len(self.subscribers), local=local)
+        if delay is not None:
+            asyncio.get_running_loop().call_later(delay, self._send_presence)
 
     def _send_presence(self) -> None:
-        self._presence_handle = None
+        publisher = self.hub.publisher
+        if self._presence.due() and publisher is not None and publisher.viewers_changed:
+            publisher.viewers_changed(self)  # other nodes: once per window, not per join
         viewers = self.viewers()
         named = viewers if len(viewers) <= PRESENCE_NAMED else ()
         frame = encode(Presence(room=self.name, viewers=named, count=len(viewers)))

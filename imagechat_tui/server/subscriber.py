@@ -37,6 +37,7 @@ from imagechat_tui.server.config import OutboxLimits
 from imagechat_tui.server.prepared import (
     BatchCache,
     PreparedFrame,
+    uncompressed_frame,
     wire_format,
     write_uncompressed,
 )
@@ -157,12 +158,25 @@ class Subscriber:
         catch-up ahead of them (the room subscribes us before the catch-up is sent)."""
         self._holding = True
 
-    async def stream(self, frames: list[PreparedFrame]) -> None:
+    async def stream(self, frames: list[PreparedFrame], lead: bytes | None = None) -> None:
         """Write a catch-up (snapshot parts or replayed events) at the pace the client
         reads it, then what waited behind it. However long the catch-up, it never sits in
         the backlog, so only live frames count toward ``max_backlog_bytes``. A snapshot's
-        parts are shared by every joiner at its seq: compressed once per wire format."""
+        parts are shared by every joiner at its seq: compressed once per wire format.
+        ``lead`` (the ``joined`` frame) goes first, in the same write as the first part
+        when it is small: one send per join, not two."""
         try:
+            if lead is not None:
+                self.meter.add(self.tenant, 1, len(lead))
+                head = uncompressed_frame(lead)
+                if head is None or not frames:
+                    if not write_uncompressed(self.ws, lead):
+                        await self.ws.send(lead, text=True)  # raises if it is closed
+                elif await frames[0].send(self.ws, self.format, head):
+                    self.meter.add(self.tenant, 1, len(frames[0].json))
+                    frames = frames[1:]
+                else:
+                    await self.ws.send(lead, text=True)  # raises if it is closed
             for frame in frames:
                 if self.closed:
                     return

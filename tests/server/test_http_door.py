@@ -397,3 +397,52 @@ async def test_a_burst_at_the_total_does_not_push_out_a_client_that_just_came(
             refused += 1
         client.close()
     assert refused >= 150
+
+
+# --- a join's upgrade head, whole in one read, goes to websockets without h11 ---------
+
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("head", "whole"),
+    [
+        (UPGRADE, True),
+        (UPGRADE.replace(b"Upgrade: websocket", b"upgrade:WebSocket"), True),
+        (UPGRADE[:-2], False),  # not all of it yet
+        (UPGRADE + request("GET", "/health"), False),  # a request pipelined behind it
+        (UPGRADE.replace(b"GET", b"POST"), False),
+        (UPGRADE.replace(b"Upgrade: websocket", b"Upgrade: h2c"), False),
+        (UPGRADE.replace(b"Upgrade: websocket", b"X-Upgrade: websocket"), False),
+        (UPGRADE.replace(b"Host: 127.0.0.1", b"Host: " + b"a" * 17_000), False),  # too big
+    ],
+)
+def test_what_counts_as_a_whole_upgrade_head(head: bytes, whole: bool) -> None:
+    from imagechat_tui.server.http_door import _whole_upgrade_head
+
+    assert _whole_upgrade_head(head, 16 * 1024) is whole
+
+
+async def test_a_whole_upgrade_head_is_answered_by_websockets_good_or_bad(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """websockets' parser is the strict one here (h11 would have read it first)."""
+    good = await raw(server)
+    await good.send(UPGRADE)
+    assert (await good.answer()).status == 101
+    good.close()
+    bad = await raw(server)  # whole and asking to upgrade, but no key: websockets says 400
+    await bad.send(UPGRADE.replace(b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", b""))
+    assert (await bad.answer()).status == 400
+    assert await bad.closed() is not None
+    broken = await raw(server)  # a header line no parser accepts: websockets just closes
+    await broken.send(UPGRADE.replace(b"Host: 127.0.0.1", b"Ho st: 127.0.0.1"))
+    assert await broken.closed() == b""
+    pipelined = await raw(server)  # not one whole head: h11 reads it, then websockets
+    await pipelined.send(UPGRADE + b"\x81")
+    assert (await pipelined.answer()).status == 101
+    pipelined.close()
+    no_tracebacks(caplog)

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from imagechat_tui import wire
 from imagechat_tui.protocol import PRESENCE_NAMED, Snapshot, decode_server_frame, merge_snapshot
+from imagechat_tui.server import presence
 from imagechat_tui.server import room as room_module
 from imagechat_tui.server.node import RunningServer
 from tests.server.test_wire_formats import FORMATS, Viewer, encode_join
@@ -104,7 +105,7 @@ async def test_a_mass_join_costs_each_viewer_a_few_small_presence_frames(
     await asyncio.gather(*(read(i) for i in range(n)))
     elapsed = time.monotonic() - started
     most = max(len(f) for f in frames)
-    assert most <= elapsed / room_module.PRESENCE_DELAY + 1
+    assert most <= elapsed / presence.PRESENCE_DELAY + 1
     for received in frames:
         assert all(f["viewers"] == [] for f in received if f["count"] > PRESENCE_NAMED)  # type: ignore[operator]
         big = [f for f in received if f["count"] > PRESENCE_NAMED]  # type: ignore[operator]

@@ -3,10 +3,13 @@ past a rotation of the tenant's secret, and never for another string."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import jwt
 import pytest
 
+from imagechat_tui import auth
 from imagechat_tui.auth import AuthError, TenantStore
 from imagechat_tui.protocol import CloseCode
 
@@ -47,5 +50,76 @@ def test_an_expired_token_is_refused_with_4002(tmp_path: Path) -> None:
     store = TenantStore.in_home(tmp_path)
     token = store.mint(tenant="local", user_id="alice", ttl_seconds=-5)
     with pytest.raises(AuthError) as refused:
+        store.verify(token)
+    assert refused.value.close_code == CloseCode.TOKEN_EXPIRED
+
+
+# --- the fast HS256 check (auth._fast_accept) --------------------------------------
+# It may only accept what PyJWT accepts: every token it turns away goes to PyJWT, which
+# decides. These tokens are signed with the right secret but each has something the fast
+# check does not know the rules for, and PyJWT must still be the one that answers.
+
+
+def _signed(store: TenantStore, claims: dict[str, object], header: dict[str, str]) -> str:
+    secret = store._secret("local")
+    assert secret is not None
+    return jwt.encode(claims, secret, algorithm="HS256", headers=header)
+
+
+def _claims(**extra: object) -> dict[str, object]:
+    now = int(time.time())
+    return {
+        "sub": "alice",
+        "tenant": "local",
+        "role": "member",
+        "iat": now,
+        "exp": now + 60,
+    } | extra
+
+
+def test_the_fast_check_accepts_the_tokens_the_server_mints(tmp_path: Path) -> None:
+    store = TenantStore.in_home(tmp_path)
+    token = store.mint(tenant="local", user_id="alice", name="Alice", room_scope="design-*")
+    claims = auth._unverified_claims(token)
+    secret = store._secret("local")
+    assert secret is not None
+    assert auth._fast_accept(token, claims, secret, time.time())
+    identity = store.verify(token)
+    assert identity.actor.user.name == "Alice" and identity.room_scope == "design-*"
+    other = TenantStore.in_home(tmp_path / "other")  # same claims, another secret
+    assert not auth._fast_accept(token, claims, str(other._secret("local")), time.time())
+
+
+@pytest.mark.parametrize(
+    ("claims", "refused"),
+    [
+        (_claims(aud="someone"), "audience"),  # PyJWT refuses an aud it was not told of
+        (_claims(nbf=int(time.time()) + 3600), "not valid yet"),
+        (_claims(iat=int(time.time()) + 3600), "not valid yet"),
+        (_claims(exp="soon"), "refused"),
+        (_claims(sub=7), "malformed"),
+    ],
+)
+def test_what_the_fast_check_does_not_know_pyjwt_decides(
+    tmp_path: Path, claims: dict[str, object], refused: str
+) -> None:
+    store = TenantStore.in_home(tmp_path)
+    token = _signed(store, claims, {"typ": "JWT"})
+    with pytest.raises(AuthError, match=refused):
+        store.verify(token)
+
+
+def test_a_token_with_another_header_is_checked_by_pyjwt(tmp_path: Path) -> None:
+    store = TenantStore.in_home(tmp_path)
+    token = _signed(store, _claims(), {"kid": "k1"})
+    claims = auth._unverified_claims(token)
+    assert not auth._fast_accept(token, claims, str(store._secret("local")), time.time())
+    assert store.verify(token).actor.user.id == "alice"  # PyJWT accepts it
+
+
+def test_an_expired_token_is_not_fast_accepted_and_says_expired(tmp_path: Path) -> None:
+    store = TenantStore.in_home(tmp_path)
+    token = _signed(store, _claims(exp=int(time.time()) - 1), {"typ": "JWT"})
+    with pytest.raises(AuthError, match="expired") as refused:
         store.verify(token)
     assert refused.value.close_code == CloseCode.TOKEN_EXPIRED
