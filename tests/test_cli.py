@@ -130,7 +130,7 @@ def test_every_command_has_help(home) -> None:
 def test_a_wrong_choice_is_answered_with_the_valid_choices(home) -> None:
     """Not the library's "Value error, 'pdf' is not one of …"."""
     for args, said in (
-        (("export", "x.png", "--format", "pdf"), "choose one of markdown, w3c, png, csv."),
+        (("export", "x.png", "--format", "pdf"), "choose one of markdown, w3c, png, csv, xlsx."),
         (("serve", "--log-level", "loud"), "choose one of debug, info, warning, error."),
     ):
         result = _cli(*args, home=home)
