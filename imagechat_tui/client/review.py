@@ -451,6 +451,21 @@ class Review:
         again = {"new": "n", "reply": "r", "edit": "e"}[draft.purpose]
         self.say(f"Draft kept: {again} brings it back (clear it and press esc to discard).")
 
+    def discard_loses(self, text: str) -> int:
+        """Characters a cancel with ``text`` in the composer would throw away: the kept
+        draft, when the text was cleared (0: nothing is lost, so nothing to ask)."""
+        draft = self.draft
+        if draft is None or text.strip():
+            return 0  # text left: it is kept
+        kept = self.drafts.get(draft.key) or ""
+        return len(kept) if kept.strip() else 0
+
+    def keep_draft(self) -> None:
+        """Close the composer keeping the draft as it was last kept (a discard declined)."""
+        draft = self.draft
+        if draft is not None:
+            self.cancel_draft(self.drafts.get(draft.key) or "")
+
     def drawing_region(self, active: bool) -> None:
         """A region is being drawn (``a``) or no longer is: the status line says how to
         finish, for as long as it lasts."""

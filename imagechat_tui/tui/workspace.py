@@ -32,7 +32,7 @@ from imagechat_tui.tui.messages import (
 from imagechat_tui.tui.widgets.app_footer import AppFooter
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
-from imagechat_tui.tui.widgets.dialogs import TokenScreen
+from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, TokenScreen
 from imagechat_tui.tui.widgets.image_view import ImageView, Pin
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
@@ -265,7 +265,27 @@ class Workspace(Screen[None]):
 
     @on(CommentInput.Cancelled)
     def cancel_comment(self) -> None:
-        self.review.cancel_draft(self.query_one(CommentInput).value)
+        """Escape keeps the text; with the text cleared it discards the kept draft, after
+        asking (Cancel, or escape again, keeps it)."""
+        text = self.query_one(CommentInput).value
+        lost = self.review.discard_loses(text)
+        if not lost:
+            self.review.cancel_draft(text)
+            self._composer_closed()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.review.cancel_draft("")
+            else:
+                self.review.keep_draft()
+            self._composer_closed()
+
+        plural = "s" * (lost != 1)
+        question = f"Discard your draft ({lost:,} character{plural})? It cannot be brought back."
+        self.app.push_screen(ConfirmScreen(question, confirm="Discard"), answered)
+
+    def _composer_closed(self) -> None:
         self.draw()
         self.query_one(ImageView).focus()
 

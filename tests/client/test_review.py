@@ -480,3 +480,18 @@ def test_the_open_marker_changed_by_someone_else_says_so_in_its_panel_while_true
     other = marker(bob, room, "another")
     alice.select(other)  # another marker chosen: the notice was about the one before
     assert alice.panel_notice() is None
+
+
+def test_a_discard_that_would_lose_text_is_asked_about(room: LoopbackRoom, alice: Review) -> None:
+    chat_id = marker(alice, room)
+    alice.select(chat_id)
+    alice.begin_reply()
+    assert alice.discard_loses("") == 0  # nothing written, nothing lost
+    alice.cancel_draft("kept for later")
+    alice.begin_reply()
+    assert alice.discard_loses("kept for later") == 0  # escape with the text: kept
+    assert alice.discard_loses("") == len("kept for later")  # cleared: ask first
+    alice.keep_draft()  # the answer was no
+    assert alice.draft is None
+    alice.begin_reply()
+    assert alice.draft is not None and alice.draft.text == "kept for later"
