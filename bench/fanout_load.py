@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -197,6 +198,10 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         frames0 = sum(r.frames for r in receivers)
         bytes0 = sum(r.bytes for r in receivers)
         cpu0 = server_cpu_seconds(args.server_pid)
+        if args.mark_signal and sent == 0:
+            # bench/timed_metrics.py: before the first phase, then after each (two signals
+            # back to back would arrive as one)
+            os.kill(args.server_pid, signal.SIGUSR1)
         wire0 = WIRE_BYTES
         t0 = time.perf_counter()
         for i in range(count):
@@ -207,6 +212,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         complete = await wait_for(receivers, sent, timeout=120)
         elapsed = time.perf_counter() - t0
         cpu = server_cpu_seconds(args.server_pid) - cpu0
+        if args.mark_signal:
+            os.kill(args.server_pid, signal.SIGUSR1)
         wire = WIRE_BYTES - wire0
         deliveries = count * len(receivers)
         latencies = [lat for r in receivers for lat in r.latencies_ns]
@@ -253,6 +260,12 @@ if __name__ == "__main__":
     parser.add_argument("--steady-rate", type=float, default=20.0)
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument(
+        "--mark-signal",
+        action="store_true",
+        help="send the server SIGUSR1 before the first phase and after each one "
+        "(bench/timed_metrics.py)",
+    )
     parser.add_argument("--compression", action="store_true", help="negotiate permessage-deflate")
     parser.add_argument("--binary", action="store_true", help=f"offer {wire.SUBPROTOCOL}")
     arguments = parser.parse_args()

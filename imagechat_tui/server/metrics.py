@@ -2,11 +2,12 @@
 
 Everything is counted where it already happens, once per broadcast, commit or
 connection, never once per viewer written to: the fan-out adds ``n`` for ``n`` viewers.
-The fan-out's own counters (events broadcast and delivered, bytes out) are plain
-integers per tenant that the hot path adds to, read at scrape time (``_FanOutCollector``):
-a ``prometheus-client`` counter takes a lock and a label lookup per ``inc``, which a
-viewer catching up (a batch written per viewer) would pay per viewer. Other labelled
-series keep their children bound per label set. Figures the node already keeps
+What the fan-out and the commits count (events broadcast and delivered, bytes out, ops,
+the three histograms) are plain numbers (``plain_metrics``): a ``prometheus-client``
+``inc`` or ``observe`` takes a lock, and a viewer catching up is written a batch (and
+counted) per viewer; their children are looked up once per label set and kept. Rarer
+events (joins, closes, uploads, Redis messages) use ``prometheus-client``'s own
+``Counter``. Figures the node already keeps
 (connections, rooms, pubSubMessageCount and pubSubBandwidth) are read at scrape time by
 ``_NodeCollector`` instead of being counted twice.
 
@@ -31,13 +32,13 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from imagechat_tui.protocol import CloseCode, ErrorCode
+from imagechat_tui.server.plain_metrics import PlainCollector, PlainCounter, PlainHistogram
 
 if TYPE_CHECKING:
     from imagechat_tui.server.prepared import WireFormat
@@ -108,39 +109,63 @@ class NodeMetrics:
             ["tenant", "outcome", "reason"],
             registry=r,
         )
-        self.ops = Counter(
+        self.ops = PlainCounter(
             "imagechat_ops",
             "Client ops by kind and outcome: ok, duplicate (a retry already stored), or the "
             "error code it was refused with (kind 'frame' when it was refused unread).",
             ["tenant", "kind", "outcome"],
-            registry=r,
         )
-        # The fan-out's counters: [broadcast, delivered, payload bytes, wire bytes] per
-        # tenant (tenants folded into _other share one list).
-        self._fan_out: dict[str, list[int]] = {}
-        self._fan_out_by_label: dict[str, list[int]] = {}
-        r.register(_FanOutCollector(self._fan_out_by_label))
-        self.delivery_latency = Histogram(
+        self.events_broadcast = PlainCounter(
+            "imagechat_events_broadcast", "Events fanned out by this node.", ["tenant"]
+        )
+        self.events_delivered = PlainCounter(
+            "imagechat_events_delivered",
+            "Events written to viewers' sockets (one per viewer per event).",
+            ["tenant"],
+        )
+        self.bytes_out = PlainCounter(
+            "imagechat_bytes_out",
+            "Bytes of event frames written to viewers: stage 'payload' is the JSON before "
+            "encoding for the wire, 'wire' the frames as written (binary form, compressed).",
+            ["tenant", "stage"],
+        )
+        self.delivery_latency = PlainHistogram(
             "imagechat_delivery_latency_seconds",
             "From a commit (or a broadcast from another node) reaching the fan-out to the "
             "socket write of its last viewer, per broadcast; viewers that fell behind get "
             "batches later (imagechat_backlog_drops when too far).",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            _LATENCY_BUCKETS,
         )
-        self.commit_latency = Histogram(
+        self.commit_latency = PlainHistogram(
             "imagechat_commit_duration_seconds",
             "One group commit's transaction, by outcome (ok, unavailable, unknown, failed).",
+            _LATENCY_BUCKETS,
             ["outcome"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
         )
-        self.commit_batch = Histogram(
+        self.commit_batch = PlainHistogram(
             "imagechat_commit_batch_ops",
             "Ops decided and stored in one transaction.",
-            buckets=_BATCH_BUCKETS,
-            registry=r,
+            _BATCH_BUCKETS,
         )
+        r.register(
+            PlainCollector(
+                [
+                    self.ops,
+                    self.events_broadcast,
+                    self.events_delivered,
+                    self.bytes_out,
+                    self.delivery_latency,
+                    self.commit_latency,
+                    self.commit_batch,
+                ]
+            )
+        )
+        # Children kept per tenant (tenants folded into _other share them): events
+        # broadcast, events delivered, payload bytes, wire bytes; and per op outcome.
+        self._fan_out: dict[str, tuple[list[float], ...]] = {}
+        self._ops: dict[tuple[str, str, str], list[float]] = {}
+        self._latency = self.delivery_latency.child()
+        self._batch = self.commit_batch.child()
         self.backlog_drops = Counter(
             "imagechat_backlog_drops",
             "Viewers disconnected with 4009 because their backlog passed the limit.",
@@ -187,8 +212,6 @@ class NodeMetrics:
             "1 while /ready answers 200 (the node can commit and publish).",
             registry=r,
         )
-        self._ops: dict[tuple[str, str, str], Counter] = {}
-        self._commits: dict[str, Histogram] = {}
 
     def attach(self, hub: RoomHub, meter: UsageMeter, open_connections: Callable[[], int]) -> None:
         """Read the node's own figures at scrape time."""
@@ -205,12 +228,17 @@ class NodeMetrics:
 
     # --- the hooks -------------------------------------------------------------------
 
-    def _tally(self, tenant: str) -> list[int]:
-        tally = self._fan_out.get(tenant)
-        if tally is None:
-            tally = self._fan_out_by_label.setdefault(self.tenant(tenant), [0, 0, 0, 0])
-            self._fan_out[tenant] = tally
-        return tally
+    def _children(self, tenant: str) -> tuple[list[float], ...]:
+        children = self._fan_out.get(tenant)
+        if children is None:
+            label = self.tenant(tenant)
+            children = self._fan_out[tenant] = (
+                self.events_broadcast.child(label),
+                self.events_delivered.child(label),
+                self.bytes_out.child(label, "payload"),
+                self.bytes_out.child(label, "wire"),
+            )
+        return children
 
     def delivered(
         self,
@@ -222,15 +250,15 @@ class NodeMetrics:
     ) -> None:
         """``events`` events written to sockets (events x viewers), at once; ``since``:
         the monotonic time their commit returned (direct writes only)."""
-        tally = self._fan_out.get(tenant) or self._tally(tenant)
-        tally[1] += events
-        tally[2] += payload_bytes
-        tally[3] += wire_bytes
+        _, delivered, payload, wire = self._fan_out.get(tenant) or self._children(tenant)
+        delivered[0] += events
+        payload[0] += payload_bytes
+        wire[0] += wire_bytes
         if since is not None:
-            self.delivery_latency.observe(time.monotonic() - since)
+            self._latency.observe(time.monotonic() - since)
 
     def broadcast(self, tenant: str, events: int) -> None:
-        (self._fan_out.get(tenant) or self._tally(tenant))[0] += events
+        (self._fan_out.get(tenant) or self._children(tenant))[0][0] += events
 
     def joined(self, tenant: str, replayed: bool) -> None:
         self.joins.labels(self.tenant(tenant), "replay" if replayed else "snapshot", "").inc()
@@ -243,8 +271,8 @@ class NodeMetrics:
         key = (tenant, kind, outcome)
         child = self._ops.get(key)
         if child is None:
-            child = self._ops[key] = self.ops.labels(self.tenant(tenant), kind, outcome)
-        child.inc(n)
+            child = self._ops[key] = self.ops.child(self.tenant(tenant), kind, outcome)
+        child[0] += n
 
     def frame_refused(self, tenant: str | None, reply: bytes) -> None:
         """An error frame the session answered with before the op reached a room."""
@@ -259,12 +287,9 @@ class NodeMetrics:
         self.closes.labels(_CLOSE_CODES.get(code or 1006, "other")).inc()
 
     def committed(self, seconds: float, ops: int, outcome: str) -> None:
-        child = self._commits.get(outcome)
-        if child is None:
-            child = self._commits[outcome] = self.commit_latency.labels(outcome)
-        child.observe(seconds)
+        self.commit_latency.child(outcome).observe(seconds)
         if outcome == "ok":
-            self.commit_batch.observe(ops)
+            self._batch.observe(ops)
 
     def upload(self, tenant: str, nbytes: int) -> None:
         self.upload_bytes.labels(self.tenant(tenant)).inc(nbytes)
@@ -280,40 +305,6 @@ class NodeMetrics:
         if tenant is None:
             return generate_latest(self.registry)
         return generate_latest(_OneTenant(self.registry, self.tenant(tenant)))
-
-
-class _FanOutCollector(Collector):
-    """The fan-out's counters, from the plain integers it adds to."""
-
-    def __init__(self, by_label: dict[str, list[int]]) -> None:
-        self._by_label = by_label
-
-    def describe(self) -> Iterable[Metric]:
-        return self.collect()
-
-    def collect(self) -> Iterator[Metric]:
-        broadcast = CounterMetricFamily(
-            "imagechat_events_broadcast", "Events fanned out by this node.", labels=["tenant"]
-        )
-        delivered = CounterMetricFamily(
-            "imagechat_events_delivered",
-            "Events written to viewers' sockets (one per viewer per event).",
-            labels=["tenant"],
-        )
-        bytes_out = CounterMetricFamily(
-            "imagechat_bytes_out",
-            "Bytes of event frames written to viewers: stage 'payload' is the JSON before "
-            "encoding for the wire, 'wire' the frames as written (binary form, compressed).",
-            labels=["tenant", "stage"],
-        )
-        for tenant, (b, d, payload, wire) in sorted(self._by_label.items()):
-            broadcast.add_metric([tenant], b)
-            delivered.add_metric([tenant], d)
-            bytes_out.add_metric([tenant, "payload"], payload)
-            bytes_out.add_metric([tenant, "wire"], wire)
-        yield broadcast
-        yield delivered
-        yield bytes_out
 
 
 class _Proxy(Collector):
