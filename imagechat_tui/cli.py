@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -23,7 +24,8 @@ from imagechat_tui.cli_settings import settings_command
 from imagechat_tui.export.command import export
 from imagechat_tui.export.import_command import import_annotations
 from imagechat_tui.policy import DEFAULT_TTL_SECONDS, LOCAL_TENANT, ROLE_RANK
-from imagechat_tui.server.config import ServerConfig
+from imagechat_tui.server.config import GROUP, IMAGE_BUDGETS, ServerConfig, setting
+from imagechat_tui.server.image_quota import ImageBudgets
 from imagechat_tui.share_command import invite_app, share
 
 if TYPE_CHECKING:
@@ -184,60 +186,85 @@ def token(
         raise _fail(str(exc)) from None
 
 
-@app.command()
-def stats(
-    database: Annotated[
-        str | None, typer.Option(help="Database URL. Default: the local SQLite.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            metavar="DURATION",
-            help="Only the last 90s, 30m, 24h, 7d... (minute buckets), with the peak "
-            "connections: the dashboard's figures. Default: all time.",
-        ),
-    ] = None,
-) -> None:
-    """Print usage per tenant: pubSubMessageCount and pubSubBandwidth."""
+@dataclass
+class StatsSettings:
+    """``stats``' options: where to read, how to print, and the image budgets to show use
+    against (the same options and variables as ``serve``'s, so both see the same)."""
+
+    database: str | None = setting(
+        None, help="Database URL. Default: the local SQLite.", metavar="URL"
+    )
+    json: bool = setting(False, help="Print JSON instead of a table.")
+    since: str | None = setting(
+        None,
+        help="Only the last 90s, 30m, 24h, 7d... (minute buckets), with the peak "
+        "connections: the dashboard's figures. Default: all time.",
+        metavar="DURATION",
+    )
+    image_budgets: ImageBudgets = field(default=ImageBudgets(), metadata={GROUP: IMAGE_BUDGETS})
+
+
+def stats(settings: StatsSettings) -> None:
+    """Print usage per tenant: pubSubMessageCount and pubSubBandwidth, and images stored
+    and uploaded in the last hour against each budget (per tenant and per user)."""
     import asyncio
     import time
 
     from imagechat_tui import paths
     from imagechat_tui.invites import duration_seconds
     from imagechat_tui.safe_text import inert
+    from imagechat_tui.server.image_quota import budget_report, budget_table, tenant_budget
     from imagechat_tui.server.storage import open_storage
     from imagechat_tui.server.usage import history_report, usage_report
 
+    since = settings.since
     try:
         back = None if since is None else duration_seconds(since)
     except ValueError as exc:
         raise _fail(f"--since: {exc}") from None
 
-    async def read() -> list[dict[str, object]]:
-        storage = open_storage(database or paths.default_database_url())
+    async def read() -> tuple[list[dict[str, object]], dict[str, dict[str, object]]]:
+        storage = open_storage(settings.database or paths.default_database_url())
         await storage.open()
         try:
+            now = time.time()
+            images = budget_report(await storage.image_use_report(now), settings.image_budgets)
             if back is None:
-                return usage_report(await storage.usage())
-            return history_report(await storage.usage_history(time.time() - back))
+                return usage_report(await storage.usage()), images
+            return history_report(await storage.usage_history(now - back)), images
         finally:
             await storage.close()
 
     try:
-        rows = asyncio.run(read())
+        rows, images = asyncio.run(read())
     except Exception as exc:
         raise _fail(f"cannot read usage: {exc}") from None
-    if as_json:
+    peak = back is not None
+    known = {row["tenant"] for row in rows}
+    for name in sorted(set(images) - known):  # images, but no messages yet
+        blank: dict[str, object] = {"pubSubMessageCount": 0, "pubSubBandwidth": 0}
+        rows.append({"tenant": name, **blank, **({"peakConnections": 0} if peak else {})})
+    rows.sort(key=lambda row: str(row["tenant"]))
+    for row in rows:
+        figures = images.get(str(row["tenant"])) or tenant_budget(settings.image_budgets)
+        row["images"] = figures
+    if settings.json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    peak = back is not None
     head = f"{'tenant':<24} {'pubSubMessageCount':>20} {'pubSubBandwidth':>18}"
     typer.echo(head + (f" {'peakConnections':>16}" if peak else ""))
     for row in rows:
         tenant, count, nbytes = row["tenant"], row["pubSubMessageCount"], row["pubSubBandwidth"]
         line = f"{inert(str(tenant)):<24} {count:>20} {nbytes:>18}"
         typer.echo(line + (f" {row['peakConnections']:>16}" if peak else ""))
+    typer.echo("")
+    for line in budget_table(
+        {str(row["tenant"]): cast(dict[str, Any], row["images"]) for row in rows}
+    ):
+        typer.echo(inert(line))
+
+
+app.command("stats")(settings_command(StatsSettings, stats))
 
 
 @tenant_app.command("add")

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from imagechat_tui.policy import DEFAULT_LIMITS, Limits
+from imagechat_tui.server.image_quota import ImageBudgets
 
 ENV_PREFIX: Final = "IMAGECHAT_"
 SETTING: Final = "setting"  # the metadata key of a field's option
@@ -75,6 +76,31 @@ def setting(
         default=default,
         metadata={SETTING: Setting(help, min, max, metavar, directory)},
     )
+
+
+#: The options of ``ImageBudgets`` (``serve`` and ``stats`` both offer them).
+IMAGE_BUDGETS: Final = {
+    "max_user_image_bytes": Setting(
+        "Bytes of images one user may store (0: no limit; default 1 GiB): 413.",
+        min=0,
+        metavar="BYTES",
+    ),
+    "max_tenant_image_bytes": Setting(
+        "Bytes of images one tenant may store (0: no limit; default 20 GiB): 413.",
+        min=0,
+        metavar="BYTES",
+    ),
+    "max_user_upload_bytes_per_hour": Setting(
+        "Bytes one user may upload in an hour (0: no limit; default 256 MiB): 429.",
+        min=0,
+        metavar="BYTES",
+    ),
+    "max_tenant_upload_bytes_per_hour": Setting(
+        "Bytes one tenant may upload in an hour (0: no limit; default 2 GiB): 429.",
+        min=0,
+        metavar="BYTES",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +283,9 @@ class ServerConfig:
         min=1,
         metavar="PIXELS",
     )
+    # Image budgets (server/image_quota.py, docs/SECURITY.md "Storage budgets"): held in
+    # the database, so across restarts and nodes; ``stats`` shows use against them.
+    image_budgets: ImageBudgets = field(default=ImageBudgets(), metadata={GROUP: IMAGE_BUDGETS})
     # What the people who run it see (docs/DEPLOY.md): Prometheus metrics on a listener
     # of their own, bound to loopback unless told otherwise.
     metrics_port: int | None = setting(

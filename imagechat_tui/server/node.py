@@ -389,6 +389,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         on_room_image=hub.room_image_set,
         max_image_bytes=config.max_image_bytes,
         max_image_pixels=config.max_image_pixels,
+        image_budgets=config.image_budgets,
         metrics=metrics,
         guesses=GuessLimiter(
             trusted_proxies=config.trusted_proxies(),

@@ -59,6 +59,7 @@ from imagechat_tui.server.http_api import (
     bearer_token,
     json_response,
 )
+from imagechat_tui.server.image_quota import ImageBudgets, QuotaExceeded, QuotaRefusal, refusal
 from imagechat_tui.server.metrics import NodeMetrics
 from imagechat_tui.server.revocations import Revocations
 from imagechat_tui.server.storage import Storage, StorageUnavailable
@@ -103,7 +104,9 @@ class Routes:
         metrics: NodeMetrics | None = None,
         guesses: GuessLimiter | None = None,
         revocations: Revocations | None = None,
+        image_budgets: ImageBudgets | None = None,
     ) -> None:
+        self.image_budgets = image_budgets or ImageBudgets()
         self.metrics = metrics
         self.guesses = guesses or GuessLimiter()
         self.revocations = revocations or Revocations(storage)
@@ -213,8 +216,16 @@ class Routes:
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"Images are at most {self.max_image_bytes} bytes on this server.",
             )
+        tenant, user = identity.tenant, identity.actor.user.id
+        # The budgets, from the head: a refused upload's body is never read.
+        declared = request.body.length or self.max_image_bytes  # chunked: the largest
+        use = await self.storage.image_use(tenant, user, time.time())
+        new = await self.storage.image_info(tenant, digest) is None
+        refused = refusal(self.image_budgets, use, declared, time.time(), new=new)
+        if refused is not None:
+            return _quota_error(refused)
         upload = await request.body.spool(self.max_image_bytes)  # a file, hashed on the way
-        tenant = identity.tenant
+        await self.storage.add_upload_bytes(tenant, user, upload.size, time.time())
         if upload.sha256 == digest:
             known = await self.storage.image_info(tenant, digest)
             if known is not None:  # stored already: checked then, nothing to do now
@@ -233,11 +244,15 @@ class Routes:
                     max_pixels=self.max_image_pixels,
                 )
                 data = await asyncio.to_thread(upload.read_bytes)
-                created = await self.storage.put_image(tenant, info, data)
+                created = await self.storage.put_image(
+                    tenant, info, data, uploader=user, budgets=self.image_budgets
+                )
                 stored.append(len(data))
                 del data
         except UploadRejected as exc:
             return _error(exc.status, exc.message)
+        except QuotaExceeded as exc:  # another upload took the room meanwhile
+            return _quota_error(exc.refusal)
         status = HTTPStatus.CREATED if created else HTTPStatus.OK
         return _json(status, _image_json(info), ETag=f'"{digest}"')
 
@@ -469,6 +484,13 @@ def unavailable_is_503(handler: Handler) -> Handler:
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "The database is unavailable; retry.")
 
     return guarded
+
+
+def _quota_error(refused: QuotaRefusal) -> HttpResponse:
+    headers = {} if refused.retry_after is None else {"Retry-After": str(refused.retry_after)}
+    return HttpError(
+        refused.status, refused.message, reason=refused.reason, headers=headers
+    ).response()
 
 
 def _room(raw: str) -> str:

@@ -185,7 +185,8 @@ async def test_stats_since_prints_a_table_and_refuses_a_bad_duration(start, mint
         "pubSubBandwidth",
         "peakConnections",
     ]
-    rows = {line.split()[0]: line.split()[1:] for line in table[1:]}
+    usage = table[: table.index("")]  # then a blank line and the images' budgets
+    rows = {line.split()[0]: line.split()[1:] for line in usage[1:]}
     day = stats("24h")
     for tenant in ("local", "acme"):
         assert rows[tenant] == [

@@ -7,10 +7,12 @@ The methods are part of ``Storage``; their SQL is in ``sharing_sqlite`` and
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from typing import Any
 
 from imagechat_tui.invites import Invite
 from imagechat_tui.protocol import RoomImage
+from imagechat_tui.server.image_quota import ImageBudgets, ImageUse, ImageUseRow
 from imagechat_tui.server.uploads import ImageInfo
 
 #: The invites table's columns, in the order ``invite_from_row`` reads them (both dialects).
@@ -50,11 +52,55 @@ def invite_from_row(row: Any) -> Invite:
     )
 
 
+def use_of(user: int, whole: int, user_id: str, minutes: Iterable[Any]) -> ImageUse:
+    """``ImageUse`` from the stored sums and the hour's (bucket, user_id, bytes) rows,
+    oldest first (both dialects)."""
+    tenant_minutes: dict[int, int] = {}
+    user_minutes: list[tuple[int, int]] = []
+    for bucket, who, nbytes in minutes:
+        tenant_minutes[int(bucket)] = tenant_minutes.get(int(bucket), 0) + int(nbytes)
+        if who == user_id:
+            user_minutes.append((int(bucket), int(nbytes)))
+    return ImageUse(user, whole, user_minutes, sorted(tenant_minutes.items()))
+
+
+def use_rows(stored: Iterable[Any], hour: Iterable[Any]) -> list[ImageUseRow]:
+    """``ImageUseRow``s from (tenant, user, bytes) sums of stored and uploaded bytes."""
+    figures: dict[tuple[str, str], list[int]] = {}
+    for tenant, user, nbytes in stored:
+        figures.setdefault((str(tenant), str(user)), [0, 0])[0] += int(nbytes)
+    for tenant, user, nbytes in hour:
+        figures.setdefault((str(tenant), str(user)), [0, 0])[1] += int(nbytes)
+    return [ImageUseRow(t, u, s, h) for (t, u), (s, h) in sorted(figures.items())]
+
+
 class SharingStorage(abc.ABC):
     @abc.abstractmethod
-    async def put_image(self, tenant: str, info: ImageInfo, data: bytes) -> bool:
+    async def put_image(
+        self,
+        tenant: str,
+        info: ImageInfo,
+        data: bytes,
+        *,
+        uploader: str = "",
+        budgets: ImageBudgets | None = None,
+    ) -> bool:
         """Store a checked image for a tenant: True if new, False if it was there (then
-        nothing is changed)."""
+        nothing is changed). With ``budgets``: in the same transaction, raise
+        ``image_quota.QuotaExceeded`` (and store nothing) if a new image would pass the
+        uploader's or the tenant's stored-bytes budget."""
+
+    @abc.abstractmethod
+    async def add_upload_bytes(self, tenant: str, user_id: str, nbytes: int, at: float) -> None:
+        """Count ``nbytes`` of upload bodies received from a user in ``at``'s minute."""
+
+    @abc.abstractmethod
+    async def image_use(self, tenant: str, user_id: str, now: float) -> ImageUse:
+        """The user's and the tenant's stored bytes and their minutes of the last hour."""
+
+    @abc.abstractmethod
+    async def image_use_report(self, now: float) -> list[ImageUseRow]:
+        """Every (tenant, user) with images stored or bytes uploaded in the last hour."""
 
     @abc.abstractmethod
     async def image_info(self, tenant: str, digest: str) -> ImageInfo | None: ...

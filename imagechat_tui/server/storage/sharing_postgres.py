@@ -7,7 +7,20 @@ from typing import TYPE_CHECKING, TypeVar
 
 from imagechat_tui.invites import Invite, redeem
 from imagechat_tui.protocol import RoomImage
-from imagechat_tui.server.storage.sharing import INVITE_COLUMNS, invite_from_row
+from imagechat_tui.server.image_quota import (
+    ImageBudgets,
+    ImageUse,
+    ImageUseRow,
+    QuotaExceeded,
+    stored_refusal,
+    window_start,
+)
+from imagechat_tui.server.storage.sharing import (
+    INVITE_COLUMNS,
+    invite_from_row,
+    use_of,
+    use_rows,
+)
 from imagechat_tui.server.uploads import ImageInfo
 
 if TYPE_CHECKING:
@@ -21,23 +34,99 @@ class PostgresSharing:
 
         async def _with(self, fn: Callable[[PoolConnectionProxy], Awaitable[T]]) -> T: ...
 
-    async def put_image(self, tenant: str, info: ImageInfo, data: bytes) -> bool:
+    async def put_image(
+        self,
+        tenant: str,
+        info: ImageInfo,
+        data: bytes,
+        *,
+        uploader: str = "",
+        budgets: ImageBudgets | None = None,
+    ) -> bool:
         async def put(conn: PoolConnectionProxy) -> bool:
-            status = await conn.execute(
-                "INSERT INTO images (tenant, digest, mime, width, height, size, data, created_at)"
-                " VALUES ($1,$2,$3,$4,$5,$6,$7, EXTRACT(EPOCH FROM now())::bigint)"
-                " ON CONFLICT DO NOTHING",
-                tenant,
-                info.digest,
-                info.mime,
-                info.width,
-                info.height,
-                info.size,
-                data,
-            )
+            async with conn.transaction():
+                if budgets is not None:
+                    # One upload per tenant at a time checks and stores, on every node.
+                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", tenant)
+                    known = await conn.fetchval(
+                        "SELECT 1 FROM images WHERE tenant=$1 AND digest=$2", tenant, info.digest
+                    )
+                    if known is None:
+                        user, whole = await self._stored(conn, tenant, uploader)
+                        refused = stored_refusal(
+                            budgets, ImageUse(user_stored=user, tenant_stored=whole), info.size
+                        )
+                        if refused is not None:
+                            raise QuotaExceeded(refused)
+                status = await conn.execute(
+                    "INSERT INTO images"
+                    " (tenant, digest, mime, width, height, size, data, created_at, uploaded_by)"
+                    " VALUES ($1,$2,$3,$4,$5,$6,$7, EXTRACT(EPOCH FROM now())::bigint, $8)"
+                    " ON CONFLICT DO NOTHING",
+                    tenant,
+                    info.digest,
+                    info.mime,
+                    info.width,
+                    info.height,
+                    info.size,
+                    data,
+                    uploader,
+                )
             return bool(status == "INSERT 0 1")
 
         return await self._with(put)
+
+    @staticmethod
+    async def _stored(conn: PoolConnectionProxy, tenant: str, user_id: str) -> tuple[int, int]:
+        row = await conn.fetchrow(
+            "SELECT COALESCE(SUM(size) FILTER (WHERE uploaded_by=$2), 0),"
+            " COALESCE(SUM(size), 0) FROM images WHERE tenant=$1",
+            tenant,
+            user_id,
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def add_upload_bytes(self, tenant: str, user_id: str, nbytes: int, at: float) -> None:
+        async def add(conn: PoolConnectionProxy) -> None:
+            await conn.execute(
+                "INSERT INTO upload_buckets (tenant, user_id, bucket, bytes) VALUES ($1,$2,$3,$4)"
+                " ON CONFLICT (tenant, user_id, bucket)"
+                " DO UPDATE SET bytes = upload_buckets.bytes + excluded.bytes",
+                tenant,
+                user_id,
+                int(at) // 60 * 60,
+                nbytes,
+            )
+
+        await self._with(add)
+
+    async def image_use(self, tenant: str, user_id: str, now: float) -> ImageUse:
+        async def read(conn: PoolConnectionProxy) -> ImageUse:
+            user, whole = await self._stored(conn, tenant, user_id)
+            rows = await conn.fetch(
+                "SELECT bucket, user_id, bytes FROM upload_buckets"
+                " WHERE tenant=$1 AND bucket >= $2 ORDER BY bucket",
+                tenant,
+                window_start(now),
+            )
+            return use_of(user, whole, user_id, (tuple(r) for r in rows))
+
+        return await self._with(read)
+
+    async def image_use_report(self, now: float) -> list[ImageUseRow]:
+        async def read(conn: PoolConnectionProxy) -> list[ImageUseRow]:
+            stored = await conn.fetch(
+                "SELECT tenant, uploaded_by, SUM(size) FROM images GROUP BY tenant, uploaded_by"
+            )
+            hour = await conn.fetch(
+                "SELECT tenant, user_id, SUM(bytes) FROM upload_buckets WHERE bucket >= $1"
+                " GROUP BY tenant, user_id",
+                window_start(now),
+            )
+            return use_rows((tuple(r) for r in stored), (tuple(r) for r in hour))
+
+        return await self._with(read)
 
     async def image_info(self, tenant: str, digest: str) -> ImageInfo | None:
         async def read(conn: PoolConnectionProxy) -> ImageInfo | None:

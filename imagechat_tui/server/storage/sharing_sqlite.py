@@ -9,7 +9,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from imagechat_tui.invites import Invite, redeem
 from imagechat_tui.protocol import RoomImage
-from imagechat_tui.server.storage.sharing import INVITE_COLUMNS, invite_from_row
+from imagechat_tui.server.image_quota import (
+    ImageBudgets,
+    ImageUse,
+    ImageUseRow,
+    QuotaExceeded,
+    stored_refusal,
+    window_start,
+)
+from imagechat_tui.server.storage.sharing import (
+    INVITE_COLUMNS,
+    invite_from_row,
+    use_of,
+    use_rows,
+)
 from imagechat_tui.server.uploads import ImageInfo
 
 T = TypeVar("T")
@@ -22,26 +35,106 @@ class SqliteSharing:
 
         async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
 
-    async def put_image(self, tenant: str, info: ImageInfo, data: bytes) -> bool:
+    async def put_image(
+        self,
+        tenant: str,
+        info: ImageInfo,
+        data: bytes,
+        *,
+        uploader: str = "",
+        budgets: ImageBudgets | None = None,
+    ) -> bool:
         def put() -> bool:
-            cursor = self._conn().execute(
-                "INSERT OR IGNORE INTO images"
-                " (tenant, digest, mime, width, height, size, data, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    tenant,
-                    info.digest,
-                    info.mime,
-                    info.width,
-                    info.height,
-                    info.size,
-                    data,
-                    int(time.time()),
-                ),
-            )
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")  # the write lock: the budget check and the insert
+            try:
+                known = db.execute(
+                    "SELECT 1 FROM images WHERE tenant=? AND digest=?", (tenant, info.digest)
+                ).fetchone()
+                if known is None and budgets is not None:
+                    user, whole = self._stored(tenant, uploader)
+                    refused = stored_refusal(
+                        budgets, ImageUse(user_stored=user, tenant_stored=whole), info.size
+                    )
+                    if refused is not None:
+                        raise QuotaExceeded(refused)
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO images"
+                    " (tenant, digest, mime, width, height, size, data, created_at, uploaded_by)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        tenant,
+                        info.digest,
+                        info.mime,
+                        info.width,
+                        info.height,
+                        info.size,
+                        data,
+                        int(time.time()),
+                        uploader,
+                    ),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
             return cursor.rowcount == 1
 
         return await self._run(put)
+
+    def _stored(self, tenant: str, user_id: str) -> tuple[int, int]:
+        """(the user's, the tenant's) stored image bytes."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT COALESCE(SUM(CASE WHEN uploaded_by=? THEN size END), 0),"
+                " COALESCE(SUM(size), 0) FROM images WHERE tenant=?",
+                (user_id, tenant),
+            )
+            .fetchone()
+        )
+        return int(row[0]), int(row[1])
+
+    async def add_upload_bytes(self, tenant: str, user_id: str, nbytes: int, at: float) -> None:
+        def add() -> None:
+            self._conn().execute(
+                "INSERT INTO upload_buckets (tenant, user_id, bucket, bytes) VALUES (?,?,?,?)"
+                " ON CONFLICT (tenant, user_id, bucket) DO UPDATE SET bytes = bytes + excluded.bytes",
+                (tenant, user_id, int(at) // 60 * 60, nbytes),
+            )
+
+        await self._run(add)
+
+    async def image_use(self, tenant: str, user_id: str, now: float) -> ImageUse:
+        def read() -> ImageUse:
+            user, whole = self._stored(tenant, user_id)
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT bucket, user_id, bytes FROM upload_buckets"
+                    " WHERE tenant=? AND bucket >= ? ORDER BY bucket",
+                    (tenant, window_start(now)),
+                )
+                .fetchall()
+            )
+            return use_of(user, whole, user_id, rows)
+
+        return await self._run(read)
+
+    async def image_use_report(self, now: float) -> list[ImageUseRow]:
+        def read() -> list[ImageUseRow]:
+            db = self._conn()
+            stored = db.execute(
+                "SELECT tenant, uploaded_by, SUM(size) FROM images GROUP BY tenant, uploaded_by"
+            ).fetchall()
+            hour = db.execute(
+                "SELECT tenant, user_id, SUM(bytes) FROM upload_buckets WHERE bucket >= ?"
+                " GROUP BY tenant, user_id",
+                (window_start(now),),
+            ).fetchall()
+            return use_rows(stored, hour)
+
+        return await self._run(read)
 
     async def image_info(self, tenant: str, digest: str) -> ImageInfo | None:
         def read() -> ImageInfo | None:
