@@ -1,7 +1,9 @@
 """Mentions and the activity that concerns you. Pure: no I/O, no clock, no UI.
 
 A mention is ``@`` followed by a person's user id (``@alice``), the way GitLab and
-GitHub write them: ids have no spaces, so a mention is never ambiguous. ``people``
+GitHub write them: ids have no spaces, so a mention is never ambiguous. Where one
+starts is GitHub's rule, shared with the Markdown export (``mention_syntax``):
+``é@bob`` mentions bob, ``bob@example.com`` nobody. ``people``
 lists who can be mentioned in a room (everyone who commented and everyone viewing);
 ``notices`` says which remote events deserve a notification for a given user: a
 mention of them, or a reply in a thread they took part in.
@@ -9,11 +11,11 @@ mention of them, or a reply in a thread they took part in.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from imagechat_tui.mention_syntax import MENTION, TYPING
 from imagechat_tui.model import RoomState
 from imagechat_tui.protocol import (
     Chat,
@@ -24,11 +26,6 @@ from imagechat_tui.protocol import (
     NewImageChat,
     User,
 )
-
-#: ``@`` then an id, not inside a word or an e-mail address; a final dot is punctuation.
-MENTION = re.compile(r"(?<![\w@])@([\w][\w.+\-@]*[\w]|[\w])")
-#: What is being typed at the cursor when it is a mention in progress.
-TYPING = re.compile(r"(?<![\w@])@([\w.+\-@]*)$")
 
 
 def mentioned(text: str) -> set[str]:

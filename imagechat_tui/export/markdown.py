@@ -14,9 +14,12 @@ would mean something where it stands:
   punctuation or at a line's end;
 - autolinks: ``http:``, ``https:`` and ``ftp:`` get their colon escaped and ``www.`` its
   dot, which cmark-gfm then leaves as text. E-mail addresses and mentions (every run of
-  address characters holding an ``@``: ``bob@example.com``, ``@alice``, ``é@bob``) become
-  code spans: cmark-gfm finds e-mail addresses after escapes are undone, so only a code
-  span keeps one as written and unlinked, and GitHub and GitLab ping nobody in code.
+  address characters holding an ``@``: ``bob@example.com``, ``@alice``, ``é@bob``, by the
+  app's own mention rule, ``mention_syntax``), issue and other references (``#123``,
+  ``owner/repo#4``, ``GH-5``, GitLab's ``!6``, ``%7``, ``&8``, ``~bug``) and emoji
+  shortcodes (``:smile:``) become code spans: GitHub and GitLab find these in the
+  rendered text, after escapes are undone, so only a code span keeps one as written,
+  and they link, ping and replace nothing in code.
 
 Control, bidi and zero-width characters are made visible as in the app
 (``safe_text.inert``), except the joiners that hold an emoji such as 👨‍👩‍👧 together.
@@ -29,14 +32,26 @@ from typing import Final
 
 from imagechat_tui.export import Review, position
 from imagechat_tui.export.timefmt import readable
+from imagechat_tui.mention_syntax import ADDRESS_RUN
 from imagechat_tui.protocol import Chat, Comment
 from imagechat_tui.safe_text import inert
 
 #: Escaped wherever they stand.
 _ALWAYS: Final = frozenset("*~`[]<|$")
 _ASCII_PUNCTUATION: Final = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-#: A run of the characters an e-mail address or a GitHub/GitLab user name is made of.
-_ADDRESS_RUN: Final = re.compile(r"[A-Za-z0-9.+\-_@]*@[A-Za-z0-9.+\-_@]*")
+#: References GitHub links in text (``#123``, ``owner/repo#123``, ``GH-123``) and GitLab
+#: too (``!123`` merge request, ``%123`` milestone, ``&123`` epic, ``$123`` snippet,
+#: ``~123`` label, and labels and milestones by name: ``~bug``, ``%"Sprint 3"``).
+_REFERENCE: Final = (
+    r"(?:[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*)?[#!%&$~][0-9]+"
+    r"|(?i:GH-[0-9]+)"
+    r'|[~%](?:[A-Za-z][A-Za-z0-9_.\-]*|"[^"\n]+")'
+)
+#: Emoji shortcodes GitHub and GitLab show as emoji: ``:smile:``, ``:+1:``.
+_SHORTCODE: Final = r":[A-Za-z0-9_+\-]+:"
+_INERT: Final = re.compile(
+    rf"(?P<address>{ADDRESS_RUN.pattern})|(?P<reference>{_REFERENCE})|(?P<emoji>{_SHORTCODE})"
+)
 _URL_SCHEME: Final = re.compile(r"(?i)(?:https?|ftp)(:)")
 _WWW: Final = re.compile(r"(?i)www(\.)")
 _ENTITY: Final = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
@@ -68,15 +83,40 @@ def _escape_line(line: str, *, line_start: bool) -> str:
     body = _clean(line[indent:])
     forced = _forced_escapes(body, line_start=line_start)
     last = 0
-    for run in _ADDRESS_RUN.finditer(body):
-        token = run.group(0).rstrip(".")
-        if not re.search(r"[A-Za-z0-9]", token):
-            continue
-        out.append(_escape_chars(body, last, run.start(), forced))
-        out.append(f"`{token}`")  # the run holds no backtick: the span cannot break
-        last = run.start() + len(token)
+    for start, end in _inert_spans(body):
+        out.append(_escape_chars(body, last, start, forced))
+        out.append(_code_span(body[start:end]))
+        last = end
     out.append(_escape_chars(body, last, len(body), forced))
     return "".join(out)
+
+
+def _code_span(text: str) -> str:
+    """``text`` as a code span: fenced by more backticks than it holds in a row (padded
+    with a space where it starts or ends with one, which the renderer strips)."""
+    runs = re.findall(r"`+", text)
+    fence = "`" * (max(map(len, runs), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _inert_spans(body: str) -> list[tuple[int, int]]:
+    """Where ``body`` holds something GitHub or GitLab would turn into a link, a ping or
+    an emoji after Markdown is rendered (escapes undone), so only a code span keeps it
+    as written: e-mail addresses and mentions, issue and other references, emoji
+    shortcodes. Touching spans are merged (two code spans side by side would not be)."""
+    spans: list[tuple[int, int]] = []
+    for found in _INERT.finditer(body):
+        start, end = found.span()
+        if found.lastgroup == "address":
+            end = start + len(found.group().rstrip("."))  # a final dot is punctuation
+            if not re.search(r"[A-Za-z0-9]", body[start:end]):
+                continue
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
 
 
 def _forced_escapes(body: str, *, line_start: bool) -> set[int]:
@@ -162,7 +202,8 @@ def render(review: Review) -> str:
     lines = [
         f"# Review of {escape(review.title)}",
         "",
-        f"Image: {escape(review.public_source)}  ",
+        # An identifier (a URL or urn:sha256:), not prose: one code span, links nothing.
+        f"Image: {_code_span(inert(review.public_source))}  ",
         f"Room: {escape(review.room)}  ",
         f"Exported: {readable(review.exported_at)}",
         "",

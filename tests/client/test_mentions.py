@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from imagechat_tui.client.mentions import (
     matching,
     mentioned,
@@ -32,7 +35,7 @@ def test_mentions_are_at_ids_not_inside_words_or_addresses() -> None:
     assert mentioned("@alice and @Bob.") == {"alice", "bob"}
     assert mentioned("mail alice@example.com, not a mention") == set()
     assert mentioned("@j.doe-2 then @x") == {"j.doe-2", "x"}
-    assert mentioned("@@alice @") == set()
+    assert mentioned("@@alice @") == {"alice"}  # as on GitHub: an @ is no word character
     assert typing_mention("hello @al") == "al"
     assert typing_mention("hello @") == ""
     assert typing_mention("hello al") is None
@@ -136,3 +139,38 @@ def test_an_unknown_alert_mode_is_one_line_and_exit_2(tmp_path) -> None:
     assert result.stderr.strip() == (
         "imagechat-tui: --alert must be one of auto, bell, osc9, osc777, off."
     )
+
+
+def test_a_mention_starts_where_github_starts_one() -> None:
+    """GitHub counts only ASCII letters, digits and _ as word characters: after any
+    other character an @ starts a mention, so é@bob pings bob there, and here."""
+    assert mentioned("é@bob 日本@carol (@dave) «@erin»") == {"bob", "carol", "dave", "erin"}
+    assert mentioned("bob@example.com a_@x 9@y") == set()
+    assert typing_mention("é@al") == "al"
+
+
+_TEXT = st.lists(
+    st.sampled_from(["@", "bob", "Al-1", ".", "_", "é", "日本", " ", "(", "x@y", "-", "+", "9"]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_the_app_and_the_export_share_githubs_rule(text: str) -> None:
+    """Wherever GitHub's mention filter (tests/export/github.py) starts a mention, the
+    app sees one: starting there, or one whose id runs through it (the app's ids may
+    hold more than GitHub's: ``@bobé`` is bobé here, ``@bob@@x`` is bob@@x), and every
+    mention the app sees of an ASCII id lies in a run the Markdown export makes inert
+    (one rule: imagechat_tui/mention_syntax.py)."""
+    from imagechat_tui.mention_syntax import ADDRESS_RUN, MENTION
+    from tests.export.github import MENTION as GITHUB
+
+    app = [m.span() for m in MENTION.finditer(text)]
+    for g in GITHUB.finditer(text):
+        at = g.start(1) - 1
+        assert any(a <= at < b for a, b in app), (text, at)
+    runs = [m.span() for m in ADDRESS_RUN.finditer(text)]
+    for m in MENTION.finditer(text):
+        if m.group(1).isascii():
+            assert any(a <= m.start() and m.end() <= b for a, b in runs), text

@@ -2,7 +2,13 @@
 GitHub enables, and a mention check equivalent to GitHub's (html-pipeline's
 MentionFilter: in every text node outside ``a``, ``code``, ``pre``, ``script`` and
 ``style``, ``@name`` after the start or a non-word character, where only ASCII letters,
-digits and ``_`` are word characters, as in Ruby's regular expressions)."""
+digits and ``_`` are word characters, as in Ruby's regular expressions), and, in the
+same text nodes, what GitHub's and GitLab's reference and emoji filters would turn into
+links or emoji: issue references (``#26``, ``GH-26``, ``owner/repo#26``, GitLab's
+``!26``, ``%26``, ``&26``, ``$26``, ``~26``, labels and milestones by name ``~bug``,
+``%v1``) and shortcodes (``:smile:``, ``:+1:``). These two checks are looser than the
+filters (a reference is counted whether or not such an issue exists, a shortcode whether
+or not such an emoji does), so finding none means neither site would make one."""
 
 from __future__ import annotations
 
@@ -18,7 +24,9 @@ MENTION = re.compile(
     r"(?:^|\W)@((?>[a-z0-9][a-z0-9-]*))(?!/)(?=\.+[ \t\W]|\.+$|[^0-9a-zA-Z_.]|$)",
     re.IGNORECASE | re.ASCII | re.MULTILINE,
 )
-_IGNORED = {"a", "code", "pre", "script", "style"}
+REFERENCE = re.compile(r'[#!%&$~][0-9]|(?i:GH-[0-9])|[~%][A-Za-z]|[~%]"[^"\n]+"')
+EMOJI = re.compile(r":[a-z0-9_+\-]+:", re.IGNORECASE)
+_IGNORED = {"a", "code", "pre", "script", "style", "tt"}
 
 
 def render(markdown: str) -> str:
@@ -29,7 +37,8 @@ def render(markdown: str) -> str:
 
 
 class Html(HTMLParser):
-    """The tags, links and text of rendered HTML, and the mentions GitHub would make."""
+    """The tags, links and text of rendered HTML, and the mentions, references and emoji
+    GitHub (or GitLab) would make of it."""
 
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
@@ -37,6 +46,8 @@ class Html(HTMLParser):
         self.links: list[str] = []
         self.text: list[str] = []
         self.mentions: list[str] = []
+        self.references: list[str] = []
+        self.emoji: list[str] = []
         self._open: list[str] = []
         self._node: list[str] = []
         self.feed(html)
@@ -49,6 +60,8 @@ class Html(HTMLParser):
         self._node = []
         if node and not _IGNORED & set(self._open):
             self.mentions += MENTION.findall(node)
+            self.references += REFERENCE.findall(node)
+            self.emoji += EMOJI.findall(node)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._flush()

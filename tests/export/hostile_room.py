@@ -30,6 +30,7 @@ MARKDOWN = (
     "===\n"
     "mail bob@example.com or see www.example.com and https://example.com/x_y\n"
     "é@bob 日本@bob (@carol) snake_case stays, so does 2*3 > 5 and a|b\n"
+    "see #123, GH-7, owner/repo#9, !4 %5 &6 ~bug and :smile: :+1: :tada:\n"
     "family 👨\u200d👩\u200d👧 stays whole"
 )
 FORMULAS = ("=1+1", " =1+1", "\t=1+1", "+1", "-1", "@SUM(A1)", '=HYPERLINK("http://evil.example")')

@@ -168,7 +168,7 @@ async def test_markdown_lists_every_marker_by_number_with_its_whole_thread(seede
     # Hostile text and names are shown, never obeyed: no tag but ours.
     whole = _html(md)
     assert set(whole.tags) <= {"h1", "h2", "p", "br", "strong", "blockquote", "code"}, whole.tags
-    assert whole.tags.count("code") == 1  # the one mention, @eve
+    assert whole.tags.count("code") == 2  # the image's urn:sha256: and the one mention, @eve
     assert whole.tags.count("h1") == 1 and whole.tags.count("h2") == 2
     assert "**Eve** <img src=x onerror=alert(1)>" in "".join(whole.text)
     assert "# Not a heading\n| a | b |\n|---|---|" in "".join(whole.text)

@@ -35,6 +35,8 @@ async def test_github_renders_every_comment_as_written_and_links_nothing(
     assert set(page.tags) <= OURS, page.tags
     assert page.links == []  # no autolink: addresses, URLs, www. all stay text
     assert page.mentions == []  # GitHub would ping nobody (é@bob, 日本@bob, (@carol), @eve)
+    assert page.references == []  # no #123, GH-7, owner/repo#9, !4, ~bug linked
+    assert page.emoji == []  # :smile: stays a word
     text = "".join(page.text)
     for comment in (MARKDOWN, ESCAPES, "@eve fixed", " =1+1", "Button misaligned\nby two pixels"):
         assert _shown(comment) in text, comment
@@ -48,6 +50,7 @@ async def test_the_raw_file_reads_as_written(hostile: Seeded) -> None:
     assert code == 0, err
     md = out.decode()
     assert md.startswith("# Review of screen.png\n")  # no escaped dot
+    assert "\nImage: `urn:sha256:" in md  # an identifier, whole, in one code span
     assert "&nbsp;" not in md and "\ufffd\u200d" not in md
     assert "## 1. Open · point at 25.0%, 50.0% (pixel 100, 150)\n" in md
     assert "## 4. Open · point at 100.0%, 100.0% (pixel 399, 299)\n" in md
@@ -59,6 +62,7 @@ async def test_the_raw_file_reads_as_written(hostile: Seeded) -> None:
     assert "> \\===\\" in md
     assert "`bob@example.com`" in md and "www\\.example.com" in md
     assert "é`@bob` 日本`@bob` (`@carol`)" in md
+    assert "see `#123`, `GH-7`, `owner/repo#9`, `!4` `%5` `&6` `~bug` and `:smile:` `:+1:`" in md
     assert "\\,\\" not in md and "\\(" not in md and "\\?" not in md
 
 
@@ -66,6 +70,7 @@ ALPHABET = st.sampled_from(
     list("abc XYZ 019 \n\t")
     + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
     + ["é", "日", "→", "\u202e", "\u200d", "www.", "http://", "a@b.co", "@bob", "&amp;"]
+    + ["#1", "GH-2", "o/r#3", "!4", ":smile:", ":+1:", "~bug", "%v1"]
 )
 
 
@@ -75,6 +80,7 @@ def test_any_text_comes_back_from_github_with_no_link_mention_or_markup(text: st
     page = Html(render("\n".join(quote(text)) + "\n"))
     assert set(page.tags) <= {"blockquote", "p", "br", "code"}, (text, page.tags)
     assert page.links == [] and page.mentions == [], text
+    assert page.references == [] and page.emoji == [], text
     shown = "\n".join(line for line in _shown(text).split("\n"))
     assert "".join(page.text).split() == shown.split(), text
 
@@ -85,3 +91,4 @@ def test_a_name_in_bold_stays_one_bold_name(name: str) -> None:
     page = Html(render(f"Opened by **{escape(name.strip())}**\n"))
     assert set(page.tags) <= {"p", "strong", "code"}, (name, page.tags)
     assert page.links == [] and page.mentions == [], name
+    assert page.references == [] and page.emoji == [], name

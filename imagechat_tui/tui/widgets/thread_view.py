@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import events
 from textual.strip import Strip
 
-from imagechat_tui.client.mentions import MENTION
+from imagechat_tui.mention_syntax import MENTION
 from imagechat_tui.protocol import Chat, Comment
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.widgets.line_list import Item, LineList, to_strips
