@@ -1,7 +1,8 @@
 """The W3C export in Annotorious 3 (vendored, tests/export/annotorious/), the field's
 image-annotation library, in headless Chromium: it loads every annotation, each at its
 place on the image; and a rectangle drawn in Annotorious, in its own W3C output, is
-imported with ``imagechat-tui import`` as a region at that place."""
+imported with ``imagechat-tui import`` as a region at that place, and exported, imported
+and exported again it is the same review."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.export.hostile_room import PLACES, SIZE, Seeded, export
-from tests.export.test_w3c_import import import_file
+from tests.export.test_w3c_import import import_file, review
 from tests.tools import require
 
 HERE = Path(__file__).parent / "annotorious"
@@ -121,3 +122,12 @@ async def test_a_rectangle_drawn_in_annotorious_imports_as_a_region(
     (region,) = json.loads(again)["first"]["items"]
     assert region["shape"] == "region"
     assert region["target"]["selector"]["value"] == "xywh=pixel:40,60,160,100"
+    # And it moves on like any review: our export of it, imported into another room
+    # and exported again, is the same review.
+    moved = tmp_path / "moved.w3c.json"
+    moved.write_bytes(again)
+    code, err = await import_file(hostile, moved, "from-annotorious-moved")
+    assert code == 0, err
+    code, last, err = await export(hostile, "-f", "w3c", "--room", "from-annotorious-moved")
+    assert code == 0, err
+    assert review(json.loads(last)) == review(json.loads(again))
