@@ -67,7 +67,16 @@ def test_no_module_below_the_ui_imports_it() -> None:
 #: The pure core: the rules and the data, no I/O (the server, the app and the tests share it).
 CORE = {
     f"{PACKAGE}.{name}"
-    for name in ("protocol", "model", "replica", "policy", "positions", "safe_text", "backoff")
+    for name in (
+        "protocol",
+        "model",
+        "replica",
+        "policy",
+        "positions",
+        "safe_text",
+        "mention_syntax",
+        "backoff",
+    )
 }
 #: The review core (client/review.py and the client modules it stands on): no screen, no
 #: socket, so the review is tested with neither.
