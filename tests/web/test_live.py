@@ -162,6 +162,7 @@ async def test_server_gone_banner_refuses_then_resyncs_with_nothing_missed(
         banner = page.locator(".banner")
         await banner.wait_for()
         assert "nothing you do is sent" in await banner.inner_text()
+        assert await page.locator(".presence").inner_text() == ""  # not claimed while away
         # Creating now is refused with the reason, not queued.
         box = await page.locator(".stage").bounding_box()
         await page.mouse.click(box["x"] + 100, box["y"] + 100)

@@ -173,7 +173,7 @@ function renderAll() {
 
 // --- the thread ----------------------------------------------------------------------
 
-let reply = null;
+const replyDrafts = new Map(); // chat id -> its reply composer (the draft)
 
 function select(id) {
   const was = ui.selected;
@@ -225,16 +225,32 @@ function renderThread() {
         i > 0 ? h('button.small.danger', { type: 'button', onclick: () => confirm('Delete this comment?', () => update(id, { kind: 'delete-comment', commentId: c.id })) }, 'Delete') : null)
         : null);
   });
-  if (!reply) {
-    reply = composer({ label: 'Reply', limits: () => room.limits, people: () => room.people(),
-      onSend: (text) => update(ui.selected, { kind: 'comment', comment: { id: uuid(), text } }) });
-  }
   const head = h('div.thread-head', {},
     h('button.back', { type: 'button', 'aria-label': 'Back to the list', onclick: closeThread }, '‹ List'),
     h('h2', { tabindex: -1 }, `#${chat.number ?? '…'}`, chat.resolved ? ' · resolved' : ' · open'),
     h('div.actions', {}, ...actions));
-  thread.replaceChildren(head, h('ol.comments', {}, ...comments), room.canWrite ? reply.form : null);
-  reply.refresh();
+  const list = h('ol.comments', {}, ...comments);
+  const reply = room.canWrite ? replyBox(id) : null;
+  // The reply box stays in the document while the thread around it changes: moving it
+  // (replaceChildren) would take the focus from someone typing as another's reply lands.
+  const [oldHead, oldList, oldForm] = thread.children;
+  if (oldForm && oldForm === reply?.form) {
+    oldHead.replaceWith(head); oldList.replaceWith(list);
+  } else {
+    thread.replaceChildren(head, list, ...(reply ? [reply.form] : []));
+  }
+  reply?.refresh();
+}
+
+/** Each marker's own reply draft: what is typed under #2 stays with #2. */
+function replyBox(id) {
+  let box = replyDrafts.get(id);
+  if (!box) {
+    box = composer({ label: 'Reply', limits: () => room.limits, people: () => room.people(),
+      onSend: (text) => update(id, { kind: 'comment', comment: { id: uuid(), text } }) });
+    replyDrafts.set(id, box);
+  }
+  return box;
 }
 
 // --- ops -------------------------------------------------------------------------------
@@ -380,6 +396,7 @@ function onState(state, why) {
   status.className = `status ${state}`;
   body.classList.toggle('disconnected', state !== 'live');
   if (state === 'live') { banner.hidden = true; return; }
+  presence.replaceChildren(); // who is viewing is not known while not connected
   if (state === 'connecting' && !room.user) { banner.hidden = true; return; }
   banner.hidden = false;
   banner.textContent = state === 'ended'
