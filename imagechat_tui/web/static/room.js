@@ -8,9 +8,14 @@ export const DEFAULT_LIMITS = {
   maxText: 2000, maxMarkers: 500, maxComments: 200,
   maxFrameBytes: 65536, opsPerSecond: 50, opsBurst: 1000,
 };
-// @ then a user id, not inside a word or an e-mail address (as client/mentions.py).
-export const MENTION = /(?<![\w@])@([\w][\w.+\-@]*[\w]|[\w])/gu;
-export const TYPING = /(?<![\w@])@([\w.+\-@]*)$/u;
+// @ then a user id, where GitHub starts a mention: not after an ASCII letter, digit or _
+// (é@bob mentions bob); ids are letters of any script, digits and _ . + - @. The rule is
+// imagechat_tui/mention_syntax.py; tests/web/test_mention_rule.py checks this copy of it.
+const ID = String.raw`[\p{L}\p{N}_]`;
+const ID_INSIDE = String.raw`[\p{L}\p{N}_.+\-@]`;
+export const MENTION = new RegExp(
+  String.raw`(?<![A-Za-z0-9_])@(${ID}${ID_INSIDE}*${ID}|${ID})`, 'gu');
+export const TYPING = new RegExp(String.raw`(?<![A-Za-z0-9_])@(${ID_INSIDE}*)$`, 'u');
 
 export function mentions(text) {
   return new Set([...text.matchAll(MENTION)].map((m) => m[1].toLowerCase()));
