@@ -27,6 +27,7 @@ from urllib.parse import unquote
 from imagechat_tui.auth import AuthError, Identity, TenantStore
 from imagechat_tui.invites import Invite
 from imagechat_tui.links import ROOM_PATTERN
+from imagechat_tui.protocol import CloseCode
 from imagechat_tui.server import room_page
 from imagechat_tui.server.http_api import (
     HttpError,
@@ -35,7 +36,7 @@ from imagechat_tui.server.http_api import (
     Router,
     json_response,
 )
-from imagechat_tui.server.revocations import Revocations
+from imagechat_tui.server.revocations import REVOKED, Revocations
 from imagechat_tui.server.routes import unavailable_is_503
 from imagechat_tui.server.storage import Storage
 from imagechat_tui.web import assets, page
@@ -53,7 +54,12 @@ Redeem = Callable[[str, dict[str, Any]], Awaitable[tuple[HTTPStatus, dict[str, A
 Guess = Callable[[HttpRequest, list[str]], Awaitable[Invite | None]]
 
 _HTML = "text/html; charset=utf-8"
-_GONE = {"expired", "revoked", "used-up"}
+_GONE = {"expired", "revoked", "used-up", "access-revoked", "access-expired"}
+#: What the page says when the cookie's access ended (answered by ``POST /token``).
+_ENDED = {
+    "access-revoked": REVOKED,
+    "access-expired": "Your access to this room has expired; ask for a new link.",
+}
 
 
 class BrowserRoutes:
@@ -103,24 +109,36 @@ class BrowserRoutes:
     async def _holder(self, request: HttpRequest, room: str) -> tuple[str, Identity] | None:
         """The cookie's token and who it is, if it still opens this room (not expired,
         its invite not revoked)."""
+        return (await self._access(request, room))[0]
+
+    async def _access(
+        self, request: HttpRequest, room: str
+    ) -> tuple[tuple[str, Identity] | None, str | None]:
+        """The cookie's holder as ``_holder``, or why a cookie this browser still sends no
+        longer opens the room: ``access-revoked`` (its invite, or one above it, was
+        revoked) or ``access-expired``; None without a cookie or for one never valid."""
         token = read_cookie(request.headers.get("Cookie"))
         if token is None:
-            return None
+            return None, None
         try:
             identity = self.tenants.verify(token)
+        except AuthError as exc:
+            expired = exc.close_code == CloseCode.TOKEN_EXPIRED
+            return None, "access-expired" if expired else None
+        try:
             await self.revocations.check(identity)
         except AuthError:
-            return None
-        return (token, identity) if identity.may_join(room) else None
+            return None, "access-revoked"
+        return ((token, identity) if identity.may_join(room) else None), None
 
     # --- the page --------------------------------------------------------------------
 
     async def page(self, request: HttpRequest) -> HttpResponse:
         room = _room(request)
-        holder = await self._holder(request, room)
+        holder, ended = await self._access(request, room)
         codes = request.query.get("invite", [])
         code = codes[0] if len(codes) == 1 else None
-        reason = "not-found"
+        reason = ended or "not-found"
         tenant = holder[1].tenant if holder else None
         if tenant is None and codes:
             try:
@@ -197,11 +215,14 @@ class BrowserRoutes:
     async def token(self, request: HttpRequest) -> HttpResponse:
         room = _room(request)
         self._check_origin(request)
-        held = await self._holder(request, room)
+        held, ended = await self._access(request, room)
         if held is None:
+            # The page shows the error as it is and stops reconnecting (live.js).
+            error = _ENDED.get(
+                ended or "", "No access to this room from this browser: open the invite link."
+            )
             return json_response(
-                HTTPStatus.UNAUTHORIZED,
-                {"error": "No access to this room from this browser: open the invite link."},
+                HTTPStatus.UNAUTHORIZED, {"error": error, "reason": ended or "no-access"}
             )
         try:
             short, identity = self.tenants.reissue(held[0], TOKEN_TTL)

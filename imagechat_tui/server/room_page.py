@@ -126,6 +126,8 @@ _REASONS = {
     "expired": "The invite in it has expired.",
     "revoked": "The invite in it was revoked.",
     "used-up": "The invite in it has been used as many times as it allows.",
+    "access-revoked": "This browser's access to it came from an invite that was revoked.",
+    "access-expired": "This browser's access to it has expired.",
     "rate-limited": "Too many links with unknown invites were tried from here: wait a"
     " minute and reload it.",
 }

@@ -72,7 +72,7 @@ async def test_revoking_an_invite_ends_its_tokens_sessions_and_cookies_across_a_
             assert refused.status_code == 401 and "revoked" in refused.json()["error"]
             assert (await browser.post("/r/design/token")).status_code == 401
             page = await browser.get("/r/design")
-            assert page.status_code == 404 and b'data-state="refused"' in page.content
+            assert page.status_code == 410 and b'data-reason="access-revoked"' in page.content
         code_at_join, frames = await refused_join(server.url, token, room="design")
         assert code_at_join == 4001 and "revoked" in frames[0]["message"]
     # Another invite's guest is still in the room.

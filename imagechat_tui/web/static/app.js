@@ -400,7 +400,7 @@ function onState(state, why) {
   if (state === 'connecting' && !room.user) { banner.hidden = true; return; }
   banner.hidden = false;
   banner.textContent = state === 'ended'
-    ? `${why} Markers stay readable; ask for a new link to take part again.`
+    ? `${why} The markers already shown stay readable.`
     : `${state === 'offline' ? 'You are offline.' : `${why || 'Not connected.'} Reconnecting…`} Markers stay readable; nothing you do is sent until the page is back.`;
 }
 
@@ -448,7 +448,7 @@ function start() {
     hasAccess().then((ok) => { if (ok) location.replace(base); }, () => {});
     return;
   }
-  window.imagechat = { room, ui, pins, entries, renderAll };
+  window.imagechat = { room, ui, pins, entries, renderAll, get live() { return live; } };
   body.replaceChildren(header, banner, h('main.layout', {},
     h('section.stage-wrap', { 'aria-label': 'Image' }, viewport, zoom, hint), side), toasts, dialog);
   stage = new Stage(viewport, { onTap: (p) => place(p, false), onRegion: (r) => place(r, true),

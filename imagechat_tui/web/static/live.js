@@ -3,7 +3,7 @@
 // page that is not connected refuses them (the caller shows why) and never queues them.
 
 const CLOSE_REASONS = {
-  4001: 'Your access to this room is no longer valid.',
+  4001: 'Your access to this room is no longer valid; ask for a new link.',
   4003: 'Your access does not cover this room.',
   4029: 'You have too many sessions open; close one.',
   4030: 'This room cannot be opened on this server.',
@@ -35,6 +35,7 @@ export class Live {
 
   /** Why an op cannot be sent now, or null. */
   blocked() {
+    if (this.stopped) return 'Your access has ended: nothing was sent.';
     if (!navigator.onLine) return 'You are offline: nothing was sent. Try again when you are back.';
     if (!this.joined) return 'Not connected: nothing was sent. The page is reconnecting.';
     return null;
@@ -97,11 +98,24 @@ export class Live {
       this.ws = null;
       this.joined = false;
       if (this.stopped) return;
+      if (e.code === 4001) { this.ended(); return; }
       if (CLOSE_REASONS[e.code]) { this.stop(CLOSE_REASONS[e.code]); return; }
       if (e.code === 4002) { this.open(true); return; } // token expired: a fresh one, at once
       if (!navigator.onLine) { this.set('offline', 'You are offline.'); return; }
       this.later('The connection to the server was lost.');
     };
+  }
+
+  /** Closed for access no longer valid (4001): the token exchange says why in words
+   * (its invite revoked, its time up), and is refused too, so nothing reconnects. */
+  async ended() {
+    let why = CLOSE_REASONS[4001];
+    try {
+      await this.token();
+    } catch (err) {
+      if (err.final) why = err.message;
+    }
+    this.stop(why);
   }
 
   later(why) {
