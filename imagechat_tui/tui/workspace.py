@@ -33,7 +33,7 @@ from imagechat_tui.tui.widgets.app_footer import AppFooter
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
 from imagechat_tui.tui.widgets.dialogs import ConfirmScreen, TokenScreen
-from imagechat_tui.tui.widgets.image_view import ImageView, Pin
+from imagechat_tui.tui.widgets.image_view import ImageView, PinsOf
 from imagechat_tui.tui.widgets.marker_list import MarkerList
 from imagechat_tui.tui.widgets.offline_banner import OfflineBanner
 from imagechat_tui.tui.widgets.pointer_status import PointerStatus
@@ -59,6 +59,7 @@ class Workspace(Screen[None]):
         self.where = where  # the title and the room (made inert), at the status bar's end
         self._shown_status = Status()  # the status the status line shows
         self._offered_for: object = None  # what the footer was last worked out for
+        self._pins_of = PinsOf()  # a marker's pin stays the same object while unchanged
 
     def compose(self) -> ComposeResult:
         yield OfflineBanner(id="offline-banner")
@@ -106,7 +107,7 @@ class Workspace(Screen[None]):
         chats = review.chats()
         draft = review.draft
         self.query_one(ImageView).show(
-            [Pin(c.id, c.number, c.x, c.y, c.resolved, c.w, c.h) for c in chats],
+            self._pins_of(chats),
             review.selected,
             review.show_resolved,
             (draft.x, draft.y, draft.w, draft.h) if draft and draft.purpose == "new" else None,

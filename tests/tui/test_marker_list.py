@@ -118,7 +118,7 @@ async def test_clicking_an_entry_selects_its_marker() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         markers = app.query_one(MarkerList)
         await pilot.pause()
-        rows = [index for index, (item, _) in enumerate(markers._rows) if item == 2]
+        rows = markers.item_rows(2)
         # The second line of marker #3's entry, inside the border and padding.
         offset = markers.content_offset
         await pilot.click(MarkerList, offset=(offset.x + 5, offset.y + rows[1]))

@@ -8,8 +8,9 @@ repaint of the image.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -26,6 +27,7 @@ from imagechat_tui.client.graphics import TerminalSetup
 from imagechat_tui.client.halfblock import Geometry, HalfBlockRenderer, Viewport
 from imagechat_tui.client.pixel_renderer import PixelRenderer
 from imagechat_tui.positions import percent, pixel
+from imagechat_tui.protocol import Chat
 from imagechat_tui.tui.widgets import region_overlay
 from imagechat_tui.tui.widgets.pixel_layer import PixelLayer
 from imagechat_tui.tui.widgets.region_overlay import Frame, RegionDrawing, RegionRequested, Span
@@ -57,6 +59,40 @@ class _PlacedPin:
     col: int
     text: str
     style: Style
+    order: tuple[bool, int] = (False, 0)  # drawn in this order: the selected one last
+
+
+def _draw_order(placed: _PlacedPin) -> tuple[bool, int]:
+    return placed.order
+
+
+def _is_region(pin: Pin | None) -> bool:
+    return pin is not None and pin.w is not None and pin.h is not None
+
+
+class PinsOf:
+    """The pins of markers, for ``ImageView.show``: the same ``Pin`` object for a marker
+    for as long as its pin looks the same (so the view's diff is by identity, and a
+    remote event costs the markers it changed)."""
+
+    def __init__(self) -> None:
+        self._pins: dict[str, tuple[Chat, Pin]] = {}
+
+    def __call__(self, chats: Sequence[Chat]) -> list[Pin]:
+        known = self._pins
+        pins = []
+        for chat in chats:
+            entry = known.get(chat.id)
+            if entry is None or entry[0] is not chat:
+                pin = Pin(chat.id, chat.number, chat.x, chat.y, chat.resolved, chat.w, chat.h)
+                if entry is not None and entry[1] == pin:
+                    pin = entry[1]
+                known[chat.id] = entry = (chat, pin)
+            pins.append(entry[1])
+        if len(known) > len(pins):  # markers gone
+            for gone in known.keys() - {pin.chat_id for pin in pins}:
+                del known[gone]
+        return pins
 
 
 class ImageView(Widget, can_focus=True):
@@ -243,7 +279,8 @@ class ImageView(Widget, can_focus=True):
         self.pins: dict[str, Pin] = {}
         self.selected: str | None = None
         self.show_resolved = True
-        self._rows: dict[int, list[_PlacedPin]] = {}
+        self._rows: dict[int, list[_PlacedPin]] = {}  # the pins drawn, by row
+        self._placed: dict[str, tuple[int, _PlacedPin]] = {}  # the same, by marker
         self._rows_geometry: Geometry | None = None
         self._drag_from: tuple[float, float] | None = None
         self._dragged = False
@@ -325,35 +362,93 @@ class ImageView(Widget, can_focus=True):
             self.refresh()
 
     def set_pins(self, pins: list[Pin], selected: str | None, show_resolved: bool) -> None:
-        """Show these pins; refreshes only the lines whose pins changed."""
-        self.pins = {pin.chat_id: pin for pin in pins}
+        """Show these pins; refreshes only the cells of pins that changed.
+
+        Keyed by marker: a pin passed again as the same ``Pin`` object (``PinsOf``
+        keeps them) is not looked at again, so a remote event costs the pins it touched
+        (and the two whose selection changed), not every pin in the room."""
+        old = self.pins
+        self.pins = new = {pin.chat_id: pin for pin in pins}
+        if (
+            show_resolved != self.show_resolved
+            or self.geometry != self._rows_geometry
+            or len(new) != len(pins)  # the same marker twice: laid out in full
+        ):
+            self.selected = selected
+            self.show_resolved = show_resolved
+            self._relayout_pins(refresh_changed=True)
+            return
+        touched = {pin.chat_id for pin in pins if old.get(pin.chat_id) is not pin}
+        touched |= old.keys() - new.keys()
+        if selected != self.selected:  # both redrawn: in the other style, on top or not
+            touched |= {chat_id for chat_id in (self.selected, selected) if chat_id is not None}
         self.selected = selected
-        self.show_resolved = show_resolved
-        self._relayout_pins(refresh_changed=True)
+        if touched:
+            self._patch_pins(touched, old)
+
+    def _place(
+        self, pin: Pin, geometry: Geometry, width: int, height: int
+    ) -> tuple[int, _PlacedPin] | None:
+        """Where ``pin`` is drawn in a view of ``width`` x ``height`` cells (its row, and
+        what goes there), or None: hidden, or out of the view."""
+        if pin.resolved and not self.show_resolved:
+            return None
+        col, row = _pin_cell(geometry, pin)
+        if not (0 <= col < width and 0 <= row < height):
+            return None
+        selected = pin.chat_id == self.selected
+        style = PIN_SELECTED if selected else PIN_RESOLVED if pin.resolved else PIN_OPEN
+        return row, _PlacedPin(pin.chat_id, col, f"●{pin.number}", style, (selected, pin.number))
+
+    def _patch_pins(self, touched: set[str], old: dict[str, Pin]) -> None:
+        """Place again the pins of the markers in ``touched`` (changed, gone, selected or
+        no longer selected); refresh the cells they left and took."""
+        geometry = self.geometry
+        width, height = self.size
+        crosshair_row = geometry.to_cell(*self.crosshair)[1] if self.has_focus else None
+        regions = False
+        for chat_id in touched:
+            before, pin = old.get(chat_id), self.pins.get(chat_id)
+            regions |= _is_region(before) or _is_region(pin)
+            was = self._placed.pop(chat_id, None)
+            if was is not None:
+                row, placed = was
+                self._rows[row].remove(placed)
+                if not self._rows[row]:
+                    del self._rows[row]
+                self._refresh_pin(row, placed, crosshair_row)
+            now = self._place(pin, geometry, width, height) if pin is not None else None
+            if now is not None:
+                row, placed = now
+                self._placed[chat_id] = now
+                line = self._rows.setdefault(row, [])
+                line.append(placed)
+                line.sort(key=_draw_order)  # the selected one on top
+                self._refresh_pin(row, placed, crosshair_row)
+        if regions:
+            self._layout_frames(geometry, refresh_changed=True)
+
+    def _refresh_pin(self, row: int, placed: _PlacedPin, crosshair_row: int | None) -> None:
+        # Beside the pin too on the crosshair's row: the crosshair brackets a pin there.
+        margin = 1 if row == crosshair_row else 0
+        self.refresh(Region(placed.col - margin, row, len(placed.text) + 2 * margin, 1))
 
     def _relayout_pins(self, refresh_changed: bool) -> None:
         old = self._rows
         new: dict[int, list[_PlacedPin]] = {}
+        placed_by_chat: dict[str, tuple[int, _PlacedPin]] = {}
         geometry = self.geometry
         self._rows_geometry = geometry
-        if self.size.width and self.size.height:
-            for pin in sorted(self.pins.values(), key=lambda p: p.chat_id == self.selected):
-                if pin.resolved and not self.show_resolved:
-                    continue
-                col, row = _pin_cell(geometry, pin)
-                if not (0 <= col < self.size.width and 0 <= row < self.size.height):
-                    continue
-                style = (
-                    PIN_SELECTED
-                    if pin.chat_id == self.selected
-                    else PIN_RESOLVED
-                    if pin.resolved
-                    else PIN_OPEN
-                )
-                new.setdefault(row, []).append(
-                    _PlacedPin(pin.chat_id, col, f"●{pin.number}", style)
-                )
-        self._rows = new
+        width, height = self.size
+        if width and height:
+            for pin in self.pins.values():
+                spot = self._place(pin, geometry, width, height)
+                if spot is not None:
+                    placed_by_chat[pin.chat_id] = spot
+                    new.setdefault(spot[0], []).append(spot[1])
+        for line in new.values():
+            line.sort(key=_draw_order)
+        self._rows, self._placed = new, placed_by_chat
         self._layout_frames(geometry, refresh_changed)
         if refresh_changed:
             # Only the cells under pins that appeared, moved, changed or went away (and
@@ -362,10 +457,8 @@ class ImageView(Widget, can_focus=True):
             for row in set(old) | set(new):
                 before, after = old.get(row, []), new.get(row, [])
                 if before != after:
-                    margin = 1 if row == crosshair_row else 0
                     for placed in {*before, *after} - ({*before} & {*after}):
-                        region = Region(placed.col - margin, row, len(placed.text) + 2 * margin, 1)
-                        self.refresh(region)
+                        self._refresh_pin(row, placed, crosshair_row)
 
     def _layout_frames(self, geometry: Geometry, refresh_changed: bool) -> None:
         """Region frames (``region_overlay``); refreshes the rows whose frames changed."""
@@ -443,21 +536,18 @@ class ImageView(Widget, can_focus=True):
             col, row = geometry.to_cell(*self._pending_spot)
             if row == y:
                 pins = [*pins, _PlacedPin("", col, PENDING_TEXT, PENDING)]
-        strip = self._draw_frames(strip, y, geometry)
+        marks = self._frame_spans(y, geometry)
         # Pins last: a pin under the crosshair stays readable, bracketed by it.
-        for placed in [*overlays, *pins]:
-            strip = _overlay(strip, placed.col, placed.text, placed.style, width)
-        return strip
+        marks += [(placed.col, placed.text, placed.style) for placed in [*overlays, *pins]]
+        return _overlay(strip, marks, width)
 
-    def _draw_frames(self, strip: Strip, y: int, geometry: Geometry) -> Strip:
+    def _frame_spans(self, y: int, geometry: Geometry) -> list[tuple[int, str, Style]]:
         """Region frames on line ``y``, and the region being drawn over them."""
         spans = list(self._frames.get(y, ()))
         if (drawing := self.drawn_region() or self.pending_region) is not None:
             box = region_overlay.cell_box(geometry, *drawing)
             spans += region_overlay.frame_spans(box, "", region_overlay.FRAME_DRAWING).get(y, [])
-        for span in spans:
-            strip = _overlay(strip, span.col, span.text, span.style, self.size.width)
-        return strip
+        return [(span.col, span.text, span.style) for span in spans]
 
     def on_focus(self) -> None:
         self._refresh_crosshair_row()
@@ -742,12 +832,28 @@ def _crosshair(col: int, pins: list[_PlacedPin]) -> list[_PlacedPin]:
     ]
 
 
-def _overlay(strip: Strip, col: int, text: str, style: Style, width: int) -> Strip:
-    """``strip`` with ``text`` drawn from ``col`` (clipped to the line)."""
-    if col < 0:
-        text, col = text[-col:], 0
-    end = min(width, col + len(text))
-    if col >= end:
+def _overlay(strip: Strip, marks: list[tuple[int, str, Style]], width: int) -> Strip:
+    """``strip`` with each mark's text (one cell a character) drawn from its column,
+    in order, a later one over an earlier one, clipped to the line: in one pass over
+    the strip however many marks (a row of a big room has dozens of pins)."""
+    if not marks:
         return strip
-    label = Strip([Segment(text[: end - col], style)], end - col)
-    return Strip.join([strip.crop(0, col), label, strip.crop(end, width)])
+    if strip.cell_length != width:
+        strip = strip.adjust_cell_length(width)
+    owner = [-1] * width  # which mark each cell shows (-1: the image)
+    for index, (col, text, _style) in enumerate(marks):
+        start, end = max(0, col), min(width, col + len(text))
+        if start < end:
+            owner[start:end] = [index] * (end - start)
+    spans: list[tuple[int, int, int]] = []  # (start, end, mark) in order along the line
+    start = 0
+    for mark, cells in itertools.groupby(owner):
+        end = start + sum(1 for _ in cells)
+        spans.append((start, end, mark))
+        start = end
+    pieces = list(strip.divide([end for _, end, _ in spans]))  # (a cached list: copied)
+    for at, (start, end, mark) in enumerate(spans):
+        if mark >= 0:
+            col, text, style = marks[mark]
+            pieces[at] = Strip([Segment(text[start - col : end - col], style)], end - start)
+    return Strip.join(pieces)

@@ -3,10 +3,13 @@
 Every row is a cached ``Strip``. A subclass renders its items (one tuple of strips per
 item, unstyled by state, exactly the content width; it caches them per content) and
 hands them over with ``_set_items`` (and again from ``_relayout`` when the content
-width changes: a resize, a scrollbar coming or going); the rows whose strips differ from what is on the
-screen are refreshed, nothing else. The border title is updated by refreshing its row
-alone, and the virtual size without a layout unless a scrollbar comes or goes, so an
-item added at the end costs the terminal its own rows and the title row.
+width changes: a resize, a scrollbar coming or going). The list is keyed: an item
+passed again as the same ``Item`` object keeps its styled rows, so the work of an
+update is the items that changed, not the list's length; the rows in view whose
+strips differ from what is on the screen are refreshed, nothing else. The border
+title is updated by refreshing its row alone, and the virtual size without a layout
+unless a scrollbar comes or goes, so an item added at the end costs the terminal its
+own rows and the title row.
 
 Highlight (the item keys act on), hover and the placeholder (an item without a key:
 "nothing here" text) are styled with the component classes ``line-list--highlighted``,
@@ -15,8 +18,9 @@ Highlight (the item keys act on), hover and the placeholder (an item without a k
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import bisect
+import operator
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from rich.console import Console
@@ -29,10 +33,38 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
-@dataclass(frozen=True, slots=True)
 class Item:
-    key: str | None  # None: a placeholder, never highlighted
-    lines: tuple[Strip, ...]  # unstyled by state, exactly the content width
+    """An entry of the list: its key (None: a placeholder, never highlighted) and its
+    rows, unstyled by state and exactly the content width. The rows are given, or made
+    by ``render`` when first shown: then ``height`` says how many there will be, so a
+    long list lays out without rendering what is not in view."""
+
+    __slots__ = ("_lines", "_render", "height", "key")
+
+    def __init__(
+        self,
+        key: str | None,
+        lines: tuple[Strip, ...] | None = None,
+        *,
+        height: int | None = None,
+        render: Callable[[], tuple[Strip, ...]] | None = None,
+    ) -> None:
+        if lines is None and (render is None or height is None):
+            raise TypeError("an item needs its lines, or their height and a render")
+        self.key = key
+        self._lines = lines
+        self._render = render
+        self.height: int = len(lines) if lines is not None else height  # type: ignore[assignment]
+
+    @property
+    def lines(self) -> tuple[Strip, ...]:
+        if self._lines is None:
+            assert self._render is not None
+            lines = self._render()
+            if len(lines) != self.height:
+                raise ValueError(f"rendered {len(lines)} rows, not {self.height}")
+            self._lines, self._render = lines, None
+        return self._lines
 
 
 def to_strips(lines: Iterable[Text], width: int, console: Console) -> tuple[Strip, ...]:
@@ -97,8 +129,10 @@ class LineList(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._items: list[Item] = []
-        self._rows: list[tuple[int, int]] = []  # (item index, line in item) per row
-        self._strips: list[Strip] = []  # what each row shows now
+        self._states: dict[int, str] = {}  # the component class of items that have one
+        self._starts: list[int] = [0]  # each item's first row, then the row count
+        self._strips: list[Strip | None] = []  # what each row shows (None: not yet styled)
+        self._styles: dict[str, Style] = {}  # the rich style of each component now
         self._highlighted: int | None = None  # item index
         self._hover: int | None = None
         self._only_title = False
@@ -106,6 +140,20 @@ class LineList(ScrollView, can_focus=True):
     @property
     def content_width(self) -> int:
         return self.scrollable_content_region.width
+
+    def width_for(self, rows: int) -> int:
+        """The content width items should be rendered at when they take at least
+        ``rows`` rows: without the scrollbar's columns when those rows will bring it
+        (else the items would be rendered twice, once before it comes: a big room's
+        first paint)."""
+        width = self.content_width
+        if (
+            not self.show_vertical_scrollbar
+            and rows > self.scrollable_content_region.height
+            and self.styles.overflow_y == "auto"
+        ):
+            width -= self.styles.scrollbar_size_vertical
+        return max(1, width)
 
     @property
     def highlighted_key(self) -> str | None:
@@ -129,52 +177,116 @@ class LineList(ScrollView, can_focus=True):
         """The plain text of an item, one line per row (for tests and tools)."""
         return "\n".join(strip.text.rstrip() for strip in self.item_lines(key))
 
+    def item_rows(self, index: int) -> range:
+        """The rows item ``index`` takes."""
+        return range(self._starts[index], self._starts[index + 1])
+
     # --- rows ------------------------------------------------------------------------
 
     def _set_items(self, items: list[Item], highlighted: str | None, title: str) -> None:
         """Show ``items`` with the one keyed ``highlighted`` highlighted (and scrolled
         into view) under ``title``; refreshes only the rows that changed."""
-        self._items = items
         keys = [item.key for item in items]
         self._highlighted = (
             keys.index(highlighted) if highlighted is not None and highlighted in keys else None
         )
         if self._hover is not None and self._hover >= len(items):
             self._hover = None
-        self._rows = [
-            (index, line) for index, item in enumerate(items) for line in range(len(item.lines))
-        ]
-        strips = [self._row_strip(index, line) for index, line in self._rows]
-        old = self._strips
-        self._strips = strips
-        self._set_virtual_height(len(strips))
-        for row in range(max(len(old), len(strips))):
-            if row >= len(old) or row >= len(strips) or old[row] != strips[row]:
-                self.refresh_line(row)
+        self._lay_out(items)
         self._set_title(title)
         self._scroll_to_highlight()
 
-    def _row_strip(self, index: int, line: int) -> Strip:
-        item = self._items[index]
-        if item.key is None:
-            component = "line-list--placeholder"
-        elif index == self._highlighted:
-            component = "line-list--highlighted"
-        elif index == self._hover:
-            component = "line-list--hover"
-        else:
-            component = ""
-        style = self.get_visual_style(component) if component else self.get_visual_style()
-        rich_style: Style = style.rich_style
-        return item.lines[line].apply_style(rich_style)
+    def _lay_out(self, items: list[Item]) -> None:
+        """The rows of ``items``, each styled by its state (highlighted, hovered, a
+        placeholder) when first shown; refreshed where they changed in view.
+
+        Keyed: the items passed again (the same ``Item`` objects, in the same order)
+        at either end keep their styled rows, so an update costs the items between
+        them (those added, changed or gone) and the few whose state changed, not the
+        whole list; and rows are only rendered and styled when shown (``_row``)."""
+        old_items, old_strips, old_starts = self._items, self._strips, self._starts
+        if self._take_styles():  # the theme or a pseudo-class changed: every row
+            old_items, old_strips, old_starts = [], [], [0]
+        states = self._item_states(items)
+        limit = min(len(old_items), len(items))
+        same = list(map(operator.is_, items[:limit], old_items[:limit]))
+        prefix = same.index(False) if False in same else limit
+        tail = list(map(operator.is_, reversed(items), reversed(old_items)))[: limit - prefix]
+        suffix = tail.index(False) if False in tail else len(tail)
+        old_end, new_end = len(old_items) - suffix, len(items) - suffix  # ends of the middle
+        starts = old_starts[: prefix + 1]
+        for item in items[prefix:new_end]:
+            starts.append(starts[-1] + item.height)
+        row_shift = starts[-1] - old_starts[old_end]
+        starts += [start + row_shift for start in old_starts[old_end + 1 :]]
+        strips = old_strips[: old_starts[prefix]]
+        strips += [None] * (starts[new_end] - starts[prefix])  # styled when shown
+        strips += old_strips[old_starts[old_end] :]
+        # Kept items whose state changed: those with a state now or before (moved by
+        # the items added or removed before them, when in the suffix): styled anew.
+        before = {i + (new_end - old_end if i >= old_end else 0) for i in self._states}
+        for index in before | set(states):
+            if 0 <= index < len(items) and not prefix <= index < new_end:
+                strips[starts[index] : starts[index + 1]] = [None] * items[index].height
+        self._items, self._states, self._starts = items, states, starts
+        self._show_rows(strips)
+
+    def _show_rows(self, strips: list[Strip | None]) -> None:
+        """Show ``strips``; refreshes the rows in view that differ from what is shown
+        (those out of view are drawn when scrolled to)."""
+        old, self._strips = self._strips, strips
+        self._set_virtual_height(len(strips))
+        top = round(self.scroll_offset.y)
+        bottom = top + self.scrollable_content_region.height
+        for row in range(top, min(bottom, max(len(old), len(strips)))):
+            before = old[row] if row < len(old) else None
+            after = self._row(row) if row < len(strips) else None
+            if before is None or (before is not after and before != after):
+                self.refresh_line(row)
+
+    def _row(self, row: int) -> Strip:
+        """What row ``row`` shows: its item's line, styled by the item's state (rendered
+        and styled now if not yet)."""
+        strip = self._strips[row]
+        if strip is None:
+            index = bisect.bisect_right(self._starts, row) - 1
+            start = self._starts[index]
+            styled = self._styled(self._items[index], self._states.get(index, ""))
+            self._strips[start : start + len(styled)] = styled
+            strip = styled[row - start]
+        return strip
+
+    def _item_states(self, items: list[Item]) -> dict[int, str]:
+        """The component class of each item that has one (by index); the rest none."""
+        states: dict[int, str] = {}
+        if self._hover is not None:
+            states[self._hover] = "line-list--hover"
+        if self._highlighted is not None:
+            states[self._highlighted] = "line-list--highlighted"
+        for index in [i for i, item in enumerate(items) if item.key is None]:
+            states[index] = "line-list--placeholder"
+        return states
+
+    def _take_styles(self) -> bool:
+        """Look up each component's style (they follow focus and the theme): True when
+        any changed since the rows were styled."""
+        styles = {
+            component: (
+                self.get_visual_style(component) if component else self.get_visual_style()
+            ).rich_style
+            for component in ("", *sorted(self.COMPONENT_CLASSES))
+        }
+        changed = styles != self._styles
+        self._styles = styles
+        return changed
+
+    def _styled(self, item: Item, state: str) -> list[Strip]:
+        style = self._styles[state]
+        return [line.apply_style(style) for line in item.lines]
 
     def _restyle(self) -> None:
-        """Highlight, hover or focus changed: rebuild the affected rows from the cache."""
-        strips = [self._row_strip(index, line) for index, line in self._rows]
-        for row, strip in enumerate(strips):
-            if row >= len(self._strips) or self._strips[row] != strip:
-                self.refresh_line(row)
-        self._strips = strips
+        """Highlight, hover or focus changed: restyle the items whose style changed."""
+        self._lay_out(self._items)
 
     def _highlight(self, index: int) -> None:
         """Move the highlight to item ``index`` and into view."""
@@ -225,9 +337,8 @@ class LineList(ScrollView, can_focus=True):
     def _scroll_to_highlight(self) -> None:
         if self._highlighted is None:
             return
-        first = next(row for row, (index, _) in enumerate(self._rows) if index == self._highlighted)
-        height = len(self._items[self._highlighted].lines)
-        self.scroll_to_region(Region(0, first, 1, height), animate=False, immediate=True)
+        rows = self.item_rows(self._highlighted)
+        self.scroll_to_region(Region(0, rows.start, 1, len(rows)), animate=False, immediate=True)
 
     # --- keys: the subclass says what moving the highlight to an item means ---------
 
@@ -257,7 +368,7 @@ class LineList(ScrollView, can_focus=True):
         if self._highlighted is None:
             return 1
         rows = self.scrollable_content_region.height
-        return max(1, rows // max(1, len(self._items[self._highlighted].lines)))
+        return max(1, rows // max(1, self._items[self._highlighted].height))
 
     # --- rendering -------------------------------------------------------------------
 
@@ -274,7 +385,7 @@ class LineList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         row = y + self.scroll_offset.y
         if 0 <= row < len(self._strips):
-            return self._strips[row]
+            return self._row(row)
         return Strip.blank(self.content_width, self.get_visual_style().rich_style)
 
     def on_focus(self) -> None:
@@ -285,7 +396,7 @@ class LineList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        if self._rows:
+        if self._items:
             self._restyle()
 
     # --- mouse -----------------------------------------------------------------------
@@ -296,9 +407,9 @@ class LineList(ScrollView, can_focus=True):
         if offset is None:
             return None
         row = offset.y + self.scroll_offset.y
-        if not 0 <= row < len(self._rows):
+        if not 0 <= row < len(self._strips):
             return None
-        index = self._rows[row][0]
+        index = bisect.bisect_right(self._starts, row) - 1
         return index if self._items[index].key is not None else None
 
     def on_mouse_move(self, event: events.MouseMove) -> None:

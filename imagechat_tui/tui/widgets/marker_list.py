@@ -9,8 +9,11 @@ the terminal its two or three new rows and the title, not a repaint of the whole
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import ClassVar, Literal
 
+from rich._wrap import divide_line
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 from textual import events
@@ -57,6 +60,45 @@ def _ending(cut: bool, more: int) -> str:
     return "…" if cut else ""
 
 
+def _wrapped(body: Text, text_width: int) -> list[Text]:
+    """``body`` (one line) wrapped to ``text_width`` cells as ``Text.wrap`` does (words
+    folded when longer than a line), at most ``MAX_TEXT_LINES + 1`` lines: where it
+    breaks is ``divide_line``'s answer, which ``entry_height`` asks too."""
+    offsets = divide_line(body.plain, text_width, fold=True)[:MAX_TEXT_LINES]
+    lines = list(body.divide(offsets))
+    for line in lines:
+        line.rstrip_end(text_width)
+        line.truncate(text_width, overflow="fold")
+    return lines
+
+
+def _own_line(shown: int, last_cells: int, more: int, text_width: int) -> bool:
+    """Whether "… +N lines" goes on a line of its own below an uncut text of ``shown``
+    lines, the last ``last_cells`` wide: when it does not fit after it, and there is
+    room for another line."""
+    ending = _ending(False, more)
+    return (
+        shown < MAX_TEXT_LINES
+        and len(ending) <= text_width + 1
+        and last_cells + len(ending) > text_width
+    )
+
+
+def entry_height(chat: Chat, width: int) -> int:
+    """How many rows ``marker_lines`` takes for ``chat`` at ``width``, without drawing
+    it (a long list lays out every entry, and draws those in view)."""
+    text = chat.comments[0].text if chat.comments else ""
+    first = inert(text.split("\n", 1)[0])
+    more = _more_lines(text)
+    text_width = max(1, width - INDENT)
+    lines = min(len(divide_line(first, text_width, fold=True)) + 1, MAX_TEXT_LINES + 1)
+    if lines > MAX_TEXT_LINES:  # cut: the ending goes on the last line shown
+        return 1 + MAX_TEXT_LINES
+    if more and lines == 1 and _own_line(1, cell_len(first.rstrip()), more, text_width):
+        return 3
+    return 1 + lines
+
+
 def marker_lines(chat: Chat, width: int, console: Console, unseen: bool = False) -> list[Text]:
     """The entry for ``chat`` in lines of at most ``width`` cells: a header with number,
     state, author and reply count, then the first line of the first comment, wrapped
@@ -78,9 +120,7 @@ def marker_lines(chat: Chat, width: int, console: Console, unseen: bool = False)
     header.truncate(width, overflow="ellipsis")
     text_width = max(1, width - INDENT)
     body = Text(inert(first), style="dim" if chat.resolved else "", end="")
-    wrapped = list(body.wrap(console, text_width, overflow="fold"))[: MAX_TEXT_LINES + 1] or [
-        Text("")
-    ]
+    wrapped = _wrapped(body, text_width)
     cut = len(wrapped) > MAX_TEXT_LINES
     if cut or more:
         shown = wrapped[:MAX_TEXT_LINES]
@@ -88,8 +128,7 @@ def marker_lines(chat: Chat, width: int, console: Console, unseen: bool = False)
         last = Text("", end="").join(wrapped[len(shown) - 1 :])
         last.rstrip()
         ending = _ending(cut, more)
-        own_line = len(shown) < MAX_TEXT_LINES and len(ending) <= text_width + 1
-        if not cut and last.cell_len + len(ending) > text_width and own_line:
+        if not cut and _own_line(len(shown), last.cell_len, more, text_width):
             shown, last, ending = [*shown, Text("", end="")], Text("", end=""), ending.lstrip()
         elif cut or last.cell_len + len(ending) > text_width:
             ending = _ending(True, more)
@@ -143,8 +182,10 @@ class MarkerList(LineList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.filter: Filter = "all"
-        self._chats: list[Chat] = []
-        self._rendered: dict[tuple[ItemKey, int], tuple[Strip, ...]] = {}
+        self._chats: Sequence[Chat] = []
+        # Each listed marker's entry at the current width: the chat it was made from,
+        # whether it was unseen, what it shows, and the item (kept while that holds).
+        self._entries: dict[str, tuple[Chat, bool, ItemKey, Item]] = {}
         self._width = 0
         self._selected: str | None = None  # the marker to highlight, once laid out
         self._unseen: frozenset[str] = frozenset()
@@ -154,12 +195,14 @@ class MarkerList(LineList):
 
     def show(
         self,
-        chats: list[Chat],
+        chats: Sequence[Chat],
         selected: str | None,
-        unseen: set[str] | frozenset[str] = frozenset(),
+        unseen: Collection[str] = frozenset(),
     ) -> None:
         """List these markers (filtered) with ``selected`` highlighted and ``unseen`` ones
-        marked new; refreshes only the rows that changed."""
+        marked new; refreshes only the rows that changed. Keyed by marker: an entry is
+        made again only when what it shows changed, so a remote event costs the
+        entries it touched, not the room's size."""
         self._chats = chats
         self._unseen = frozenset(unseen)
         self._rebuild(selected)
@@ -182,21 +225,34 @@ class MarkerList(LineList):
 
     # --- rows ------------------------------------------------------------------------
 
-    def _listed(self) -> list[Chat]:
+    def _listed(self) -> Sequence[Chat]:
         if self.filter == "all":
             return self._chats
         want_resolved = self.filter == "resolved"
         return [c for c in self._chats if c.resolved == want_resolved]
 
-    def _render_item(self, chat: Chat, width: int) -> tuple[Strip, ...]:
+    def _item(self, chat: Chat, width: int) -> Item:
+        """``chat``'s entry: the one made before while the marker is the same object (or
+        shows the same), else rendered anew."""
         unseen = chat.id in self._unseen
-        key = (marker_key(chat, unseen), width)
-        lines = self._rendered.get(key)
-        if lines is None:
-            console = self.app.console
-            lines = to_strips(marker_lines(chat, width, console, unseen), width, console)
-            self._rendered[key] = lines
-        return lines
+        entry = self._entries.get(chat.id)
+        if entry is not None and entry[0] is chat and entry[1] == unseen:
+            return entry[3]
+        key = marker_key(chat, unseen)
+        if entry is not None and entry[2] == key:
+            item = entry[3]  # changed where the list does not look (a move, a reply's text)
+        else:
+            item = Item(
+                chat.id,
+                height=entry_height(chat, width),
+                render=lambda: self._render_entry(chat, width, unseen),
+            )
+        self._entries[chat.id] = (chat, unseen, key, item)
+        return item
+
+    def _render_entry(self, chat: Chat, width: int, unseen: bool) -> tuple[Strip, ...]:
+        console = self.app.console
+        return to_strips(marker_lines(chat, width, console, unseen), width, console)
 
     def _placeholder(self, width: int) -> tuple[Strip, ...]:
         text = {
@@ -211,19 +267,18 @@ class MarkerList(LineList):
         self._selected = selected
         if not self.is_mounted or not self.content_width:
             return  # not laid out yet: _relayout builds the rows
-        width = self.content_width
         listed = self._listed()
+        width = self.width_for(2 * len(listed))  # an entry: a header and a line or two
         if width != self._width:
-            self._rendered.clear()
+            self._entries.clear()
             self._width = width
         if listed:
-            items = [Item(c.id, self._render_item(c, width)) for c in listed]
+            items = [self._item(chat, width) for chat in listed]
         else:
             items = [Item(None, self._placeholder(width))]
-        # Forget renders of markers no longer in the room (edited text, deleted).
-        live = {(marker_key(c, c.id in self._unseen), width) for c in listed}
-        for key in [k for k in self._rendered if k not in live]:
-            del self._rendered[key]
+        if len(self._entries) > len(listed):  # forget the entries of markers not listed
+            for gone in self._entries.keys() - {chat.id for chat in listed}:
+                del self._entries[gone]
         self._set_items(items, selected, f"Markers · {self.filter} ({len(listed)})")
 
     # --- rendering -------------------------------------------------------------------

@@ -141,8 +141,8 @@ class ThreadView(LineList):
 
     def _span(self, index: int) -> tuple[int, int]:
         """The first row and the row after the last of item ``index``."""
-        rows = [row for row, (item, _) in enumerate(self._rows) if item == index]
-        return rows[0], rows[-1] + 1
+        rows = self.item_rows(index)
+        return rows.start, rows.stop
 
     def _view(self) -> tuple[int, int]:
         top = round(self.scroll_offset.y)
