@@ -38,7 +38,7 @@ PHASES = ("warmup", "steady", "burst")
 
 
 @contextlib.contextmanager
-def timed_server(home: Path, marks: Path) -> Iterator[int]:
+def timed_server(home: Path, marks: Path) -> Iterator[tuple[int, int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -51,7 +51,7 @@ def timed_server(home: Path, marks: Path) -> Iterator[int]:
     proc = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         wait_healthy(port, proc)
-        yield port, proc.pid  # type: ignore[misc]
+        yield port, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
@@ -60,7 +60,7 @@ def timed_server(home: Path, marks: Path) -> Iterator[int]:
 def one_run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         marks = Path(tmp) / "marks"
-        with timed_server(Path(tmp), marks) as (port, pid):  # type: ignore[misc]
+        with timed_server(Path(tmp), marks) as (port, pid):
             url = f"ws://127.0.0.1:{port}/ws"
             load = run_load(url, pid, tmp, args, ["--compression", "--binary", "--mark-signal"])
         lines = marks.read_text().split("\n")
