@@ -9,7 +9,9 @@ one room, bench/fanout_load.py) in another, run in turns (A B C D, A B C D, ...)
 - **ours, app defaults**: ``imagechat-tui serve`` with its defaults, clients offering
   what the app offers (permessage-deflate and the ``imagechat.msgpack.v1`` subprotocol);
 - **ours, app defaults, --no-metrics**: the same without counting anything for /metrics
-  (the baseline of the metrics' cost, printed as its own ratio);
+  (the baseline of the metrics' cost, printed as its own ratio; on a shared box the
+  run-to-run noise is larger than that cost: bench/metrics_cost.py measures it inside
+  the server);
 - **ours, no compression**: ``serve --no-compression``, plain JSON clients;
 - **bare relay** (the baseline): ``websockets.broadcast`` forwarding each frame as is,
   no compression (bench/bare_relay.py);
