@@ -15,6 +15,7 @@ import typer
 
 from imagechat_tui.cli_options import (
     CaFileOption,
+    Commands,
     NameOption,
     RoomOption,
     ServerOption,
@@ -31,7 +32,7 @@ from imagechat_tui.share_command import invite_app, share
 if TYPE_CHECKING:
     from imagechat_tui.auth import TenantStore
 
-app = typer.Typer(
+app = Commands(
     name="imagechat-tui",
     help="Review images together from a terminal. `imagechat-tui IMAGE` opens an image.",
     no_args_is_help=True,
@@ -42,7 +43,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"max_content_width": 100},  # click's own default is 80
 )
-tenant_app = typer.Typer(help="Manage tenants and their signing secrets.", no_args_is_help=True)
+tenant_app = Commands(help="Manage tenants and their signing secrets.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.command("export")(export)
 app.command("import")(import_annotations)
@@ -95,7 +96,7 @@ def open_image(
         ),
     ] = "auto",
 ) -> None:
-    """Open IMAGE and review it with everyone else viewing it."""
+    """Open TARGET (an image or a room link) and review it with everyone viewing it."""
     from imagechat_tui.tui.launch import run
 
     servers = ",".join(server) if server else None

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from imagechat_tui.cli_options import Commands
 from imagechat_tui.invites import (
     DEFAULT_USES,
     INVITE_ROLES,
@@ -27,7 +28,7 @@ from imagechat_tui.safe_text import inert
 
 # httpx, rich and the share routine are imported when a command runs, not for --help.
 
-invite_app = typer.Typer(
+invite_app = Commands(
     help="List and revoke the invites this host's server has issued.", no_args_is_help=True
 )
 

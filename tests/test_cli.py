@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -125,6 +126,44 @@ def test_every_command_has_help(home) -> None:
     for command in ("serve", "token", "stats", "tenant", "open"):
         result = _cli(command, "--help", home=home)
         assert result.returncode == 0 and "Usage" in result.stdout, command
+
+
+HELP_COMMANDS = (
+    (),
+    ("open",),
+    ("export",),
+    ("share",),
+    ("import",),
+    ("serve",),
+    ("migrate",),
+    ("token",),
+    ("stats",),
+    ("tenant", "add"),
+    ("invite", "list"),
+    ("invite", "revoke"),
+)
+
+
+def test_help_reads_as_people_write_at_80_columns(home: Path) -> None:
+    """No library type tags (`--uses <int>`, `TARGET <str>`), no `{TARGET}` in the usage,
+    no cryptic limit help ("Characters per comment: too-large."), and serve's help not
+    a help column squeezed to 46 cells by the longest option at 80 columns (150 lines)."""
+    env = {**os.environ, "IMAGECHAT_HOME": str(home), "COLUMNS": "80"}
+    for command in HELP_COMMANDS:
+        result = subprocess.run(
+            [sys.executable, "-m", "imagechat_tui", *command, "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        text = result.stdout
+        assert result.returncode == 0, command
+        assert not re.search(r" <[a-z ]+>", text), (command, text)
+        assert "{" not in text.splitlines()[0], command
+        assert "too-large" not in text and "limit-reached" not in text, command
+        assert max(len(line) for line in text.splitlines()) <= 80, command
+        if command == ("serve",):
+            assert len(text.splitlines()) <= 140, len(text.splitlines())
 
 
 def test_a_wrong_choice_is_answered_with_the_valid_choices(home) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import re
 import subprocess
 import sys
 import time
@@ -145,10 +146,21 @@ def _ensure(host: str, port: int, home: Path, wait: float) -> LocalServer:
     raise LocalServerError(f"The local sync server did not start; see {log_path}.")
 
 
-def local_token(home: Path | None = None) -> str:
-    """A token for the current OS user on the local tenant."""
+def local_user(name: str | None = None) -> str:
+    """Who we are on the local tenant: the OS login, or with ``--name`` that name under
+    it (two people on one login, as over ssh to a shared account, are two reviewers)."""
+    login = local_user_id()
+    if not name or not name.strip():
+        return login
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.strip().lower()).strip("-")
+    return f"{login}:{slug}" if slug else login
+
+
+def local_token(home: Path | None = None, name: str | None = None) -> str:
+    """A token for the current OS user on the local tenant (shown as ``name``, if given)."""
     store = TenantStore.in_home(home or data_home())
-    return store.mint(tenant=LOCAL_TENANT, user_id=local_user_id())
+    user = local_user(name)
+    return store.mint(tenant=LOCAL_TENANT, user_id=user, name=name.strip() if name else None)
 
 
 #: Told what the keeper is doing, in words (the connection shows it in the banner).

@@ -14,6 +14,7 @@ import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -110,7 +111,7 @@ def resolve(
         raise LaunchError(
             "The room may only use letters, digits and _ . : - / (at most 128 characters)."
         )
-    server_url, token, remint, keeper = _server_and_token(server, token)
+    server_url, token, remint, keeper = _server_and_token(server, token, name)
     return Target(
         loaded=loaded,
         room=room_name,
@@ -197,7 +198,7 @@ def _load(image: str, err: Console, context: ssl.SSLContext | None) -> LoadedIma
 
 
 def _server_and_token(
-    server: str | None, token: str | None
+    server: str | None, token: str | None, name: str | None = None
 ) -> tuple[str, str, Remint, LocalServerKeeper | None]:
     """The server URL and token (and how to mint a fresh one, for a local server); with
     no server, the local default, started if needed and kept running if we started it."""
@@ -212,14 +213,14 @@ def _server_and_token(
         url = ",".join(urls)
         if token:
             return url, token, None, None
-        if is_loopback(url):
-            return url, local_token(), local_token, None  # a local server shares our data dir
+        if is_loopback(url):  # a local server shares our data dir
+            return url, local_token(name=name), partial(local_token, name=name), None
         raise LaunchError("A token is needed for that server: pass --token or set IMAGECHAT_TOKEN.")
     if token:
         return DEFAULT_URL, token, None, None
     local = ensure_local_server()
     keeper = LocalServerKeeper(local, host=DEFAULT_HOST, port=DEFAULT_PORT, home=data_home())
-    return local.url, local_token(), local_token, keeper
+    return local.url, local_token(name=name), partial(local_token, name=name), keeper
 
 
 def _user_from_token(token: str) -> User:

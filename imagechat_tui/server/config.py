@@ -159,9 +159,8 @@ class ServerConfig:
     # where CPU per viewer matters more than bandwidth.
     compression: bool = setting(
         True,
-        help="Accept permessage-deflate from clients that offer it, without context "
-        "takeover: each broadcast is compressed once for all viewers (a new marker "
-        "~140 bytes on the wire with the app's binary events, 446 as plain JSON).",
+        help="Compress events for clients that offer permessage-deflate (once per "
+        "broadcast, for all viewers).",
     )
     log_level: LogLevel = setting("info", help="How much to log.", metavar="LEVEL")
     # Both set: serve wss:// (and https:// for /health, /stats).
@@ -187,21 +186,27 @@ class ServerConfig:
         metavar="ADDRESSES",
     )
     max_frame_bytes: int = setting(
-        64 * 1024, help="Largest frame accepted; larger: close 1009.", min=1, metavar="BYTES"
+        64 * 1024,
+        help="Largest WebSocket frame accepted (larger: closed, 1009).",
+        min=1,
+        metavar="BYTES",
     )
     limits: Limits = field(
         default=DEFAULT_LIMITS,
         metadata={
             GROUP: {
-                "max_text": Setting("Characters per comment: too-large.", min=1, metavar="CHARS"),
-                "max_markers": Setting("Markers per room: limit-reached.", min=1, metavar="N"),
-                "max_comments": Setting("Comments per marker: limit-reached.", min=1, metavar="N"),
+                "max_text": Setting(
+                    "Longest comment, in characters (longer: refused as too large).",
+                    min=1,
+                    metavar="CHARS",
+                ),
+                "max_markers": Setting("Most markers in a room.", min=1, metavar="N"),
+                "max_comments": Setting("Most comments on one marker.", min=1, metavar="N"),
                 "undo_seconds": Setting(
                     "Seconds a delete can be undone (restored).", min=0, metavar="SECONDS"
                 ),
                 "max_room_bytes": Setting(
-                    "Bytes of comments per room (UTF-8 text + 128 each; 0: no limit): "
-                    "limit-reached.",
+                    "Most bytes of comments in a room (text + 128 each; 0: no limit).",
                     min=0,
                     metavar="BYTES",
                 ),
@@ -213,16 +218,16 @@ class ServerConfig:
         50.0, help="Frames per connection per second.", min=0, metavar="RATE"
     )
     ops_burst: int = setting(
-        1000, help="Burst above --ops-per-second: rate-limited.", min=1, metavar="N"
+        1000, help="Frames allowed in a burst above --ops-per-second.", min=1, metavar="N"
     )
     max_connections_per_user: int = setting(
-        8, help="Connections per user (0: no limit): close 4029.", min=0, metavar="N"
+        8, help="Connections per user (0: no limit).", min=0, metavar="N"
     )
     max_rooms_per_tenant: int = setting(
-        10_000, help="Rooms per tenant (0: no limit): close 4030.", min=0, metavar="N"
+        10_000, help="Rooms per tenant (0: no limit).", min=0, metavar="N"
     )
     join_timeout: float = setting(
-        10.0, help="Seconds allowed before join: close 4008.", min=0, metavar="SECONDS"
+        10.0, help="Seconds a connection may take to join.", min=0, metavar="SECONDS"
     )
     unix_socket: Path | None = setting(
         None,
@@ -240,46 +245,53 @@ class ServerConfig:
     # head must arrive within header_timeout (of connecting, or of the last answer) ...
     header_timeout: float = setting(
         10.0,
-        help="Seconds to send an HTTP request's head (also the keep-alive idle time): 408.",
+        help="Seconds to send an HTTP request's head (and keep-alive idle time).",
         min=0.1,
         metavar="SECONDS",
     )
     # ... and its body with no gap longer than body_idle_timeout and, after that long, at
     # least body_min_rate bytes/s on average (a 25 MB upload over 64 kbit/s completes).
     body_idle_timeout: float = setting(
-        10.0, help="Longest pause while a request body arrives: 408.", min=0.1, metavar="SECONDS"
+        10.0,
+        help="Longest pause, in seconds, while a request body arrives.",
+        min=0.1,
+        metavar="SECONDS",
     )
     body_min_rate: float = setting(
         8 * 1024,
-        help="Slowest average body rate after --body-idle-timeout: 408.",
+        help="Slowest average body rate, after --body-idle-timeout.",
         min=0,
         metavar="BYTES_PER_S",
     )
     bodies_in_flight: int = setting(
         128 * 1024 * 1024,
-        help="Bytes of request bodies received at once, server-wide: 503 beyond.",
+        help="Bytes of request bodies received at once, server-wide.",
         min=1,
         metavar="BYTES",
     )
     # Connections not (yet) upgraded to WebSocket: per client address and in total (at
     # the total, the one idle longest is dropped to make room).
     max_http_connections_per_address: int = setting(
-        256, help="Connections not upgraded to WebSocket, per client address (0: no limit).", min=0
+        256,
+        help="HTTP connections (not WebSocket) per client address (0: no limit).",
+        min=0,
+        metavar="N",
     )
     # (at the total, a connection idle this long may be dropped for a new one; tests only)
     http_evict_after: float = 1.0
     max_http_connections: int = setting(
         4096,
-        help="Connections not upgraded to WebSocket, in all (0: no limit; at it the "
+        help="HTTP connections (not WebSocket) in all (0: no limit; past it the "
         "longest idle one is dropped).",
         min=0,
+        metavar="N",
     )
     max_image_bytes: int = setting(
-        DEFAULT_MAX_BYTES, help="Largest image upload: 413.", min=1, metavar="BYTES"
+        DEFAULT_MAX_BYTES, help="Largest image upload, in bytes.", min=1, metavar="BYTES"
     )
     max_image_pixels: int = setting(
         DEFAULT_MAX_PIXELS,
-        help="Most pixels in an uploaded image (checked before decoding): 413.",
+        help="Most pixels in an uploaded image (checked before decoding).",
         min=1,
         metavar="PIXELS",
     )
@@ -291,7 +303,7 @@ class ServerConfig:
     metrics_port: int | None = setting(
         None,
         help="Serve Prometheus metrics (all tenants) and /ready on this port. Default: "
-        "none (a tenant admin's token reads its own tenant's /metrics on the main port).",
+        "none (a tenant admin reads their tenant's /metrics on the main port).",
         min=0,
         max=65535,
         metavar="PORT",
@@ -304,14 +316,14 @@ class ServerConfig:
     )
     ready_interval: float = setting(
         1.0,
-        help="Seconds between /ready's checks that the database (and Redis) take writes; "
-        "a failed commit or publish is reported at once.",
+        help="Seconds between /ready's checks that the database (and Redis) take writes.",
         min=0.05,
         metavar="SECONDS",
     )
     log_format: LogFormat = setting(
         "text",
-        help="text, or json: one object per line (time, level, event, tenant, node, fields).",
+        help="json: one object per line (time, level, event, tenant, node, fields).",
+        metavar="FORMAT",
     )
     # Not options: for tests and benchmarks.
     outbox: OutboxLimits = field(default_factory=OutboxLimits)
