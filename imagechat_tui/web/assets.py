@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from imagechat_tui.web import rules
+
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
 }
 
 
@@ -31,20 +34,24 @@ class Asset:
 @cache
 def assets() -> dict[str, Asset]:
     folder = resources.files("imagechat_tui.web") / "static"
-    found: dict[str, Asset] = {}
-    for entry in folder.iterdir():
-        suffix = "." + entry.name.rpartition(".")[2]
-        if not entry.is_file() or suffix not in _TYPES:
-            continue
-        data = entry.read_bytes()
-        found[entry.name] = Asset(
-            name=entry.name,
-            data=data,
-            gzipped=gzip.compress(data, compresslevel=9, mtime=0),
-            content_type=_TYPES[suffix],
-            etag=f'"{hashlib.sha256(data).hexdigest()[:32]}"',
-        )
-    return found
+    files = {
+        entry.name: entry.read_bytes()
+        for entry in folder.iterdir()
+        if entry.is_file() and "." + entry.name.rpartition(".")[2] in _TYPES
+    }
+    # Not a file: made from the model's rules, so the page cannot drift from them.
+    files["rules.json"] = rules.rules_json()
+    return {name: _asset(name, data) for name, data in files.items()}
+
+
+def _asset(name: str, data: bytes) -> Asset:
+    return Asset(
+        name=name,
+        data=data,
+        gzipped=gzip.compress(data, compresslevel=9, mtime=0),
+        content_type=_TYPES["." + name.rpartition(".")[2]],
+        etag=f'"{hashlib.sha256(data).hexdigest()[:32]}"',
+    )
 
 
 def find(name: str) -> Asset | None:

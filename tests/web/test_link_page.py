@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -133,3 +135,32 @@ async def test_the_token_exchange_needs_the_cookie_and_this_origin(
         assert (await http.get(server.http_url + "/r/other/image")).status_code == 404
         await http.request("DELETE", base + "/session")
         assert (await http.post(base + "/token", json={})).status_code == 401
+
+
+async def test_the_page_weighs_under_60_kb_compressed_as_the_browser_loads_it(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    link = await share_room(server, mint_token("alice"))
+    async with chromium() as browser:
+        first = await browser.new_context()
+        await join(await first.new_page(), link, "Dana")
+        # A returning visitor with nothing cached: the cookie only.
+        context = await browser.new_context(storage_state=await first.storage_state())
+        page = await context.new_page()
+        loaded: list[Any] = []
+        page.on("requestfinished", lambda request: loaded.append(request))
+        await page.goto(server.http_url + "/r/design")  # a returning visitor
+        await live(page)
+        sizes = {}
+        for request in loaded:
+            path = urlsplit(request.url).path
+            if request.resource_type in ("document", "script", "stylesheet", "fetch"):
+                if path.endswith("/token"):
+                    continue  # the credential, not the page
+                sizes[path] = (await request.sizes())["responseBodySize"]
+                if path.startswith("/static/"):
+                    headers = await (await request.response()).all_headers()
+                    assert headers["content-encoding"] == "gzip", path
+    names = {path.removeprefix("/static/") for path in sizes if path.startswith("/static/")}
+    assert names == set(assets.assets())  # every file the package serves, and no other
+    assert sum(sizes.values()) < 60 * 1024, sizes

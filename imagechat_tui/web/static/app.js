@@ -17,6 +17,7 @@ const ui = { selected: null, filter: 'open', tool: 'point', moving: null, fullRe
 const pins = new Map(); // chat id -> pin element (keyed patching)
 const entries = new Map(); // chat id -> list entry
 let live = null;
+let rulesLoaded = Promise.resolve();
 let stage = null;
 
 // --- the page's parts ----------------------------------------------------------------
@@ -204,25 +205,20 @@ function renderThread() {
   }
   ui.shown = chat.number;
   listView.hidden = true; thread.hidden = false;
-  const mineMarker = room.mine(chat.createdBy) || room.canModerate;
-  const actions = [];
-  if (room.canWrite) {
-    actions.push(chat.resolved
-      ? h('button', { type: 'button', onclick: () => update(id, { kind: 'reopen' }) }, 'Reopen')
-      : h('button', { type: 'button', onclick: () => update(id, { kind: 'resolve' }) }, 'Resolve'));
-    if (mineMarker) {
-      actions.push(h('button', { type: 'button', onclick: () => startMove(id) }, 'Move'));
-      actions.push(h('button.danger', { type: 'button', onclick: () => confirmDelete(id) }, 'Delete'));
-    }
-  }
-  const comments = chat.comments.map((c, i) => {
-    const own = room.canWrite && (room.mine(c.author) || room.canModerate);
+  const actions = []; // only what this user may do (the server's table, room.may)
+  if (room.may('reopen', chat)) actions.push(h('button', { type: 'button', onclick: () => update(id, { kind: 'reopen' }) }, 'Reopen'));
+  if (room.may('resolve', chat)) actions.push(h('button', { type: 'button', onclick: () => update(id, { kind: 'resolve' }) }, 'Resolve'));
+  if (room.may('move', chat)) actions.push(h('button', { type: 'button', onclick: () => startMove(id) }, 'Move'));
+  if (room.may('delete', chat)) actions.push(h('button.danger', { type: 'button', onclick: () => confirmDelete(id) }, 'Delete'));
+  const comments = chat.comments.map((c) => {
+    const edit = room.may('edit', chat, c);
+    const remove = room.may('delete-comment', chat, c);
     return h('li.comment', {},
       h('div.meta', {}, userText(c.author.name, 'b'), ` · ${when(c.createdAt)}`, c.editedAt ? ' · edited' : ''),
       userText(c.text, 'p.text'),
-      own ? h('div.own', {},
-        h('button.small', { type: 'button', onclick: () => editComment(id, c) }, 'Edit'),
-        i > 0 ? h('button.small.danger', { type: 'button', onclick: () => confirm('Delete this comment?', () => update(id, { kind: 'delete-comment', commentId: c.id })) }, 'Delete') : null)
+      edit || remove ? h('div.own', {},
+        edit ? h('button.small', { type: 'button', onclick: () => editComment(id, c) }, 'Edit') : null,
+        remove ? h('button.small.danger', { type: 'button', onclick: () => confirm('Delete this comment?', () => update(id, { kind: 'delete-comment', commentId: c.id })) }, 'Delete') : null)
         : null);
   });
   const head = h('div.thread-head', {},
@@ -230,7 +226,7 @@ function renderThread() {
     h('h2', { tabindex: -1 }, `#${chat.number ?? '…'}`, chat.resolved ? ' · resolved' : ' · open'),
     h('div.actions', {}, ...actions));
   const list = h('ol.comments', {}, ...comments);
-  const reply = room.canWrite ? replyBox(id) : null;
+  const reply = room.may('reply', chat) ? replyBox(id) : null;
   // The reply box stays in the document while the thread around it changes: moving it
   // (replaceChildren) would take the focus from someone typing as another's reply lands.
   const [oldHead, oldList, oldForm] = thread.children;
@@ -283,7 +279,7 @@ function place(p, region) {
     update(id, { kind: 'move', x, y });
     return;
   }
-  if (!room.canWrite) return;
+  if (!room.may('create')) return;
   const blocked = live?.blocked();
   if (blocked) { toast(blocked); return; }
   const spot = region ? { x: p.x, y: p.y, w: p.w, h: p.h } : { x: p.x, y: p.y };
@@ -361,8 +357,8 @@ function onFrame(frame, arrived) {
 }
 
 function onJoined() {
-  tools.hidden = !room.canWrite;
-  viewport.classList.toggle('readonly', !room.canWrite);
+  tools.hidden = !room.may('create');
+  viewport.classList.toggle('readonly', !room.may('create'));
   if (!stage.ready) {
     const img = room.image;
     stage.setImage(img ? `${base}/image` : null, img?.width ?? 1600, img?.height ?? 900);
@@ -409,7 +405,8 @@ function connect() {
   wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   live = new Live({ wsUrl: wsUrl.href, tokenUrl: `${base}/token`, room: ROOM,
     since: () => room.seq, onFrame, onState });
-  live.open();
+  const open = () => live.open(); // without the rules the page offers nothing to change
+  rulesLoaded.then(open, open);
 }
 
 // --- joining from the link -------------------------------------------------------------
@@ -448,11 +445,14 @@ function start() {
     hasAccess().then((ok) => { if (ok) location.replace(base); }, () => {});
     return;
   }
+  // Who may do what, from the server (made from the model); fetched while the page joins.
+  rulesLoaded = fetch(new URL('./rules.json', import.meta.url)).then((r) => r.json())
+    .then((table) => { room.rules = table; });
   window.imagechat = { room, ui, pins, entries, renderAll, get live() { return live; } };
   body.replaceChildren(header, banner, h('main.layout', {},
     h('section.stage-wrap', { 'aria-label': 'Image' }, viewport, zoom, hint), side), toasts, dialog);
   stage = new Stage(viewport, { onTap: (p) => place(p, false), onRegion: (r) => place(r, true),
-    drawing: () => ui.tool === 'region' && room.canWrite && !ui.moving });
+    drawing: () => ui.tool === 'region' && room.may('create') && !ui.moving });
   viewport.tabIndex = -1;
   addEventListener('keydown', (e) => {
     if (e.key !== 'Escape' || dialog.open) return;

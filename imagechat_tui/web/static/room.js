@@ -1,13 +1,11 @@
 // The page's copy of one room: what the server confirmed plus own ops in flight.
-// Pure (no DOM, no socket): the same rules as imagechat_tui/replica.py and model.py.
+// Pure (no DOM, no socket): folds events as imagechat_tui/replica.py does.
 // receive() and propose() return the ids of the markers whose view changed, so the
 // page patches only those (keyed DOM patching), or all = true after a snapshot.
 
-export const RANK = { viewer: 0, member: 1, moderator: 2, admin: 3 };
-export const DEFAULT_LIMITS = {
-  maxText: 2000, maxMarkers: 500, maxComments: 200,
-  maxFrameBytes: 65536, opsPerSecond: 50, opsBurst: 1000,
-};
+// Who may do what is not stated here: it is the server's table (static/rules.json, made
+// from model.allowed; imagechat_tui/web/rules.py says how a case is numbered). The
+// limits' values come in `joined`.
 // @ then a user id, where GitHub starts a mention: not after an ASCII letter, digit or _
 // (é@bob mentions bob); ids are letters of any script, digits and _ . + - @. The rule is
 // imagechat_tui/mention_syntax.py; tests/web/test_mention_rule.py checks this copy of it.
@@ -84,16 +82,30 @@ export class Room {
     this.seq = null; // the `since` for the next join; null before the first sync
     this.user = null;
     this.role = 'viewer';
-    this.limits = DEFAULT_LIMITS;
+    this.limits = null; // from `joined`
+    this.rules = null; // rules.json: role -> action -> 16 answers (null: allowed)
     this.image = null;
     this.viewers = [];
     this.viewerCount = 0;
     this.parts = [];
   }
 
-  get canWrite() { return (RANK[this.role] ?? 0) >= RANK.member; }
-  get canModerate() { return (RANK[this.role] ?? 0) >= RANK.moderator; }
   mine(user) { return !!this.user && user.id === this.user.id; }
+
+  /** The model's refusal of `action` (create, reply, edit, delete-comment, resolve,
+   * reopen, move, delete) on `chat` and `comment`, in words, or null when allowed. */
+  why(action, chat = null, comment = null) {
+    const answers = this.rules?.[this.role]?.[action] ?? this.rules?.viewer?.[action];
+    if (!answers) return 'The page has not loaded the room\'s rules; reload it.';
+    let c = 0; // the case's bits, as rules.py numbers them
+    if (chat && !this.mine(chat.createdBy)) c |= 8;
+    if (chat?.resolved) c |= 4;
+    if (comment && !this.mine(comment.author)) c |= 2;
+    if (comment && comment.id !== chat.comments[0]?.id) c |= 1;
+    return answers[c];
+  }
+
+  may(action, chat = null, comment = null) { return this.why(action, chat, comment) === null; }
 
   /** The chat as shown: confirmed plus own pending ops on it. */
   view(id) {
@@ -139,39 +151,31 @@ export class Room {
 
   /** Why this user may not make this op now, or null (the server checks again). */
   refusal(op) {
-    if (!this.canWrite) return 'You can only view this room.';
     const id = opChatId(op);
     const chat = this.view(id);
     if (op.op === 'create') {
-      if (this.ids().length >= this.limits.maxMarkers) {
-        return `This room has its ${this.limits.maxMarkers} markers.`;
-      }
       const { x, y, w, h } = op.chat;
-      return regionProblem(x, y, w, h) ?? textProblem(op.chat.text, this.limits);
+      return this.why('create')
+        ?? (this.ids().length >= this.limits.maxMarkers ? `This room has its ${this.limits.maxMarkers} markers.` : null)
+        ?? regionProblem(x, y, w, h) ?? textProblem(op.chat.text, this.limits);
     }
     if (!chat) return 'That marker is gone.';
-    const author = this.mine(chat.createdBy) || this.canModerate;
-    if (op.op === 'delete') return author ? null : 'Only its author or a moderator may delete it.';
+    if (op.op === 'delete') return this.why('delete', chat);
     const ch = op.change;
     switch (ch.kind) {
       case 'comment':
-        if (chat.comments.length >= this.limits.maxComments) {
-          return `A marker holds at most ${this.limits.maxComments} comments.`;
-        }
-        return textProblem(ch.comment.text, this.limits);
+        return this.why('reply', chat)
+          ?? (chat.comments.length >= this.limits.maxComments ? `A marker holds at most ${this.limits.maxComments} comments.` : null)
+          ?? textProblem(ch.comment.text, this.limits);
       case 'edit-comment':
       case 'delete-comment': {
         const c = chat.comments.find((m) => m.id === ch.commentId);
         if (!c) return 'That comment is gone.';
-        if (!this.mine(c.author) && !this.canModerate) return 'Only its author may change it.';
-        if (ch.kind === 'delete-comment' && c === chat.comments[0]) return 'Delete the marker instead.';
-        return ch.kind === 'edit-comment' ? textProblem(ch.text, this.limits) : null;
+        const action = ch.kind === 'edit-comment' ? 'edit' : 'delete-comment';
+        return this.why(action, chat, c) ?? (action === 'edit' ? textProblem(ch.text, this.limits) : null);
       }
-      case 'resolve': return chat.resolved ? 'Already resolved.' : null;
-      case 'reopen': return chat.resolved ? null : 'Already open.';
-      case 'move':
-        if (!author) return 'Only its author or a moderator may move it.';
-        return regionProblem(ch.x, ch.y, chat.w, chat.h);
+      case 'resolve': case 'reopen': return this.why(ch.kind, chat);
+      case 'move': return this.why('move', chat) ?? regionProblem(ch.x, ch.y, chat.w, chat.h);
       default: return 'Unknown change.';
     }
   }
@@ -201,7 +205,7 @@ export class Room {
     switch (frame.type) {
       case 'joined':
         this.user = frame.user; this.role = frame.role ?? 'member';
-        this.limits = frame.limits ?? DEFAULT_LIMITS; this.image = frame.image ?? null;
+        this.limits = frame.limits; this.image = frame.image ?? null;
         this.parts = []; out.joined = frame; out.all = true;
         break;
       case 'snapshot': {

@@ -1,0 +1,88 @@
+"""One rule in one place: the page's table of who may do what is the model's, served
+from it, and room.js reads every case of it as the model decides it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, get_args
+
+import httpx
+import msgspec
+
+from imagechat_tui.model import ROLE_RANK, Action, Actor, allowed
+from imagechat_tui.protocol import User
+from imagechat_tui.server.node import RunningServer
+from imagechat_tui.web import rules
+from tests.web.helpers import chromium, join, share_room
+
+
+async def served(server: RunningServer) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        answer = await http.get("/static/rules.json")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    assert answer.headers["etag"]
+    return dict(answer.json())
+
+
+async def test_the_served_table_is_the_models_decision_for_every_role_action_and_case(
+    server: RunningServer,
+) -> None:
+    table = await served(server)
+    actions = [a for a in get_args(Action) if a != "restore"]
+    assert sorted(table) == sorted(ROLE_RANK)
+    for role in ROLE_RANK:
+        assert sorted(table[role]) == sorted(actions)
+        for action in actions:
+            for case in range(rules.CASES):
+                state, chat_id, comment_id = rules.case_state(case)
+                me = Actor(user=User(id="me", name="Me"), role=role)
+                refused = allowed(state, me, action, chat_id, comment_id)
+                assert (table[role][action][case] is None) == (refused is None), (
+                    role,
+                    action,
+                    case,
+                )
+    # A member may not move another's marker; a moderator may; a viewer may do nothing.
+    assert table["member"]["move"][8] and table["moderator"]["move"][8] is None
+    assert all(table["viewer"][a][c] for a in actions for c in range(16))
+
+
+async def test_room_js_answers_each_case_as_the_model(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    link = await share_room(server, mint_token("alice"))
+    cases = []
+    for case in range(rules.CASES):
+        state, chat_id, comment_id = rules.case_state(case)
+        chat = state.chats[chat_id]
+        comment = next(c for c in chat.comments if c.id == comment_id)
+        cases.append([msgspec.to_builtins(chat), msgspec.to_builtins(comment)])
+    async with chromium() as browser:
+        page = await (await browser.new_context()).new_page()
+        await join(page, link, "Dana")
+        answers = await page.evaluate(
+            """async ([cases, roles, actions]) => {
+              const { Room } = await import(new URL('../static/room.js', location.href).href);
+              const room = new Room();
+              room.rules = window.imagechat.room.rules; // what the page fetched
+              room.user = { id: 'me', name: 'Me' };
+              const out = {};
+              for (const role of roles) {
+                room.role = role;
+                for (const action of actions) {
+                  out[`${role} ${action}`] = cases.map(([chat, comment]) =>
+                    room.why(action, chat, comment));
+                }
+              }
+              return out;
+            }""",
+            [cases, list(ROLE_RANK), list(rules.ACTIONS)],
+        )
+    expected = {
+        f"{role} {action}": [rules.decision(role, action, c) for c in range(rules.CASES)]
+        for role in ROLE_RANK
+        for action in rules.ACTIONS
+    }
+    assert answers == expected
+    assert json.loads(rules.rules_json()) == rules.table()
