@@ -34,6 +34,7 @@ def case_state(case: int) -> tuple[RoomState, str, str]:
     """A room with one marker in the given case; its id and the comment's id."""
     owner = _THEM if case & 8 else _ME
     author = _THEM if case & 2 else _ME
+    comments: tuple[Comment, ...]
     if case & 1:  # a reply: the marker's own first comment, then the author's reply
         comments = (
             Comment(id="first", author=owner, text="a", createdAt=0),
