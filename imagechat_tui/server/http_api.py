@@ -114,7 +114,10 @@ class Body(Protocol):
 
     async def json(self, limit: int = MAX_JSON_BYTES) -> dict[str, Any]: ...
 
-    async def spool(self, limit: int) -> SpooledBody: ...
+    async def spool(self, limit: int, owner: str | None = None) -> SpooledBody:
+        """The body in a temporary file; ``owner`` (e.g. the uploading user) is whose
+        share of the bodies in flight it counts against (default: the client address)."""
+        ...
 
 
 @dataclass(slots=True)

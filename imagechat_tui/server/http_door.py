@@ -18,7 +18,8 @@ What a stranger can take is bounded here (docs/SECURITY.md, "The HTTP door"):
   long, at least ``body_min_rate`` bytes/s on average (nginx's client_body_timeout, plus
   a rate so a trickle cannot hold the budget);
 - bodies being received count against one server-wide budget (``BodyBudget``): beyond
-  it a request waits ``body_wait`` seconds, then gets 503 with Retry-After;
+  it a request waits ``body_wait`` seconds, then gets 503 with Retry-After; one client
+  address (or one user, for uploads) holds at most a quarter of it: beyond, 429;
 - connections that have not upgraded count per address and in total (``ConnectionGate``):
   beyond the per-address limit a new one is closed at once; at the total, the one that
   has been idle longest is dropped to make room;
@@ -89,24 +90,42 @@ class HttpLimits:
 
 class BodyBudget:
     """The bytes of request bodies being received or handled, server-wide. A body
-    reserves its declared length (a chunked one its route's limit) until answered."""
+    reserves its declared length (a chunked one its route's limit) until answered.
 
-    def __init__(self, total: int, wait: float) -> None:
+    One owner (a client address, or the user an upload route names) may hold at most
+    ``share`` of it beside the body it is sending (a first body may be as large as the
+    whole budget): a member sending several uploads just above ``--body-min-rate``
+    cannot hold all of it for the long while those take."""
+
+    def __init__(self, total: int, wait: float, share: int | None = None) -> None:
         self.total = total
         self.wait = wait
+        self.share = share if share is not None else max(1, total // 4)
         self.free = total
+        self.held: dict[str, int] = {}
         self._freed: asyncio.Future[None] | None = None  # set at the next release
 
-    async def acquire(self, size: int) -> int:
+    def _fits(self, size: int, owner: str) -> bool:
+        held = self.held.get(owner, 0)
+        return size <= self.free and (not held or held + size <= self.share)
+
+    async def acquire(self, size: int, owner: str = "") -> int:
         size = min(size, self.total)  # one body larger than the budget waits for all of it
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait
-        while size > self.free:
+        while not self._fits(size, owner):
             if self._freed is None:
                 self._freed = loop.create_future()
             try:
                 await asyncio.wait_for(asyncio.shield(self._freed), deadline - loop.time())
             except TimeoutError:
+                if size <= self.free:  # room for others, not for this owner
+                    raise HttpError(
+                        HTTPStatus.TOO_MANY_REQUESTS,
+                        "You are sending too many uploads at once; wait for one to finish.",
+                        reason="busy",
+                        headers={"Retry-After": "5"},
+                    ) from None
                 raise HttpError(
                     HTTPStatus.SERVICE_UNAVAILABLE,
                     "The server is receiving too many uploads; retry shortly.",
@@ -114,10 +133,16 @@ class BodyBudget:
                     headers={"Retry-After": "5"},
                 ) from None
         self.free -= size
+        self.held[owner] = self.held.get(owner, 0) + size
         return size
 
-    def release(self, size: int) -> None:
+    def release(self, size: int, owner: str = "") -> None:
         self.free += size
+        left = self.held.get(owner, 0) - size
+        if left > 0:
+            self.held[owner] = left
+        else:
+            self.held.pop(owner, None)
         freed, self._freed = self._freed, None
         if freed is not None and not freed.done():
             freed.set_result(None)
@@ -650,6 +675,7 @@ class _Body:
         self.length: int | None = None if chunked else (int(lengths[0]) if lengths else 0)
         self._started = False
         self._reserved = 0
+        self._owner = f"address {conn._peer_address}"  # an upload route names its user
         self._files: list[Path] = []
 
     def unread_small(self) -> bool:
@@ -675,7 +701,7 @@ class _Body:
             )
         if self.length != 0:
             self._reserved = await self._conn.door.budget.acquire(
-                limit if self.length is None else self.length
+                limit if self.length is None else self.length, self._owner
             )
             self._conn.send_continue()
         started, received = self._conn.loop.time(), 0
@@ -705,7 +731,9 @@ class _Body:
             raise HttpError(HTTPStatus.BAD_REQUEST, "The body must be a JSON object.")
         return body
 
-    async def spool(self, limit: int) -> SpooledBody:
+    async def spool(self, limit: int, owner: str | None = None) -> SpooledBody:
+        if owner is not None:
+            self._owner = owner
         handle, name = tempfile.mkstemp(
             dir=self._conn.door.spool_dir, prefix=f"upload-{os.getpid()}-"
         )
@@ -725,7 +753,7 @@ class _Body:
 
     def cleanup(self) -> None:
         if self._reserved:
-            self._conn.door.budget.release(self._reserved)
+            self._conn.door.budget.release(self._reserved, self._owner)
             self._reserved = 0
         for path in self._files:
             with contextlib.suppress(OSError):

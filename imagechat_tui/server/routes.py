@@ -224,7 +224,8 @@ class Routes:
         refused = refusal(self.image_budgets, use, declared, time.time(), new=new)
         if refused is not None:
             return _quota_error(refused)
-        upload = await request.body.spool(self.max_image_bytes)  # a file, hashed on the way
+        # A file, hashed on the way; the user's share of the bodies in flight.
+        upload = await request.body.spool(self.max_image_bytes, f"user {tenant}/{user}")
         await self.storage.add_upload_bytes(tenant, user, upload.size, time.time())
         if upload.sha256 == digest:
             known = await self.storage.image_info(tenant, digest)

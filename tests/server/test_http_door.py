@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -446,3 +447,106 @@ async def test_a_whole_upgrade_head_is_answered_by_websockets_good_or_bad(
     assert (await pipelined.answer()).status == 101
     pipelined.close()
     no_tracebacks(caplog)
+
+
+# --- issue 16, bad input still open: a slow link, a member's share, an idle flood -----
+
+
+async def _paced(client: RawHttp, data: bytes, rate: float, piece: int = 256 * 1024) -> None:
+    """Send ``data`` at about ``rate`` bytes/s: a slow link, paced by the sender."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for at in range(0, len(data), piece):
+        await client.send(data[at : at + piece])
+        ahead = started + (at + piece) / rate - loop.time()
+        if ahead > 0:
+            await asyncio.sleep(ahead)  # the link's pace, not a wait for the server
+
+
+async def test_a_25_mb_upload_on_a_slow_link_completes_and_a_stalled_one_is_dropped(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    """The clocks scaled down 1/500 from the defaults' intent (a 25 MB upload over a
+    link slower than the minimum rate's 8 KiB/s would take an hour): here the minimum is
+    4 MB/s after 0.5 s, the link 3 times that, so the upload takes about 2 s."""
+    server = await start(body_idle_timeout=0.5, body_min_rate=4 * MB)
+    auth = {"Authorization": f"Bearer {mint_token('alice')}"}
+    image = png(1, 1)
+    data = image + bytes(25 * 1000 * 1000 - len(image))  # a PNG and what follows its end
+    stalled = await raw(server)
+    await stalled.send(request("PUT", f"/images/{sha(data)}", data[:MB], auth, length=len(data)))
+    slow = await raw(server)
+    await slow.send(request("PUT", f"/images/{sha(data)}", b"", auth, length=len(data)))
+    await _paced(slow, data, rate=12 * MB)
+    answer = await slow.answer(timeout=60)
+    assert answer.status == 201, answer.body
+    assert answer.json()["bytes"] == len(data)
+    dropped = await stalled.answer()
+    assert dropped.status == 408 and dropped.json()["error"] == "The body stopped arriving."
+
+
+async def test_one_user_holds_at_most_a_share_of_the_bodies_in_flight(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    """A member with uploads arriving just above the minimum rate holds their reservation
+    for as long as those take; they may hold a quarter of the budget beside the first
+    body, so others still upload. Before the share, alice's second upload was accepted
+    and read, and a third user's only waited until the whole budget was taken."""
+    server = await start(bodies_in_flight=4 * MB)  # 1 MB a user beside a first body
+    alice = {"Authorization": f"Bearer {mint_token('alice')}"}
+    holder = await raw(server)
+    await holder.send(request("PUT", f"/images/{'0' * 64}", b"x", alice, length=3 * MB))
+    data = png(40, 40)
+    second = await raw(server)
+    await second.send(request("PUT", f"/images/{sha(data)}", b"", alice, length=len(data)))
+    refused = await second.answer()
+    assert refused.status == 429 and refused.headers["retry-after"] == "5"
+    assert refused.json()["reason"] == "busy"
+    assert "too many uploads at once" in refused.json()["error"]
+    bob = {"Authorization": f"Bearer {mint_token('bob')}"}
+    other = await raw(server)
+    await other.send(request("PUT", f"/images/{sha(data)}", data, bob))
+    assert (await other.answer()).status == 201
+    holder.close()
+
+
+async def _connect_silently(port: int, local: str) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setblocking(False)
+    sock.bind((local, 0))
+    # refused, reset or not accepted within 5 s: a connection the server did not keep
+    with contextlib.suppress(OSError):
+        await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", port)), 5)
+    return sock
+
+
+async def test_ten_thousand_connections_that_never_send_a_byte(
+    home: Path, mint_token: Callable[..., str]
+) -> None:
+    """10,000 connections from 50 addresses (200 each, under the 256 per address), none
+    sending a byte, against the defaults (4,096 in all): the server keeps at most about
+    4,096 of them (its open descriptors), its RSS stays bounded, and a fresh client is
+    answered and joins (it takes the place of the longest idle one)."""
+    port = free_port()
+    # (warnings only: its stderr is a pipe nobody reads while 10,000 connections close)
+    async with serve_process(home, port, "--log-level", "warning") as proc:
+        before = process_rss(proc.pid)
+        socks: list[socket.socket] = []
+        for batch in range(200):  # 50 at a time: within the listen backlog
+            local = f"127.0.1.{batch // 4 + 1}"
+            socks += await asyncio.gather(*(_connect_silently(port, local) for _ in range(50)))
+        assert len(socks) == 10_000
+        held = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        # the limit, its own files, and refused ones the loop has not closed yet
+        assert held <= 4096 + 200, held
+        grown = process_rss(proc.pid) - before
+        assert grown < 100 * MB, f"server RSS grew {grown / MB:.0f} MB"
+        async with httpx.AsyncClient() as http:
+            health = await http.get(f"http://127.0.0.1:{port}/health", timeout=10)
+        assert health.status_code == 200
+        viewer, joined, _ = await WsClient.joined(f"ws://127.0.0.1:{port}/ws", mint_token("bob"))
+        assert joined["type"] == "joined"
+        await viewer.close()
+        for sock in socks:
+            sock.close()
