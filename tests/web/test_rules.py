@@ -15,6 +15,7 @@ from imagechat_tui.protocol import User
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.web import rules
 from tests.web.helpers import chromium, join, share_room
+from tests.wsclient import WsClient, create_op, update_op
 
 
 async def served(server: RunningServer) -> dict[str, Any]:
@@ -86,3 +87,35 @@ async def test_room_js_answers_each_case_as_the_model(
     }
     assert answers == expected
     assert json.loads(rules.rules_json()) == rules.table()
+
+
+async def test_a_moderator_is_offered_what_the_table_allows_on_anothers_marker(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    token = mint_token("alice", name="Alice")
+    link = await share_room(server, mint_token("owner", role="admin"), role="moderator")
+    alice, _, _ = await WsClient.joined(server.url, token, room="design")
+    marker = create_op(x=30, y=30, text="alice's")
+    await alice.send(marker)
+    await alice.send(
+        update_op(marker["chat"]["id"], {"kind": "comment", "comment": {"id": "r", "text": "re"}})
+    )
+    await alice.recv_events(2)
+    async with chromium() as browser:
+        page = await (await browser.new_context()).new_page()
+        await join(page, link, "Mo")
+        await page.locator(".entry", has_text="alice's").click()
+        await page.locator(".comment", has_text="re").wait_for()
+        for name in ("Resolve", "Move", "Delete"):
+            assert await page.locator(".actions").get_by_role("button", name=name).count() == 1
+        # Another's comments: editable; the first one not deletable (delete the marker).
+        first, reply = page.locator(".comment").nth(0), page.locator(".comment").nth(1)
+        assert await first.get_by_role("button", name="Edit").count() == 1
+        assert await first.get_by_role("button", name="Delete").count() == 0
+        assert await reply.get_by_role("button", name="Delete").count() == 1
+        await page.locator(".actions").get_by_role("button", name="Move").click()
+        box = await page.locator(".stage").bounding_box()
+        await page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6)
+        moved = [e for e in await alice.recv_events(1) if e["type"] == "image-chat-updated"]
+        assert moved[0]["change"]["kind"] == "move"
+    await alice.close()
