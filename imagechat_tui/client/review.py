@@ -47,7 +47,10 @@ from imagechat_tui.safe_text import inert
 
 Purpose = Literal["new", "reply", "edit"]
 #: What a status message is about, so it is cleared when that is over (never untrue).
-Situation = Literal["offline", "undo", "region"]
+Situation = Literal["offline", "undo", "region", "gone"]
+#: Situations whose message also ends with time (the marker you had open, deleted: until
+#: it is back, another is chosen, or its time is up).
+_TIMED_SITUATIONS = frozenset({"gone"})
 #: Where the keyboard is: the widget focused.
 Place = Literal["image", "list", "thread", "composer"]
 #: What the reviewer is doing, for the footer: each mode offers its own keys.
@@ -268,7 +271,7 @@ class Review:
         """Show ``text`` in the status line; with ``situation``, it is cleared when that
         situation ends (``end_situation``), else after ``STATUS_SECONDS``."""
         until = None
-        if situation is None and text:
+        if (situation is None or situation in _TIMED_SITUATIONS) and text:
             until = self._clock() + (ERROR_SECONDS if error else STATUS_SECONDS)
         self.status = Status(text, error, situation, until)
 
@@ -335,6 +338,7 @@ class Review:
     def select(self, chat_id: str | None) -> None:
         if self.panel is not None and self.panel.chat_id != chat_id:
             self.panel = None  # another marker: the notice was about the one before
+            self.end_situation("gone")
         self.selected = chat_id
         self.unseen.discard(chat_id or "")
         self._follow_selection()
@@ -621,6 +625,8 @@ class Review:
             self._failed(_op, error)
         if received.remote:
             self._about_the_open_marker(received.remote)
+            if self.panel is not None and self.panel.chat_id in self.link.replica.view.chats:
+                self.end_situation("gone")  # the deleted marker is back (restored)
             view = self.link.replica.confirmed
             self.unseen |= touched(received.remote, self.me) - {self.selected or ""}
             self.unseen &= set(view.chats)
@@ -648,7 +654,8 @@ class Review:
                 else None
             )
             if isinstance(event, DeletedImageChat):
-                self.say(f"{number}, which you had open, was deleted{who}.", error=True)
+                gone = f"{number}, which you had open, was deleted{who}."
+                self.say(gone, error=True, situation="gone")
                 self.panel = PanelNotice(chat_id, f"{number} was deleted{who}.", None)
                 continue
             said = _CHANGE_SAID.get(type(event.change))

@@ -477,6 +477,11 @@ def test_the_open_marker_changed_by_someone_else_says_so_in_its_panel_while_true
     room.pump()
     assert alice.selected is None
     assert alice.panel_notice() == "Marker #1 was deleted by Bob."
+    assert alice.status.text == "Marker #1, which you had open, was deleted by Bob."
+    assert isinstance(bob.undo(), Restored)
+    room.pump()
+    # Back: neither the panel nor the status line still says it was deleted.
+    assert alice.panel_notice() is None and alice.status.text == ""
     other = marker(bob, room, "another")
     alice.select(other)  # another marker chosen: the notice was about the one before
     assert alice.panel_notice() is None
