@@ -394,6 +394,10 @@ function onState(state, why) {
   if (state === 'live') { banner.hidden = true; return; }
   presence.replaceChildren(); // who is viewing is not known while not connected
   if (state === 'connecting' && !room.user) { banner.hidden = true; return; }
+  if (state === 'ended' && room.role !== 'viewer') {
+    room.role = 'viewer'; // the access is gone: the page offers nothing to change
+    onJoined(); renderAll();
+  }
   banner.hidden = false;
   banner.textContent = state === 'ended'
     ? `${why} The markers already shown stay readable.`
