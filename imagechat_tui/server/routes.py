@@ -4,9 +4,10 @@ Registered on the node's ``Router`` (``server/http_api.py``, parsed by
 ``server/http_door.py``): each handler decides from the request's head (path, method,
 token) and reads the body only once it has accepted the request. Who may do what:
 
-- ``PUT /images/{sha256}``: a member (or higher) of a tenant stores an image for it;
-  the body streams to a temporary file (hashed on the way) and is decoded from there,
-  one at a time.
+- ``PUT /images/{sha256}``: a member (or higher) of a tenant stores an image for it,
+  within the image budgets (``server/image_quota.py``: checked from the head, before
+  the body is read); the body streams to a temporary file (hashed on the way) and is
+  decoded from there, one at a time, within the decode bound (``server/uploads.py``).
 - ``GET|HEAD /images/{sha256}``: whoever may join a room showing it (a token, or the
   room's invite code in ``?invite=``); an unscoped token sees its tenant's images.
   Everyone else gets 404, whether or not the image exists.

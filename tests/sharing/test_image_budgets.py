@@ -62,9 +62,9 @@ async def test_a_user_and_a_tenant_store_at_most_their_budgets(
 async def test_the_hourly_budget_answers_429_from_the_head_and_holds_across_a_restart(
     start: StartServer, mint_token: Callable[..., str], home: Path
 ) -> None:
-    images = [png(1, 1, (i, i, i)) for i in range(3)]
+    images = [png(1, 1, (i, i, i)) for i in range(3)]  # three distinct images ...
     size = len(images[0])
-    assert all(len(d) == size for d in images)  # ... three distinct images
+    assert all(len(d) == size for d in images)  # ... of one size
     budgets = ImageBudgets(max_user_upload_bytes_per_hour=2 * size)
     server = await start(image_budgets=budgets)
     ann = mint_token("ann")

@@ -2,8 +2,9 @@
 pixel limit (scaled down to 4 M pixels so each decode is quick): the answer, and the
 server's peak RSS (VmHWM) within the documented decode bound (``uploads.decode_bound``).
 A format whose decoder needs more than the budget per pixel is taken up to its own cap
-and refused (413, one line) at the pixel limit; before that rule a 4 M-pixel WebP was
-accepted and took 16.8 bytes a pixel (4.2x the budget), a progressive 4:4:4 JPEG 10.
+and refused (413, one line) at the pixel limit. Before that rule (and JPEG's 1/8-scale
+decode) both were accepted there: a WebP took ~17 bytes a pixel, 4.2x the budget, and a
+progressive 4:4:4 JPEG ~10, 2.5x (the growth assertion failed for each).
 """
 
 from __future__ import annotations
