@@ -74,5 +74,5 @@ def test_frames_are_a_window_apart_and_changes_within_one_ride_along() -> None:
 
 def test_the_window_grows_with_the_room_up_to_two_seconds() -> None:
     assert presence_window(0) == pytest.approx(0.05)
-    assert presence_window(100) == pytest.approx(0.25)
+    assert presence_window(20) == pytest.approx(0.25)
     assert presence_window(10_000) == 2.0
