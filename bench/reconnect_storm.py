@@ -2,6 +2,7 @@
 viewer is back and resynced. Ours with the app's real client, against the bare relay.
 
     python bench/reconnect_storm.py [--clients 1000] [--repeat 3] [--markers 50]
+                                    [--baseline-tree DIR]
 
 Each run (the load in its own process, bench/reconnect_storm_load.py, which also runs
 the server so that it can kill and restart it at once, as a supervisor would):
@@ -11,6 +12,7 @@ the server so that it can kill and restart it at once, as a supervisor would):
   binary frames and deflate, as the app runs it) with its own token and ``Replica``,
   in a room of ``--markers`` markers. *Back* is the Connection in state ``connected``
   again with its replica at the server's seq (joined with ``since``, recovered);
+- **before** (with ``--baseline-tree DIR``): ours from another checkout;
 - **relay** (the baseline): bench/bare_relay.py, N bare websockets clients that
   reconnect after the same ``Backoff`` rule (``imagechat_tui.backoff``); back is the
   handshake done.
@@ -46,12 +48,16 @@ METRICS = (
 )
 
 
-def run(kind: str, args: argparse.Namespace) -> dict[str, object]:
+def run(name: str, args: argparse.Namespace) -> dict[str, object]:
+    kind = "relay" if name == "relay" else "ours"
+    tree = args.baseline_tree if name == "before" else ROOT
     cmd = [
         sys.executable,
         str(HERE / "reconnect_storm_load.py"),
         "--kind",
         kind,
+        "--tree",
+        str(tree),
         "--clients",
         str(args.clients),
         "--markers",
@@ -74,9 +80,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--markers", type=int, default=50)
+    parser.add_argument("--baseline-tree", type=Path, help="another checkout, run as 'before'")
     args = parser.parse_args()
     raise_fd_limit()
     runs: dict[str, list[dict[str, object]]] = {"relay": [], "ours": []}
+    if args.baseline_tree:
+        runs["before"] = []
     for _ in range(args.repeat):
         for kind in runs:
             runs[kind].append(run(kind, args))
@@ -86,19 +95,34 @@ def main() -> None:
         f"\nreconnect storm of {args.clients} viewers; medians of {args.repeat} alternating"
         f" runs (load average {min(loads)}-{max(loads)})\n"
     )
-    print("| metric | relay | ours | ours / relay |\n|---|---:|---:|---:|")
+    names = list(runs)
+    print(
+        "| metric | "
+        + " | ".join(names)
+        + " | "
+        + " | ".join(f"{x} / relay" for x in names[1:])
+        + " |\n|---|"
+        + "---:|" * (2 * len(names) - 1)
+    )
     for label, key in METRICS:
-        relay = statistics.median(float(r[key]) for r in runs["relay"])  # type: ignore[arg-type]
-        ours = statistics.median(float(r[key]) for r in runs["ours"])  # type: ignore[arg-type]
-        ratio = f"{ours / relay:.2f}x" if relay else "n/a"
-        print(f"| {label} | {relay:.3f} | {ours:.3f} | {ratio} |")
+        values = [statistics.median(float(r[key]) for r in runs[x]) for x in names]  # type: ignore[arg-type]
+        ratios = [f"{v / values[0]:.2f}x" if values[0] else "n/a" for v in values[1:]]
+        print(
+            f"| {label} | "
+            + " | ".join(f"{v:.3f}" for v in values)
+            + " | "
+            + " | ".join(ratios)
+            + " |"
+        )
     back = all(r["all_back"] for rs in runs.values() for r in rs)
     if not back:
         print("NOT ALL BACK in some run (see the raw results)")
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     path = results / f"reconnect-storm-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"args": vars(args), "runs": runs}, indent=2))
+    path.write_text(
+        json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=2)
+    )
     print(f"\nraw results: {path.relative_to(ROOT)}")
 
 

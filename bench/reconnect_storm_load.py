@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -17,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from asyncio.subprocess import PIPE, Process
 from pathlib import Path
 
 from fanout import free_port
@@ -36,30 +36,23 @@ ROOM = "storm"
 TIMEOUT = 120.0
 
 
-def start_server(kind: str, port: int, home: Path) -> subprocess.Popen[bytes]:
+async def start_server(kind: str, port: int, home: Path, tree: Path) -> Process:
+    """Start a server and return once it says it is listening (its first line on
+    stdout: the relay's "ready", ours "imagechat-tui serving on ..."), which a probe
+    connection, queued behind a storm's, would learn late."""
     if kind == "relay":
         cmd = [sys.executable, str(HERE / "bare_relay.py"), "--port", str(port)]
     else:
         cmd = [sys.executable, "-m", "imagechat_tui", "serve", "--port", str(port)]
         cmd += ["--log-level", "warning"]
-    env = {**os.environ, "IMAGECHAT_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    env = {**os.environ, "IMAGECHAT_HOME": str(home), "PYTHONPATH": str(tree)}
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, env=env, cwd=tree, stdout=PIPE, stderr=subprocess.DEVNULL
     )
-
-
-async def wait_answering(port: int, proc: subprocess.Popen[bytes]) -> None:
-    """Until the port takes a WebSocket handshake (both servers do it on /ws)."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        with contextlib.suppress(OSError, TimeoutError, Exception):
-            ws = await connect(f"ws://127.0.0.1:{port}/ws", open_timeout=2)
-            await ws.close()
-            return
-        await asyncio.sleep(0.01)
-    raise SystemExit("server did not come up")
+    assert proc.stdout is not None
+    if not await asyncio.wait_for(proc.stdout.readline(), TIMEOUT):
+        raise SystemExit(f"server exited with {await proc.wait()}")
+    return proc
 
 
 class RelayViewer:
@@ -112,8 +105,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     url = f"ws://127.0.0.1:{port}/ws"
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        proc = start_server(args.kind, port, home)
-        await wait_answering(port, proc)
+        proc = await start_server(args.kind, port, home, args.tree)
         viewers: list[RelayViewer | AppViewer]
         seq = 0
         if args.kind == "relay":
@@ -141,9 +133,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
 
         killed = time.monotonic()
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc = start_server(args.kind, port, home)  # at once, as a supervisor would
-        await wait_answering(port, proc)
+        await proc.wait()
+        proc = await start_server(args.kind, port, home, args.tree)  # at once, as supervisors do
         up = time.monotonic()
         cpu_up = server_cpu_seconds(proc.pid)  # its start-up's CPU is not the storm's
         deadline = up + TIMEOUT
@@ -157,14 +148,15 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         await asyncio.gather(*tasks, return_exceptions=True)
         proc.terminate()
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
             proc.kill()
+            await proc.wait()
     n = len(viewers)
     return {
         "kind": args.kind,
         "clients": n,
-        "restart_s": round(up - killed, 3),
+        "restart_s": round(up - killed, 3),  # until the new server is listening
         "all_back_s": round(last - killed, 3),
         "after_restart_s": round(last - up, 3),
         # the new process's CPU from answering until all are back
@@ -184,6 +176,7 @@ def _back(viewer: RelayViewer | AppViewer, seq: int, killed: float) -> bool:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--kind", choices=("ours", "relay"), required=True)
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the server's checkout")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--markers", type=int, default=50)
     print(json.dumps(asyncio.run(main(parser.parse_args()))))
