@@ -87,3 +87,19 @@ def test_a_webp_bomb_is_refused_from_its_header() -> None:
     from tests.sharing.images import webp_bomb
 
     assert rejected(webp_bomb()).status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+def test_a_jpeg_whose_first_scan_lacks_components_is_costed_as_buffered_whole() -> None:
+    """libjpeg keeps every coefficient of a JPEG whose first scan has fewer components
+    than the frame (a multi-scan sequential JPEG, as a progressive one): 6.25 bytes a
+    pixel at 4:4:4, so at the pixel limit it is refused from its header (here: the
+    interleaved file's first scan made to claim one component, which the cost reads)."""
+    from tests.sharing.images import encode, gradient
+
+    data = encode(gradient(100), "JPEG", quality=80, subsampling=0)
+    assert check_image(data, sha(data), max_pixels=100 * 100).width == 100  # one scan
+    sos = data.index(b"\xff\xda")
+    one_component = data[: sos + 4] + b"\x01" + data[sos + 5 :]
+    refused = rejected(one_component, max_pixels=100 * 100)
+    assert refused.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert "multi-scan JPEG" in refused.message
