@@ -131,10 +131,12 @@ class NodeMetrics:
         )
         self.delivery_latency = PlainHistogram(
             "imagechat_delivery_latency_seconds",
-            "From a commit (or a broadcast from another node) reaching the fan-out to the "
-            "socket write of its last viewer, per broadcast; viewers that fell behind get "
-            "batches later (imagechat_backlog_drops when too far).",
+            "From events (a commit, or a broadcast from another node) reaching the "
+            "fan-out to their socket write: path 'direct', once per broadcast, to the last "
+            "viewer written at once; path 'behind', once per batch written to a viewer that "
+            "was behind, from its first event (imagechat_backlog_drops when too far).",
             _LATENCY_BUCKETS,
+            ["path"],
         )
         self.commit_latency = PlainHistogram(
             "imagechat_commit_duration_seconds",
@@ -164,7 +166,8 @@ class NodeMetrics:
         # broadcast, events delivered, payload bytes, wire bytes; and per op outcome.
         self._fan_out: dict[str, tuple[list[float], ...]] = {}
         self._ops: dict[tuple[str, str, str], list[float]] = {}
-        self._latency = self.delivery_latency.child()
+        self._latency_direct = self.delivery_latency.child("direct")
+        self._latency_behind = self.delivery_latency.child("behind")
         self._batch = self.commit_batch.child()
         self.backlog_drops = Counter(
             "imagechat_backlog_drops",
@@ -247,15 +250,19 @@ class NodeMetrics:
         payload_bytes: int,
         wire_bytes: int,
         since: float | None = None,
+        *,
+        behind: bool = False,
     ) -> None:
         """``events`` events written to sockets (events x viewers), at once; ``since``:
-        the monotonic time their commit returned (direct writes only)."""
+        the monotonic time they reached the fan-out (0.0: not known); ``behind``: a batch
+        written to a viewer that was behind, else the fan-out's writes."""
         _, delivered, payload, wire = self._fan_out.get(tenant) or self._children(tenant)
         delivered[0] += events
         payload[0] += payload_bytes
         wire[0] += wire_bytes
-        if since is not None:
-            self._latency.observe(time.monotonic() - since)
+        if since:
+            latency = self._latency_behind if behind else self._latency_direct
+            latency.observe(time.monotonic() - since)
 
     def broadcast(self, tenant: str, events: int) -> None:
         (self._fan_out.get(tenant) or self._children(tenant))[0][0] += events

@@ -93,8 +93,10 @@ class Subscriber:
         self.meter = meter
         self.limits = limits
         self.format = wire_format(ws)  # fixed by the handshake
-        # (batchable, frame); made on first use: an empty deque is ~600 bytes per viewer.
-        self._backlog: deque[tuple[bool, bytes]] | None = None
+        # (since, frame): ``since`` is the monotonic time an event reached the fan-out
+        # (0.0 without metrics), None for a lone frame that is never batched. Made on
+        # first use: an empty deque is ~600 bytes per viewer.
+        self._backlog: deque[tuple[float | None, bytes]] | None = None
         self._backlog_bytes = 0
         self._drainer: asyncio.Task[None] | None = None
         self.closed = False
@@ -113,11 +115,11 @@ class Subscriber:
 
     def send(self, frame: Struct) -> None:
         """A frame for this subscriber only (joined, snapshot, error, ack, pong)."""
-        self._queue([encode(frame)], batchable=False)
+        self._queue([encode(frame)], None)
 
     def send_encoded(self, frame: bytes) -> None:
         """An already-encoded lone frame for this subscriber only."""
-        self._queue([frame], batchable=False)
+        self._queue([frame], None)
 
     def send_prepared(self, frame: PreparedFrame) -> None:
         """A lone frame the whole room gets (presence): framed once per wire format."""
@@ -127,15 +129,18 @@ class Subscriber:
             frame.write(self.ws, self.format)
             self.meter.add(self.tenant, 1, len(frame.json))
         else:
-            self._queue([frame.json], batchable=False)
+            self._queue([frame.json], None)
 
-    def deliver_events(self, frames: list[bytes]) -> None:
-        """Encoded events for this subscriber, batched with others if it is behind."""
-        self._queue(frames, batchable=True)
+    def deliver_events(self, frames: list[bytes], since: float = 0.0) -> None:
+        """Encoded events for this subscriber, batched with others if it is behind;
+        ``since``: when they reached the fan-out (for the delivery latency)."""
+        self._queue(frames, since)
 
-    def _queue(self, frames: list[bytes], *, batchable: bool) -> None:
+    def _queue(self, frames: list[bytes], since: float | None) -> None:
+        """``since`` None: lone frames, never batched; else events."""
         if self.closed:
             return
+        batchable = since is not None
         if self._keeping_up():
             for frame in frames_for(frames) if batchable else frames:
                 if batchable:
@@ -146,7 +151,7 @@ class Subscriber:
             return
         if self._backlog is None:
             self._backlog = deque()
-        self._backlog.extend((batchable, f) for f in frames)
+        self._backlog.extend((since, f) for f in frames)
         self._backlog_bytes += sum(len(f) for f in frames)
         if self._backlog_bytes > self.limits.max_backlog_bytes:
             self.drop_too_slow()
@@ -188,36 +193,39 @@ class Subscriber:
         if self._backlog and self._drainer is None and not self.closed:
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
-    def _next_frame(self) -> tuple[PreparedFrame, int]:
+    def _next_frame(self) -> tuple[PreparedFrame, int, float]:
         """The backlog's next frame: one lone frame, or every event up to the next one;
-        and how many events it carries."""
+        how many events it carries, and when the first of them reached the fan-out."""
         assert self._backlog is not None  # only called while it has frames
-        batchable, first = self._backlog.popleft()
+        since, first = self._backlog.popleft()
         self._backlog_bytes -= len(first)
-        if not batchable:
-            return PreparedFrame(first), 0
+        if since is None:
+            return PreparedFrame(first), 0, 0.0
         events = [first]
         size = len(first)
-        while self._backlog and self._backlog[0][0] and size < MAX_BATCH_BYTES:
+        while self._backlog and self._backlog[0][0] is not None and size < MAX_BATCH_BYTES:
             event = self._backlog.popleft()[1]
             self._backlog_bytes -= len(event)
             size += len(event)
             events.append(event)
         if len(events) == 1:
-            return events_frame(first), 1
-        return BATCHES.get(events, lambda run: events_frame(encode_batch(run))), len(events)
+            return events_frame(first), 1, since
+        batch = BATCHES.get(events, lambda run: events_frame(encode_batch(run)))
+        return batch, len(events), since
 
     async def _drain(self) -> None:
         try:
             while self._backlog and not self.closed:
-                frame, events = self._next_frame()
+                frame, events, since = self._next_frame()
                 if not await frame.send(self.ws, self.format):
                     await self.ws.send(frame.json, text=True)  # raises if it is closed
                 self.meter.add(self.tenant, 1, len(frame.json))
                 if events and self.metrics is not None:
                     shared = self.format.shared
                     wire = len(frame.frame(self.format)) if shared else len(frame.json)
-                    self.metrics.delivered(self.tenant, events, len(frame.json), wire)
+                    self.metrics.delivered(
+                        self.tenant, events, len(frame.json), wire, since, behind=True
+                    )
         except ConnectionClosed:
             self.closed = True
         finally:
@@ -260,7 +268,7 @@ def fan_out(
         if sub._keeping_up():
             direct.append(sub)
         else:
-            sub.deliver_events(frames)
+            sub.deliver_events(frames, since)
     if direct:
         payload = wire = 0
         for frame in frames_for(frames):

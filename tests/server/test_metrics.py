@@ -193,7 +193,7 @@ async def test_prometheus_scrapes_what_the_load_did(
     commits = await prometheus.latest("imagechat_commit_duration_seconds_count", "sum")
     assert commits[""] >= 2  # one transaction or more per room
     assert (await prometheus.latest("imagechat_commit_batch_ops_sum", "sum"))[""] == 8
-    latency = await prometheus.latest("imagechat_delivery_latency_seconds_count")
+    latency = await prometheus.latest("imagechat_delivery_latency_seconds_count", "sum")
     assert latency[""] >= 2
     assert (await prometheus.latest("process_resident_memory_bytes"))[""] > 0
     assert (await prometheus.latest("imagechat_ready"))[""] == 1
@@ -429,3 +429,58 @@ def test_tenants_beyond_the_cap_share_one_label() -> None:
         for (name, labels), _ in alone.items()
         if "tenant" in dict(labels)
     } == {"tenant-3"}
+
+
+async def test_a_viewer_that_was_behind_has_its_batches_timed(start, mint_token) -> None:
+    """A lone viewer stops reading while it writes: the events it falls behind on are
+    written to it later, in batches, and each batch is a delivery latency observation
+    (path 'behind'); the broadcasts written at once are path 'direct'."""
+    import socket
+
+    from imagechat_tui.model import Limits
+    from imagechat_tui.server.config import OutboxLimits
+
+    server = await start(
+        metrics_port=0,
+        outbox=OutboxLimits(high_water=1024),
+        limits=Limits(max_markers=10_000, max_text=10_000, max_room_bytes=64 * 1024 * 1024),
+    )
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    ws = await connect(server.url, sock=sock, compression=None, max_size=None)
+    viewer = WsClient(ws)
+    await viewer.send({"op": "join", "room": "room-1", "token": mint_token("alice")})
+    await viewer.recv_type("joined")
+    await viewer.recv_snapshot()
+    name = "imagechat_delivery_latency_seconds_count"
+    assert server.metrics_url is not None
+
+    async def scrape() -> tuple[float, float, float]:
+        got = _samples((await http.get(server.metrics_url)).text)
+        return (
+            got[(name, frozenset({("path", "direct")}))],
+            got[(name, frozenset({("path", "behind")}))],
+            got[("imagechat_commit_batch_ops_count", frozenset())],
+        )
+
+    ws.transport.pause_reading()
+    sent = 0
+    async with httpx.AsyncClient() as http:
+        # One op at a time, each committed and fanned out before the next, until a
+        # broadcast finds the viewer behind (no direct write: fewer direct than commits).
+        while True:
+            await viewer.send(create_op(text="z" * 9000))
+            sent += 1
+            while (state := await scrape())[2] < sent:
+                await asyncio.sleep(0.01)
+            direct, behind, commits = state
+            if direct < commits:
+                break
+            assert sent < 2000, "the viewer never fell behind"
+        ws.transport.resume_reading()
+        await viewer.recv_events(sent)
+        direct, behind, commits = await scrape()
+    assert behind >= 1  # the events it was behind on went out in batches, each timed
+    assert direct < commits
+    await viewer.close()
