@@ -51,3 +51,23 @@ async def test_typing_a_reply_while_anothers_reply_lands_loses_no_keystroke(
         assert sent[-1]["chatId"] == first["chat"]["id"]
         assert sent[-1]["change"]["comment"]["text"] == "I think we should use blue"
     await alice.close()
+
+
+async def test_presence_follows_who_comes_and_goes(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    link = await share_room(server, mint_token("alice"))
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport=DESKTOP)).new_page()
+        await join(page, link, "Dana")
+        presence = page.locator(".presence")
+        await presence.filter(has_text="1 viewing: Dana").wait_for()
+        bob, _, _ = await WsClient.joined(server.url, mint_token("bob", name="Bob"), room="design")
+        await presence.filter(has_text="2 viewing: Dana, Bob").wait_for()
+        # A second tab of the same person is still one person viewing.
+        tab = await page.context.new_page()
+        await tab.goto(server.http_url + "/r/design")
+        await tab.locator(".presence", has_text="2 viewing").wait_for()
+        await bob.close()
+        await presence.filter(has_text="1 viewing: Dana").wait_for()
+        await tab.locator(".presence", has_text="1 viewing: Dana").wait_for()

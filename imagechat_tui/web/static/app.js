@@ -401,7 +401,7 @@ function onState(state, why) {
   banner.hidden = false;
   banner.textContent = state === 'ended'
     ? `${why} The markers already shown stay readable.`
-    : `${state === 'offline' ? 'You are offline.' : `${why || 'Not connected.'} Reconnecting…`} Markers stay readable; nothing you do is sent until the page is back.`;
+    : `${state === 'offline' ? 'You are offline.' : `${why || 'Not connected.'} Reconnecting…`} Markers stay readable${room.may('create') ? '; nothing you do is sent until the page is back' : ''}.`;
 }
 
 function connect() {
