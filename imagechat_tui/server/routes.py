@@ -82,6 +82,9 @@ def _error(status: HTTPStatus, message: str, reason: str | None = None) -> HttpR
     return HttpError(status, message, reason=reason).response()
 
 
+#: A body refused with these was never read (the budget of bodies in flight was spent).
+_NOTHING_READ = (HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.TOO_MANY_REQUESTS)
+
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="imagechat"'}
 _INVITE_STATUS = {
     "not-found": HTTPStatus.NOT_FOUND,
@@ -226,7 +229,12 @@ class Routes:
         if refused is not None:
             return _quota_error(refused)
         # A file, hashed on the way; the user's share of the bodies in flight.
-        upload = await request.body.spool(self.max_image_bytes, f"user {tenant}/{user}")
+        try:
+            upload = await request.body.spool(self.max_image_bytes, f"user {tenant}/{user}")
+        except HttpError as exc:
+            if exc.status not in _NOTHING_READ:  # a stalled, cut or oversized body counts
+                await self.storage.add_upload_bytes(tenant, user, declared, time.time())
+            raise
         await self.storage.add_upload_bytes(tenant, user, upload.size, time.time())
         if upload.sha256 == digest:
             known = await self.storage.image_info(tenant, digest)

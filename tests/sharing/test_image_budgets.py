@@ -104,3 +104,25 @@ async def test_the_hourly_budget_answers_429_from_the_head_and_holds_across_a_re
         [sys.executable, "-m", "imagechat_tui", "stats"], capture_output=True, text=True, check=True
     ).stdout
     assert "stored" in table and "ann" in table and "of 1.0 GiB" in table
+
+
+async def test_a_stalled_upload_counts_its_declared_bytes_against_the_hour(
+    start: StartServer, mint_token: Callable[..., str]
+) -> None:
+    """A body cut off by the clocks was still sent (up to its declared length): it counts,
+    so stalling uploads on purpose does not get around the hourly budget."""
+    data = png(20, 20)
+    server = await start(
+        body_idle_timeout=0.2, image_budgets=ImageBudgets(max_user_upload_bytes_per_hour=1000)
+    )
+    ann = mint_token("ann")
+    address = urlsplit(server.http_url)
+    raw = await RawHttp.open(address.hostname or "127.0.0.1", address.port or 80)
+    await raw.send(
+        f"PUT /images/{sha(data)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ann}\r\n"
+        "Content-Length: 950\r\n\r\n".encode()
+        + data[:10]
+    )
+    assert (await raw.answer()).status == HTTPStatus.REQUEST_TIMEOUT
+    answer = await put(server, data, ann)  # 950 counted: 86 more would pass 1000
+    assert answer.status_code == HTTPStatus.TOO_MANY_REQUESTS, answer.text
