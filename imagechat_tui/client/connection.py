@@ -220,13 +220,11 @@ class Connection:
     async def run(self) -> None:
         """Connect, stay connected, reconnect; returns only after ``close()``."""
         attempt = 0
-        first = True
         while not self._closing:
             if attempt == 0:
                 self._set_state(ConnState("connecting", reason=self.state.reason))
-            if not first and self._revive is not None:
-                await self._revive(self._announce)  # e.g. start the local server again
-            first = False
+            if self._revive is not None:  # the first time too: find it, start it
+                await self._revive(self._announce)  # e.g. start the local server (again)
             outcome = await self._session()
             if self._closing:
                 break

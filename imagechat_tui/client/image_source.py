@@ -18,13 +18,16 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imagechat_tui.paths import cache_dir
 from imagechat_tui.safe_text import inert
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Largest image (in pixels) we agree to decode; larger ones are treated as bombs.
 MAX_PIXELS = 80_000_000
@@ -180,6 +183,8 @@ def _download(
     if cached_meta.get("last_modified"):
         headers["If-Modified-Since"] = cached_meta["last_modified"]
     shown = _shown(url)
+    import httpx  # only for a URL: a file opens without it (the first paint waits)
+
     try:
         with (
             httpx.Client(timeout=timeout, follow_redirects=True, verify=verify) as client,

@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from imagechat_tui.auth import LOCAL_TENANT, TenantStore, local_user_id
 from imagechat_tui.paths import TOKEN_ACCEPTED_HEADER, data_home
 
@@ -68,6 +66,8 @@ def is_healthy(ws_url: str, timeout: float = 1.0) -> bool:
 def _probe(ws_url: str, timeout: float, token: str | None = None) -> bool | None:
     """None when nothing healthy answers, else whether it accepts ``token`` (a server
     with our data directory does: it has the same tenant secrets)."""
+    import httpx  # here: the app draws before it looks for the server (first paint)
+
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     try:
         response = httpx.get(health_url(ws_url), timeout=timeout, headers=headers)
@@ -177,14 +177,22 @@ class LocalServerKeeper:
     comes back by itself, and ``announce`` says what is happening.
     """
 
-    def __init__(self, started: LocalServer, *, host: str, port: int, home: Path) -> None:
-        self.process = started.process
+    def __init__(self, started: LocalServer | None, *, host: str, port: int, home: Path) -> None:
+        """``started``: the server found or started; None: not looked for yet, so the
+        app draws at once and the first ``revive`` (before the connection's first
+        attempt) finds or starts it while the image is on the screen."""
+        self.process = started.process if started is not None else None
         self.restarts = 0  # servers this keeper started again
-        self.error: str | None = None  # why the last restart failed (its log path)
+        self.error: str | None = None  # why the last start failed (its log path)
         self._host, self._port, self._home = host, port, home
-        self._url = started.url
+        self._url = started.url if started is not None else f"ws://{host}:{port}/ws"
+        self._looked = started is not None
 
     async def revive(self, announce: Announce | None = None) -> None:
+        if not self._looked:
+            self._looked = True
+            await self._first(announce)
+            return
         if self.process is not None and self.process.poll() is None:
             return  # ours, still running
         if await asyncio.to_thread(is_healthy, self._url, 0.5):
@@ -206,3 +214,16 @@ class LocalServerKeeper:
             self.restarts += 1
         if announce is not None:
             announce("The local sync server is running again; reconnecting…")
+
+    async def _first(self, announce: Announce | None) -> None:
+        """Find the local server, or start it (in a thread: the app keeps drawing)."""
+        try:
+            started = await asyncio.to_thread(
+                ensure_local_server, host=self._host, port=self._port, home=self._home
+            )
+        except LocalServerError as exc:
+            self.error = str(exc)  # said in the banner; the next attempt tries again
+            if announce is not None:
+                announce(f"{exc} Trying again shortly.")
+            return
+        self.process = started.process

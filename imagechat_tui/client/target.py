@@ -31,14 +31,12 @@ from imagechat_tui.client.local_server import (
     DEFAULT_URL,
     LocalServerError,
     LocalServerKeeper,
-    ensure_local_server,
     local_token,
 )
 from imagechat_tui.links import ROOM_PATTERN, looks_like_room_link
 from imagechat_tui.paths import data_home
 from imagechat_tui.protocol import User
 from imagechat_tui.safe_text import inert
-from imagechat_tui.transfer_progress import PROGRESS_FROM_BYTES, transfer_progress
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -187,6 +185,9 @@ def _load(image: str, err: Console, context: ssl.SSLContext | None) -> LoadedIma
         return load_image(image)
     if not err.is_terminal:  # no progress bar into a file or pipe
         return load_image(image, verify=context or True)
+    # Only for a URL: rich.progress is not imported for a file (the first paint waits).
+    from imagechat_tui.transfer_progress import PROGRESS_FROM_BYTES, transfer_progress
+
     with transfer_progress(err) as progress:
         task = progress.add_task("Downloading", total=None, visible=False)
 
@@ -218,9 +219,9 @@ def _server_and_token(
         raise LaunchError("A token is needed for that server: pass --token or set IMAGECHAT_TOKEN.")
     if token:
         return DEFAULT_URL, token, None, None
-    local = ensure_local_server()
-    keeper = LocalServerKeeper(local, host=DEFAULT_HOST, port=DEFAULT_PORT, home=data_home())
-    return local.url, local_token(name=name), partial(local_token, name=name), keeper
+    # Found or started by the connection's first attempt, while the app draws the image.
+    keeper = LocalServerKeeper(None, host=DEFAULT_HOST, port=DEFAULT_PORT, home=data_home())
+    return DEFAULT_URL, local_token(name=name), partial(local_token, name=name), keeper
 
 
 def _user_from_token(token: str) -> User:

@@ -113,7 +113,9 @@ class ImageChatApp(App[int]):
             on_presence=self._presence_changed,
             on_viewers=self._viewers_arrived,
         )
-        self._run_link()
+        # After the first frame: the image is drawn before the link connects (and before
+        # it finds or starts the local server).
+        self.call_after_refresh(self._run_link)
 
     @work(name="connection", group="connection", exclusive=True)
     async def _run_link(self) -> None:
