@@ -195,3 +195,24 @@ async def test_pinch_zooms_and_one_finger_pans_on_a_tablet(
             abs(panned["x"] - pinched["x"] - 100) < 3 and abs(panned["y"] - pinched["y"] - 50) < 3
         )
         assert await page.locator("dialog[open]").count() == 0
+
+
+async def test_on_a_phone_the_region_hint_leaves_the_zoom_buttons_free(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    link = await share_room(server, mint_token("alice"))
+    async with chromium() as browser:
+        page = await (
+            await browser.new_context(
+                viewport={"width": PHONE[0], "height": PHONE[1]}, has_touch=True, is_mobile=True
+            )
+        ).new_page()
+        await page.goto(link)
+        await page.get_by_label("Your name, as others will see it").fill("Pia")
+        await page.get_by_role("button", name="Join").tap()
+        await live(page)
+        await page.get_by_role("button", name="Region", exact=True).tap()
+        hint = await page.locator(".stage-hint").bounding_box()
+        zoom = await page.locator(".zoom").bounding_box()
+        assert hint is not None and zoom is not None
+        assert hint["x"] + hint["width"] <= zoom["x"]  # side by side, not over "+"
