@@ -10,7 +10,7 @@ from typing import Any, get_args
 import httpx
 import msgspec
 
-from imagechat_tui.model import ROLE_RANK, Action, Actor, allowed
+from imagechat_tui.model import ROLE_RANK, Action, Actor, allowed, check_text, region_problem
 from imagechat_tui.protocol import User
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.web import rules
@@ -119,3 +119,48 @@ async def test_a_moderator_is_offered_what_the_table_allows_on_anothers_marker(
         moved = [e for e in await alice.recv_events(1) if e["type"] == "image-chat-updated"]
         assert moved[0]["change"]["kind"] == "move"
     await alice.close()
+
+
+TEXTS = [
+    "",
+    " \n\t",
+    "\u00a0\u3000",  # no-break and ideographic spaces: blank for both
+    "\x1c\x1d\x85",  # blank to Python's str.strip
+    "\ufeff",  # a byte order mark: not blank to Python
+    "\u200b",  # zero-width space: not blank
+    "a",
+    "x" * 2000,
+    "x" * 2001,
+    "\U0001f600" * 2000,  # 2000 code points, 4000 UTF-16 units
+    "\U0001f600" * 2001,
+    "e\u0301" * 1000,  # combining marks count as code points
+]
+REGIONS = [
+    (10, 10, None, None),
+    (10, 10, 5, None),
+    (10, 10, 0, 5),
+    (10, 10, -1, 5),
+    (70, 10, 30, 5),
+    (70, 10, 30.000001, 5),
+    (33.3, 0, 66.7, 100),
+    (0, 0, 100, 100),
+]
+
+
+async def test_room_js_content_checks_agree_with_the_models(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    link = await share_room(server, mint_token("alice"))
+    async with chromium() as browser:
+        page = await (await browser.new_context()).new_page()
+        await join(page, link, "Dana")
+        texts, regions = await page.evaluate(
+            """async ([texts, regions, limits]) => {
+              const m = await import(new URL('../static/room.js', location.href).href);
+              return [texts.map((t) => m.textProblem(t, limits)),
+                      regions.map(([x, y, w, h]) => m.regionProblem(x, y, w, h))];
+            }""",
+            [TEXTS, REGIONS, await page.evaluate("imagechat.room.limits")],
+        )
+    assert [t is None for t in texts] == [check_text(t) is None for t in TEXTS]
+    assert [r is None for r in regions] == [region_problem(*r) is None for r in REGIONS]

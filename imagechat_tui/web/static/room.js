@@ -20,8 +20,12 @@ export function mentions(text) {
 }
 
 /** A reason the text may not be sent, or null. Lengths count code points. */
+// Blank as the model's str.strip() sees it (not String.trim: U+FEFF is text to Python,
+// U+001C-U+001F and U+0085 are space); tests/web/test_rules.py checks it against the model.
+const BLANK = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/u;
+
 export function textProblem(text, limits) {
-  if (!text.trim()) return 'Write something first.';
+  if (BLANK.test(text)) return 'Write something first.';
   const n = [...text].length;
   if (n > limits.maxText) return `At most ${limits.maxText} characters (this is ${n}).`;
   return null;
