@@ -27,3 +27,35 @@ def test_a_client_offline_for_hours_still_gets_a_capped_delay() -> None:
 def test_no_jitter_is_exact() -> None:
     backoff = Backoff(base=0.2, cap=5.0, jitter=0.0)
     assert [backoff.delay(a, random.Random()) for a in (1, 2, 3, 6)] == [0.2, 0.4, 0.8, 5.0]
+
+
+def test_the_apps_wait_does_not_grow_with_the_outage() -> None:
+    # A server that took a minute to come back: the next try is still within the cap,
+    # so a client is back within ~5 s of the server listening (it was up to 20 s, and
+    # about as long as it had already failed for).
+    backoff = Backoff()
+    rng = random.Random(3)
+    failed_for, attempt = 0.0, 0
+    while failed_for < 60.0:
+        attempt += 1
+        failed_for += backoff.delay(attempt, rng)
+    assert max(backoff.delay(attempt + 1, random.Random(seed)) for seed in range(1000)) <= 5.0
+
+
+def test_a_storm_of_clients_at_the_cap_is_spread_over_the_whole_window() -> None:
+    # Full jitter: 1,000 clients that lost the same server retry across [0, cap], about
+    # cap / 10 apart per 100 of them, not in one burst at the cap (half jitter put them
+    # all in its upper half).
+    backoff = Backoff()
+    delays = [backoff.delay(20, random.Random(seed)) for seed in range(1000)]
+    tenths = [0] * 10
+    for delay in delays:
+        assert 0.0 <= delay <= backoff.cap
+        tenths[min(9, int(delay / backoff.cap * 10))] += 1
+    assert min(tenths) >= 60 and max(tenths) <= 140  # each tenth near its 100
+
+
+def test_the_first_retries_stay_quick() -> None:
+    # A blip (one dropped connection) is retried within the base, as before.
+    backoff = Backoff()
+    assert all(backoff.delay(1, random.Random(seed)) <= 0.5 for seed in range(100))
