@@ -111,22 +111,35 @@ def serve(config: ServerConfig) -> None:
     import asyncio
 
     from imagechat_tui.server import log_format
-    from imagechat_tui.server.node import run_until_signalled
-    from imagechat_tui.server.storage import StorageUnavailable
+    from imagechat_tui.server.listener import bind_early
 
     log_format.configure(config.log_level, config.log_format)
     if problem := config.problem():
         raise _fail(problem)
+
+    def cannot_listen(exc: OSError) -> typer.Exit:
+        return _fail(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}")
+
     try:
-        asyncio.run(run_until_signalled(config))
+        # Bound before the server's modules are imported and its storage opened: a
+        # restart's clients wait in the backlog instead of being refused (listener.py).
+        listener = None if config.unix_socket else bind_early(config.host, config.port)
     except OSError as exc:
-        raise _fail(
-            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        ) from None
+        raise cannot_listen(exc) from None
+    from imagechat_tui.server.node import run_until_signalled
+    from imagechat_tui.server.storage import StorageUnavailable
+
+    try:
+        asyncio.run(run_until_signalled(config, listener))
+    except OSError as exc:
+        raise cannot_listen(exc) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     except StorageUnavailable as exc:
         raise _fail(f"cannot open the database: {exc}") from None
+    finally:
+        if listener is not None:  # a start that failed did not get to close it
+            listener.close()
 
 
 # Every option of `serve` is a field of ServerConfig (server/config.py says how to add one),

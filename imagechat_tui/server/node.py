@@ -50,6 +50,7 @@ from imagechat_tui.server.http_api import (
     text_response,
 )
 from imagechat_tui.server.http_door import HttpDoor, HttpLimits, door_connection
+from imagechat_tui.server.listener import BACKLOG
 from imagechat_tui.server.metrics import NodeMetrics
 from imagechat_tui.server.peer_auth import peer_verifier
 from imagechat_tui.server.prepared import (
@@ -339,7 +340,11 @@ class _Guards:
     revocations: Revocations
 
 
-async def start_server(config: ServerConfig) -> RunningServer:
+async def start_server(
+    config: ServerConfig, listener: socket.socket | None = None
+) -> RunningServer:
+    """Open the storage, set up the node and serve; ``listener``: a listening socket bound
+    on ``config.host``/``config.port`` to serve on (else bound here)."""
     tls = _ssl_context(config)
     # Lines logged before the port is known (migrations) name the configured one.
     log_format.NODE["name"] = f"{socket.gethostname()}:{config.unix_socket or config.port}"
@@ -433,7 +438,12 @@ async def start_server(config: ServerConfig) -> RunningServer:
     if config.unix_socket is not None:
         server = await listen_on_unix_socket(handler, config.unix_socket, config.peer_auth, options)
     else:
-        server = await serve(handler, config.host, config.port, ssl=tls, **options)
+        where: dict[str, Any] = (
+            {"sock": listener}
+            if listener is not None
+            else {"host": config.host, "port": config.port, "backlog": BACKLOG}
+        )
+        server = await serve(handler, ssl=tls, **where, **options)
     running = RunningServer(config, server, storage, hub, meter)
     running.live = live
     running.broker = broker
@@ -813,9 +823,10 @@ def _clear_stale_socket(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
-async def run_until_signalled(config: ServerConfig) -> None:
-    """``imagechat-tui serve``: run until SIGTERM/SIGINT (or idle exit), then close cleanly."""
-    running = await start_server(config)
+async def run_until_signalled(config: ServerConfig, listener: socket.socket | None = None) -> None:
+    """``imagechat-tui serve``: run until SIGTERM/SIGINT (or idle exit), then close cleanly.
+    ``listener``: the socket already bound on ``config``'s host and port (server/listener.py)."""
+    running = await start_server(config, listener)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):

@@ -26,9 +26,10 @@ import warnings
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
-from PIL import Image, UnidentifiedImageError
+if TYPE_CHECKING:  # Pillow is imported by the first upload, not by the server's start
+    from PIL import Image
 
 from imagechat_tui.server.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
@@ -133,6 +134,8 @@ def _check_digest(actual: str, digest: str) -> None:
 
 
 def _check_picture(file: IO[bytes], digest: str, size: int, max_pixels: int) -> ImageInfo:
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
