@@ -208,6 +208,9 @@ class HttpDoor:
     spool_dir: Path
     budget: BodyBudget = field(init=False)
     gate: ConnectionGate = field(init=False)
+    #: Every accepted connection, from accept to loss, upgraded or not (a stop aborts
+    #: those that never upgraded; the connections gauge counts them).
+    live: set[ServerConnection] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.budget = BodyBudget(self.limits.bodies_in_flight, self.limits.body_wait)
@@ -286,6 +289,10 @@ class DoorConnection(ServerConnection):
     _task: asyncio.Task[None] | None = None
     _peer_address = ""
     _refused = False
+    # websockets' side of the connection (its connection_made: a handler task waiting
+    # for the handshake, a message queue) is set up only at the upgrade, so a connection
+    # that never sends a byte, or only HTTP, costs neither (a flood's accepts and drops).
+    _started = False
 
     # --- asyncio protocol ----------------------------------------------------------
 
@@ -298,7 +305,9 @@ class DoorConnection(ServerConnection):
             self._refused = True
             cast(asyncio.Transport, transport).abort()
             return
-        super().connection_made(transport)
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(self.write_limit_high, self.write_limit_low)
+        self.door.live.add(self)
         self._timer = self.loop.call_later(self.door.limits.header_timeout, self._head_timed_out)
 
     def data_received(self, data: bytes) -> None:
@@ -329,6 +338,7 @@ class DoorConnection(ServerConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
             return  # websockets never saw it
+        self.door.live.discard(self)
         self.door.gate.leave(self)
         if self._timer is not None:
             self._timer.cancel()
@@ -336,7 +346,13 @@ class DoorConnection(ServerConnection):
         if self._mode != _Mode.WS:
             self._mode = _Mode.CLOSED
         self._wake()
-        super().connection_lost(exc)
+        if self._started:
+            super().connection_lost(exc)
+            return
+        self.paused = False  # what websockets' own does for a writer waiting in drain()
+        for waiter in self.drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     # --- the first head: no task until it is known to be HTTP ---------------------
 
@@ -387,6 +403,8 @@ class DoorConnection(ServerConnection):
         self._h11 = None
         self._raw = None
         self.door.gate.leave(self)
+        self._started = True
+        super().connection_made(self.transport)
         self.transport.resume_reading()
         super().data_received(raw)
 

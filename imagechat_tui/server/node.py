@@ -105,24 +105,6 @@ def announced_limits(config: ServerConfig) -> ServerLimits:
 SHUTDOWN_GRACE = 1.0
 
 
-def _tracked(
-    live: set[ServerConnection], base: type[ServerConnection] = ServerConnection
-) -> type[ServerConnection]:
-    """A connection class that keeps ``live`` up to date from accept to loss, handshake
-    done or not (websockets' own ``connections`` only lists the open ones)."""
-
-    class TrackedConnection(base):  # type: ignore[valid-type,misc]
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)
-            live.add(self)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            live.discard(self)
-            super().connection_lost(exc)
-
-    return TrackedConnection
-
-
 class RunningServer:
     def __init__(
         self,
@@ -416,7 +398,6 @@ async def start_server(
     ).register(router)
     door = HttpDoor(router, http_limits(config), spool_dir=home / "incoming")
 
-    live: set[ServerConnection] = set()
     options: dict[str, Any] = dict(
         process_request=_websocket_gate(origins),
         # The door keeps the clocks of a connection until it upgrades (header_timeout);
@@ -430,8 +411,8 @@ async def start_server(
         select_subprotocol=select_subprotocol,
         ping_interval=20,
         ping_timeout=20,
-        # Tracked, and HTTP/1.1 before the upgrade (server/http_door.py).
-        create_connection=door_connection(door, _tracked(live)),
+        # HTTP/1.1 before the upgrade, every connection in door.live (server/http_door.py).
+        create_connection=door_connection(door),
     )
     if tls is not None:
         options["ssl_handshake_timeout"] = config.header_timeout
@@ -445,7 +426,7 @@ async def start_server(
         )
         server = await serve(handler, ssl=tls, **where, **options)
     running = RunningServer(config, server, storage, hub, meter)
-    running.live = live
+    running.live = live = door.live
     running.broker = broker
     running.metrics, running.readiness = metrics, readiness
     running.node_name = f"{socket.gethostname()}:{running.port or running.host}"

@@ -343,6 +343,27 @@ async def test_connections_per_address_are_limited(
         await viewer.close()
 
 
+async def test_a_connection_costs_websockets_nothing_until_it_upgrades(
+    server: RunningServer, mint_token: Callable[..., str]
+) -> None:
+    """A flood's connections (silent, or HTTP only) get no websockets handler task: that
+    task, its handshake wait and its teardown were a fifth of the server's CPU under
+    bench/hostile_http.py's attack. A join still gets one, and the stop still sees all."""
+    silent = [await raw(server, local=f"127.0.0.{2 + i % 5}") for i in range(30)]
+    http = await raw(server)
+    await http.send(request("GET", "/health"))
+    assert (await http.answer()).status == 200  # kept alive, not upgraded
+    while len(server.live) < 31:  # until the server has accepted them all
+        await asyncio.sleep(0.01)
+    assert not server.server.handler_tasks
+    viewer, joined, _ = await WsClient.joined(server.url, mint_token("bob"))
+    assert joined["type"] == "joined"
+    assert len(server.server.handler_tasks) == 1
+    await viewer.close()
+    for client in [*silent, http]:
+        client.close()
+
+
 async def test_at_the_total_the_longest_idle_connection_makes_room(
     start: StartServer, mint_token: Callable[..., str]
 ) -> None:
