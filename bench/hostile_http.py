@@ -2,11 +2,12 @@
 
     python bench/hostile_http.py [--viewers 500] [--events 100] [--rate 20] [--repeat 2]
                                  [--idle 10000] [--slow 500] [--bodies 20] [--garbage 50]
+                                 [--attacker-nice 0]
 
 ``imagechat-tui serve`` (defaults) in its own process; in this one, ``--viewers`` joined
 viewers in one room and a writer sending ``--events`` markers at ``--rate``/s (each
 carries its send time; 50 probe viewers time every delivery); in a third process
-(bench/hostile_attacker.py) the attack: connections that never send a byte, slowloris
+(bench/hostile_attacker.py, at ``--attacker-nice``) the attack: connections that never send a byte, slowloris
 heads, 26 MB unauthenticated uploads and malformed requests, all reopened as the server
 drops them. Quiet and attacked phases alternate (quiet, attack, quiet, attack, ...); each
 reports the viewers' p50/p99 delivery latency, the server's peak RSS during the phase and
@@ -131,6 +132,7 @@ async def run(args: argparse.Namespace, port: int, pid: int, home: Path) -> list
         sent += args.events
         attacker = subprocess.Popen(  # noqa: ASYNC220 (started once per phase)
             [
+                *(["nice", "-n", str(args.attacker_nice)] if args.attacker_nice else []),
                 sys.executable,
                 str(HERE / "hostile_attacker.py"),
                 "--port",
@@ -196,6 +198,9 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=500)
     parser.add_argument("--bodies", type=int, default=20)
     parser.add_argument("--garbage", type=int, default=50)
+    # On a small shared box the attacker competes with the server for a core: niced, it
+    # takes what the server leaves (what a remote attacker's CPU would cost it: nothing).
+    parser.add_argument("--attacker-nice", type=int, default=0)
     args = parser.parse_args()
     raise_fd_limit()
     with tempfile.TemporaryDirectory() as tmp:
