@@ -409,3 +409,16 @@ async def test_messages_are_whole_and_notifications_leave_the_status_bar_alone(
         bar = app.query_one("#statusbar")
         for toast in app.screen.query("Toast"):
             assert toast.region.bottom <= bar.region.y, (toast.region, bar.region)
+
+
+async def test_the_footer_fits_again_when_the_terminal_narrows() -> None:
+    app = DemoApp("main")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: "zoom" in " ".join(footer_keys(app)))
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: "zoom" not in " ".join(footer_keys(app)))
+        await until(pilot, lambda: all(k.region.width for k in footer_keys(app).values()))
+        pinned = app.screen.query_one("#footer-pinned")
+        for key in footer_keys(app).values():
+            if key.parent is not pinned:
+                assert key.region.right <= pinned.region.x

@@ -226,6 +226,8 @@ class AppFooter(Footer):
 
     def on_resize(self, event: events.Resize) -> None:
         """Keys that fit at one width may not at another: choose them again."""
-        if event.size.width != self._width:
-            self._width = event.size.width
+        width, self._width = self._width, event.size.width
+        # Not at the first size: compose already fitted the keys to the screen's width
+        # (recomposing then repainted the screen over a Sixel image just drawn).
+        if width and event.size.width != width:
             self.refresh(recompose=True)
