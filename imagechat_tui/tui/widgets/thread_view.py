@@ -131,8 +131,13 @@ class ThreadView(LineList):
         self._set_items(items, highlighted, title)
 
     def _notice_lines(self, width: int) -> list[Text]:
-        text = Text(f"● {self.notice}", style=NOTICE_STYLE, end="")
-        return list(text.wrap(self.app.console, max(1, width)))
+        text = Text(self.notice or "", style=NOTICE_STYLE, end="")
+        lines = list(text.wrap(self.app.console, max(1, width - 2)))
+        # The bullet on the first line, the rest under the text (as a comment's text).
+        return [
+            Text(("● " if n == 0 else "  "), style=NOTICE_STYLE, end="") + line
+            for n, line in enumerate(lines)
+        ]
 
     def _relayout(self) -> None:
         self._rebuild(self.highlighted_comment_id)
