@@ -11,15 +11,12 @@ from pathlib import Path
 from textual.geometry import Region
 
 from bench.terminal_bytes_bench import Terminal, bench_image
-from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.widgets.image_view import CROSSHAIR, PIN_OPEN, PIN_SELECTED, ImageView
 from tests.tui.helpers import (
     ROOM,
     RemoteClient,
     Reviewing,
-    app_in_memory,
-    running,
     until,
 )
 
@@ -33,28 +30,27 @@ def on_screen(view: ImageView, row: int) -> str:
 
 
 async def test_a_pin_under_the_crosshair_stays_readable_with_the_crosshair_around_it(
-    room: LoopbackRoom,
+    alice: Reviewing,
 ) -> None:
-    app = app_in_memory(room, "alice")
-    async with running(app, SIZE) as pilot:
-        view = app.query_one(ImageView)
-        col, row = view.geometry.to_cell(*view.crosshair)
-        assert view.render_line(row).text[col] == "┼"
-        # A marker placed with the keyboard sits right under the crosshair.
-        await pilot.press("n", *"here", "enter")
-        await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
-        assert view.has_focus and view.geometry.to_cell(*view.crosshair) == (col, row)
-        line = view.render_line(row)
-        assert line.text[col - 1 : col + 3] == "[●1]"
-        pin_styles = {segment.style for segment in line.crop(col, col + 2)}
-        assert pin_styles == {PIN_SELECTED}
-        bracket_styles = {segment.style for segment in line.crop(col - 1, col)}
-        assert bracket_styles == {CROSSHAIR}
+    app, pilot, _bob = alice
+    view = app.query_one(ImageView)
+    col, row = view.geometry.to_cell(*view.crosshair)
+    assert view.render_line(row).text[col] == "┼"
+    # A marker placed with the keyboard sits right under the crosshair.
+    await pilot.press("n", *"here", "enter")
+    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    assert view.has_focus and view.geometry.to_cell(*view.crosshair) == (col, row)
+    line = view.render_line(row)
+    assert line.text[col - 1 : col + 3] == "[●1]"
+    pin_styles = {segment.style for segment in line.crop(col, col + 2)}
+    assert pin_styles == {PIN_SELECTED}
+    bracket_styles = {segment.style for segment in line.crop(col - 1, col)}
+    assert bracket_styles == {CROSSHAIR}
 
-        await pilot.press("l", "l", "l")  # off the pin: the pin alone, the crosshair beside
-        text = on_screen(view, row)
-        assert text[col : col + 2] == "●1" and text[col + 3] == "┼"
-        assert "[" not in text and "]" not in text
+    await pilot.press("l", "l", "l")  # off the pin: the pin alone, the crosshair beside
+    text = on_screen(view, row)
+    assert text[col : col + 2] == "●1" and text[col + 3] == "┼"
+    assert "[" not in text and "]" not in text
 
 
 async def test_a_remote_pin_arriving_under_the_crosshair_is_bracketed(alice: Reviewing) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.tui.widgets.image_view import ImageView
 from tests.tui.helpers import (
@@ -85,58 +87,55 @@ async def test_moderator_moves_any_marker_with_the_crosshair(room: LoopbackRoom)
         await bob.close()
 
 
-async def test_escape_cancels_a_move(room: LoopbackRoom) -> None:
-    app = app_in_memory(room, "alice")
-    async with running(app, SIZE) as pilot:
-        await pilot.press("n", *"mine", "enter")
-        await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
-        chat = next(iter(app.replica.view.chats.values()))
-        await pilot.press("m", "l", "l", "escape", "enter")
-        assert app.moving is None
-        assert app.query_one("#compose").display  # enter now starts a new marker
-        assert app.replica.view.chats[chat.id] == chat
+async def test_escape_cancels_a_move(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    await pilot.press("n", *"mine", "enter")
+    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    chat = next(iter(app.replica.view.chats.values()))
+    await pilot.press("m", "l", "l", "escape", "enter")
+    assert app.moving is None
+    assert app.query_one("#compose").display  # enter now starts a new marker
+    assert app.replica.view.chats[chat.id] == chat
 
 
-async def test_crosshair_pans_the_zoomed_view_when_it_leaves_it(room: LoopbackRoom) -> None:
-    app = app_in_memory(room, "alice")
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(ImageView)
-        view.focus()
-        await pilot.press("plus", "plus")  # the image is now larger than the view
-        width, height = view.size
-        before = view.geometry.centre
-        for (dx, dy), steps in (((1, 0), width // 2 + 4), ((0, 1), height // 2 + 4)):
-            for _ in range(steps):
-                view.action_move(dx, dy)  # what l / j do; the keys are tested elsewhere
-                col, row = view.geometry.to_cell(*view.crosshair)
-                assert 0 <= col < width and 0 <= row < height
-        await pilot.pause()
-        after = view.geometry.centre
-        assert after[0] > before[0] and after[1] > before[1]
-        assert view.geometry.to_cell(*view.crosshair) == (width - 1, height - 1)
+async def test_crosshair_pans_the_zoomed_view_when_it_leaves_it(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    view = app.query_one(ImageView)
+    view.focus()
+    await pilot.press("plus", "plus")  # the image is now larger than the view
+    width, height = view.size
+    before = view.geometry.centre
+    for (dx, dy), steps in (((1, 0), width // 2 + 4), ((0, 1), height // 2 + 4)):
+        for _ in range(steps):
+            view.action_move(dx, dy)  # what l / j do; the keys are tested elsewhere
+            col, row = view.geometry.to_cell(*view.crosshair)
+            assert 0 <= col < width and 0 <= row < height
+    await pilot.pause()
+    after = view.geometry.centre
+    assert after[0] > before[0] and after[1] > before[1]
+    assert view.geometry.to_cell(*view.crosshair) == (width - 1, height - 1)
 
 
-async def test_crosshair_stops_at_the_image_edge(room: LoopbackRoom) -> None:
-    app = app_in_memory(room, "alice")
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(ImageView)
-        view.focus()
-        x0, _, _, _ = view.geometry.image_box()
-        for _ in range(view.size.width):
-            view.action_move(-1, 0)
-        await pilot.press("h")
-        assert view.geometry.to_cell(*view.crosshair)[0] == x0
-        assert view.crosshair[0] < 2
+async def test_crosshair_stops_at_the_image_edge(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    view = app.query_one(ImageView)
+    view.focus()
+    x0, _, _, _ = view.geometry.image_box()
+    for _ in range(view.size.width):
+        view.action_move(-1, 0)
+    await pilot.press("h")
+    assert view.geometry.to_cell(*view.crosshair)[0] == x0
+    assert view.crosshair[0] < 2
 
 
-async def test_the_move_prompt_is_whole_at_80_columns(room: LoopbackRoom) -> None:
-    app = app_in_memory(room, "alice")
-    async with running(app, (80, 24)) as pilot:
-        await pilot.press("n", *"mine", "enter")
-        await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
-        await pilot.press("m")
-        await pilot.pause()
-        said = status(app)
-        assert said == "Moving #1: ⏎/click · esc cancel"
-        line = app.query_one("#status")
-        assert line.region.width >= len(said)  # not cut off (it was, even at 160)
+@pytest.mark.app(size=(80, 24))
+async def test_the_move_prompt_is_whole_at_80_columns(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    await pilot.press("n", *"mine", "enter")
+    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    await pilot.press("m")
+    await pilot.pause()
+    said = status(app)
+    assert said == "Moving #1: ⏎/click · esc cancel"
+    line = app.query_one("#status")
+    assert line.region.width >= len(said)  # not cut off (it was, even at 160)

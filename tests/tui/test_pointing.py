@@ -4,13 +4,14 @@ the selection. The app against a real server."""
 
 from __future__ import annotations
 
-from imagechat_tui.client.loopback import LoopbackRoom
+import pytest
+
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.input_driver import PasteSafeParser
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.pointer_status import PointerStatus
-from tests.tui.helpers import Reviewing, app_in_memory, until
+from tests.tui.helpers import Reviewing, until
 
 SIZE = (120, 36)
 
@@ -63,85 +64,82 @@ async def test_panning_and_zooming_carry_the_crosshair(alice: Reviewing) -> None
     assert (chat.x, chat.y) == view.crosshair
 
 
-async def test_status_bar_shows_zoom_and_position_and_0_fits(room: LoopbackRoom) -> None:
-    app = app_in_memory(room, "alice")  # the test image is 320x180
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(ImageView)
-        await pilot.pause()
-        assert pointer(app) == "fit · 50.0%, 50.0% · px 160,90"
-        await pilot.press("plus")
-        assert pointer(app).startswith("1.5x · ")
-        await pilot.press("plus", "l")
-        x, y = view.crosshair
-        px, py = view.image_pixel(x, y)
-        assert pointer(app) == f"2.2x · {x:.1f}%, {y:.1f}% · px {px},{py}"
-        assert x > 50
-        await pilot.press("0")
-        assert view.viewport.zoom == 1 and pointer(app).startswith("fit · ")
+async def test_status_bar_shows_zoom_and_position_and_0_fits(alice: Reviewing) -> None:
+    app, pilot, _bob = alice  # the test image is 320x180
+    view = app.query_one(ImageView)
+    await pilot.pause()
+    assert pointer(app) == "fit · 50.0%, 50.0% · px 160,90"
+    await pilot.press("plus")
+    assert pointer(app).startswith("1.5x · ")
+    await pilot.press("plus", "l")
+    x, y = view.crosshair
+    px, py = view.image_pixel(x, y)
+    assert pointer(app) == f"2.2x · {x:.1f}%, {y:.1f}% · px {px},{py}"
+    assert x > 50
+    await pilot.press("0")
+    assert view.viewport.zoom == 1 and pointer(app).startswith("fit · ")
 
 
-async def test_a_narrow_screen_gets_the_short_form(room: LoopbackRoom) -> None:
-    app = app_in_memory(room, "alice")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        assert pointer(app) == "fit 50%,50% 160,90px"
-        await pilot.resize_terminal(160, 48)
-        await pilot.pause()
-        assert pointer(app) == "fit · 50.0%, 50.0% · px 160,90"
+@pytest.mark.app(size=(80, 24))
+async def test_a_narrow_screen_gets_the_short_form(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    await pilot.pause()
+    assert pointer(app) == "fit 50%,50% 160,90px"
+    await pilot.resize_terminal(160, 48)
+    await pilot.pause()
+    assert pointer(app) == "fit · 50.0%, 50.0% · px 160,90"
 
 
-async def test_the_wheel_zooms_at_the_pointer(room: LoopbackRoom) -> None:
-    app = app_in_memory(room, "alice")
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(ImageView)
+async def test_the_wheel_zooms_at_the_pointer(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    view = app.query_one(ImageView)
+    await pilot.pause()
+    region = view.region
+    cell = (region.x + 20, region.y + 8)  # left of and above the centre
+    under = view.geometry.to_percent(20.5, 8.5)
+    assert under is not None
+    for _ in range(3):
+        wheel(app, True, *cell)
         await pilot.pause()
-        region = view.region
-        cell = (region.x + 20, region.y + 8)  # left of and above the centre
-        under = view.geometry.to_percent(20.5, 8.5)
-        assert under is not None
-        for _ in range(3):
-            wheel(app, True, *cell)
-            await pilot.pause()
-        assert view.viewport.zoom > 3
-        # The same image point is still under the pointer (within one cell).
-        col, row = view.geometry.to_cell(*under)
-        assert (abs(col - 20), abs(row - 8)) <= (1, 1)
-        assert in_view(view)
-        wheel(app, False, *cell)
-        await pilot.pause()
-        assert 2 < view.viewport.zoom < 3
+    assert view.viewport.zoom > 3
+    # The same image point is still under the pointer (within one cell).
+    col, row = view.geometry.to_cell(*under)
+    assert (abs(col - 20), abs(row - 8)) <= (1, 1)
+    assert in_view(view)
+    wheel(app, False, *cell)
+    await pilot.pause()
+    assert 2 < view.viewport.zoom < 3
 
 
 async def test_shift_moves_ten_steps_and_a_step_is_at_least_one_image_pixel(
-    room: LoopbackRoom,
+    alice: Reviewing,
 ) -> None:
-    app = app_in_memory(room, "alice")
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(ImageView)
-        view.focus()
-        await pilot.pause()
-        col, row = view.geometry.to_cell(*view.crosshair)
+    app, pilot, _bob = alice
+    view = app.query_one(ImageView)
+    view.focus()
+    await pilot.pause()
+    col, row = view.geometry.to_cell(*view.crosshair)
+    await pilot.press("shift+right")
+    assert view.geometry.to_cell(*view.crosshair) == (col + 10, row)
+    await pilot.press("J")
+    assert view.geometry.to_cell(*view.crosshair) == (col + 10, row + 10)
+    await pilot.press("h")
+    assert view.geometry.to_cell(*view.crosshair) == (col + 9, row + 10)
+    # Zoomed in so far that an image pixel spans several cells: one press, one pixel.
+    for _ in range(8):
+        await pilot.press("plus")
+    assert view.geometry.scale > 2
+    px, py = view.image_pixel(*view.crosshair)
+    await pilot.press("l")
+    assert view.image_pixel(*view.crosshair) == (px + 1, py)
+    await pilot.press("K")
+    assert view.image_pixel(*view.crosshair) == (px + 1, py - 10)
+    assert in_view(view)
+    # At the edge it stops on the image's last pixel.
+    for _ in range(40):
         await pilot.press("shift+right")
-        assert view.geometry.to_cell(*view.crosshair) == (col + 10, row)
-        await pilot.press("J")
-        assert view.geometry.to_cell(*view.crosshair) == (col + 10, row + 10)
-        await pilot.press("h")
-        assert view.geometry.to_cell(*view.crosshair) == (col + 9, row + 10)
-        # Zoomed in so far that an image pixel spans several cells: one press, one pixel.
-        for _ in range(8):
-            await pilot.press("plus")
-        assert view.geometry.scale > 2
-        px, py = view.image_pixel(*view.crosshair)
-        await pilot.press("l")
-        assert view.image_pixel(*view.crosshair) == (px + 1, py)
-        await pilot.press("K")
-        assert view.image_pixel(*view.crosshair) == (px + 1, py - 10)
-        assert in_view(view)
-        # At the edge it stops on the image's last pixel.
-        for _ in range(40):
-            await pilot.press("shift+right")
-        assert view.image_pixel(*view.crosshair)[0] == 319
-        assert in_view(view)
+    assert view.image_pixel(*view.crosshair)[0] == 319
+    assert in_view(view)
 
 
 async def test_the_reply_box_names_its_marker_and_follows_the_selection(alice: Reviewing) -> None:
