@@ -12,7 +12,8 @@ the server so that it can kill and restart it at once, as a supervisor would):
   binary frames and deflate, as the app runs it) with its own token and ``Replica``,
   in a room of ``--markers`` markers. *Back* is the Connection in state ``connected``
   again with its replica at the server's seq (joined with ``since``, recovered);
-- **before** (with ``--baseline-tree DIR``): ours from another checkout;
+- **before** (with ``--baseline-tree DIR``): ours from another checkout, its server and
+  its client (``Connection``, ``Backoff``);
 - **relay** (the baseline): bench/bare_relay.py, N bare websockets clients that
   reconnect after the same ``Backoff`` rule (``imagechat_tui.backoff``); back is the
   handshake done.
@@ -63,7 +64,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "--markers",
         str(args.markers),
     ]
-    env = {**os.environ, "PYTHONPATH": f"{HERE}:{ROOT}"}
+    # The viewers' client (Connection, Backoff) comes from the same tree as the server.
+    env = {**os.environ, "PYTHONPATH": f"{HERE}:{tree}"}
     load0 = os.getloadavg()[0]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     if out.returncode != 0:
