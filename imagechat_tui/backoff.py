@@ -2,12 +2,13 @@
 something again. One rule for the app's reconnects (client/connection.py) and the server's
 Redis subscription (server/broker.py). Pure: the caller sleeps and brings the randomness.
 
-The defaults are a short cap with full jitter (as socket.io's client, reconnectionDelayMax
-5 s, and AWS's "full jitter"): a wait never grows with the length of an outage, so once a
-restarted server listens every client is back within about ``cap`` seconds, and the jitter
-spreads a storm of N clients over [0, cap] (N / cap attempts a second at most, once they
-are all at the cap). A cap of 20 s with half jitter made a client that had failed for T
-seconds wait up to about T more: each second of a server's start-up cost up to one more."""
+The defaults are socket.io's client's (reconnectionDelayMax 5 s, half jitter): a wait
+never grows with the length of an outage, so once a restarted server listens every client
+tries again within 5 s, and the jitter spreads a storm of N clients at the cap over
+[2.5, 5] s. The cap of 20 s made a client that had failed for T seconds wait up to about T
+more: each second of a server's start-up cost up to one more. Full jitter (a delay in
+[0, raw]) was tried: clients then race through the short delays to the cap's, and the last
+of 1,000 after a 1 s restart tried 4.7 s after it instead of 2.0 (bench/backoff_tail.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ _MAX_EXPONENT = 60
 class Backoff:
     base: float = 0.5  # the delay before the first retry ...
     cap: float = 5.0  # ... doubling per failed attempt, up to this
-    jitter: float = 1.0  # the delay is scaled by a random factor in [1 - jitter, 1] (1: full)
+    jitter: float = 0.5  # the delay is scaled by a random factor in [1 - jitter, 1]
     give_up_after: int = 0  # attempts before going "offline" (0: never give up)
 
     def delay(self, attempt: int, rng: random.Random) -> float:
