@@ -86,11 +86,7 @@ class ImageChatApp(App[int]):
         where = f"{self.title} · {self.sub_title}"
         self.workspace = Workspace(self.review, link, self.renderer, self.terminal, where)
 
-    # The link and its replica, for the palette's commands and for tests.
-    @property
-    def connection(self) -> Link:
-        return self.link
-
+    # The link's replica (what the room holds now), for the palette's commands and tests.
     @property
     def replica(self) -> Replica:
         return self.link.replica

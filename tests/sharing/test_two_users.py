@@ -125,7 +125,7 @@ async def test_the_link_alone_brings_bea_into_alices_room_live(
         await until(pilot, lambda: marker in app.replica.view.chats)
         assert app.replica.view.chats[marker].comments[0].text == "Logo is off-centre"
         # Bea replies from the app; Alice sees it live ...
-        app.connection.submit(
+        app.link.submit(
             UpdateOp(
                 broadcastId=str(uuid.uuid4()),
                 chatId=marker,

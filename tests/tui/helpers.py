@@ -75,7 +75,7 @@ def app_in_memory(
 async def running(app: ImageChatApp, size: tuple[int, int]) -> AsyncIterator[Pilot[object]]:
     """The app running, connected."""
     async with app.run_test(size=size) as pilot:
-        await until(pilot, lambda: app.connection.connected)
+        await until(pilot, lambda: app.link.connected)
         yield pilot
 
 
@@ -92,7 +92,7 @@ def shows_connection_state(app: ImageChatApp) -> bool:
     the connection's worker and the widgets follow only when the app has handled the
     message saying so (indicator and banner in one handler). Wait for this before
     looking at either, or a loaded machine shows the state before."""
-    return app.query_one(ConnectionIndicator).state is app.connection.state
+    return app.query_one(ConnectionIndicator).state is app.link.state
 
 
 def token_dialog_shown(app: ImageChatApp) -> bool:

@@ -105,7 +105,7 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
     port = first.port
     app = make_app(first.url, mint_token("alice"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection.connected and shows_connection_state(app))
+        await until(pilot, lambda: app.link.connected and shows_connection_state(app))
         banner = app.query_one(OfflineBanner)
         indicator = app.query_one(ConnectionIndicator)
         assert not banner.display
@@ -129,7 +129,7 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
             await bob.connected()
             made_meanwhile = bob.create(60.0, 40.0, "while alice was offline")
             app.action_retry()
-            await until(pilot, lambda: app.connection.connected)
+            await until(pilot, lambda: app.link.connected)
             await until(pilot, lambda: made_meanwhile in app.replica.view.chats)
             await until(pilot, lambda: shows_connection_state(app))
             assert not banner.display

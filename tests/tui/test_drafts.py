@@ -98,12 +98,12 @@ async def test_a_draft_open_while_the_server_goes_away_and_comes_back_is_intact(
         app.workspace.select(chat_id)
         await pilot.press("r", *"half a thought")
         await first.close()
-        await until(pilot, lambda: not app.connection.connected)
+        await until(pilot, lambda: not app.link.connected)
         await pilot.press(*", and the rest")  # still writing, offline
         second = await start_server(ServerConfig(port=port, home=home))
         try:
             app.action_retry()
-            await until(pilot, lambda: app.connection.connected)
+            await until(pilot, lambda: app.link.connected)
             await pilot.pause()
             assert app.query_one(CommentInput).display
             assert composer_text(app) == "half a thought, and the rest"

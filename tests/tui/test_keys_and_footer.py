@@ -269,7 +269,7 @@ async def test_who_is_viewing_by_name_on_demand(alice: Reviewing) -> None:
     app, pilot, _bob = alice
     await until(
         pilot,
-        lambda: app.connection.presence is not None and len(app.connection.presence.viewers) == 2,
+        lambda: app.link.presence is not None and len(app.link.presence.viewers) == 2,
     )
     await pilot.press("w")
     await until(pilot, lambda: bool(app._notifications))
@@ -291,9 +291,9 @@ async def test_who_in_a_room_past_50_viewers_asks_the_server_for_names(
         total = PRESENCE_NAMED + 2
         await until(
             pilot,
-            lambda: app.connection.presence is not None and app.connection.presence.count == total,
+            lambda: app.link.presence is not None and app.link.presence.count == total,
         )
-        assert app.connection.presence is not None and app.connection.presence.viewers == ()
+        assert app.link.presence is not None and app.link.presence.viewers == ()
         await pilot.press("w")
         await until(pilot, lambda: bool(app._notifications))
         shown = list(app._notifications)[-1]
@@ -318,7 +318,7 @@ async def test_offline_messages_clear_when_the_link_is_back(
     async with running(app, SIZE) as pilot:
         await until(pilot, lambda: "retry" not in footer_keys(app))  # the footer follows
         await first.close()
-        await until(pilot, lambda: not app.connection.connected)
+        await until(pilot, lambda: not app.link.connected)
         await until(pilot, lambda: "retry" in footer_keys(app))  # offered while down
         assert "place" not in footer_keys(app)  # offline: no new marker offered
         await pilot.press("R")  # "Retrying now…": an offline message, cleared once back
@@ -326,7 +326,7 @@ async def test_offline_messages_clear_when_the_link_is_back(
         second = await start_server(ServerConfig(port=port, home=home))
         try:
             await pilot.press("R")
-            await until(pilot, lambda: app.connection.connected)
+            await until(pilot, lambda: app.link.connected)
             await until(pilot, lambda: status(app) == "")
             await until(pilot, lambda: "retry" not in footer_keys(app))
         finally:
@@ -343,7 +343,7 @@ async def test_token_expired_clears_once_a_new_token_works(
         assert "expired" in status(app)
         app.screen.query_one(Input).value = mint_token("alice")
         await pilot.press("enter")
-        await until(pilot, lambda: app.connection.connected)
+        await until(pilot, lambda: app.link.connected)
         await until(pilot, lambda: "expired" not in status(app))
         assert status(app) == ""
 

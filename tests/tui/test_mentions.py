@@ -25,8 +25,8 @@ async def test_a_mention_reaches_the_other_reviewers_app(room: LoopbackRoom) -> 
     alice = app_in_memory(room, "alice")
     bob = app_in_memory(room, "bob")
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
-        await until(a, lambda: alice.connection.connected)
-        await until(b, lambda: bob.connection.connected)
+        await until(a, lambda: alice.link.connected)
+        await until(b, lambda: bob.link.connected)
         await until(a, lambda: any(v.id == "bob" for v in alice.review.people()))  # presence
         # Alice starts a marker and types @ then b: Bob is offered; tab puts him in.
         await a.press("n")
@@ -79,8 +79,8 @@ async def test_enter_chooses_the_offered_name_and_then_sends(room: LoopbackRoom)
     alice = app_in_memory(room, "alice")
     bob = app_in_memory(room, "bob")
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
-        await until(a, lambda: alice.connection.connected)
-        await until(b, lambda: bob.connection.connected)
+        await until(a, lambda: alice.link.connected)
+        await until(b, lambda: bob.link.connected)
         await until(a, lambda: any(v.id == "bob" for v in alice.review.people()))
         await a.press("n")
         await until(a, lambda: alice.query_one("#compose").display)
@@ -100,8 +100,8 @@ async def test_alert_off_keeps_the_notification_but_rings_nothing(room: Loopback
     bob = app_in_memory(room, "bob")
     bob.activity.mode = "off"  # what --alert off sets
     async with alice.run_test(size=SIZE) as a, bob.run_test(size=SIZE) as b:
-        await until(a, lambda: alice.connection.connected)
-        await until(b, lambda: bob.connection.connected)
+        await until(a, lambda: alice.link.connected)
+        await until(b, lambda: bob.link.connected)
         bob.post_message(events.AppBlur())
         await until(b, lambda: not bob.app_focus)
         await _new_marker(alice, a, "@bob look")

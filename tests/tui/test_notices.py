@@ -64,7 +64,7 @@ async def test_offline_the_footer_offers_no_change(
         changes = [(view, "place"), (view, "draw_region"), (app, "reply"), (app, "move_marker")]
         assert all(where.check_action(action, ()) for where, action in changes)
         await server.close()
-        await until(pilot, lambda: not app.connection.connected)
+        await until(pilot, lambda: not app.link.connected)
         await pilot.pause()
         assert not any(where.check_action(action, ()) for where, action in changes)
         shown = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}

@@ -42,13 +42,13 @@ async def test_expired_token_asks_for_a_new_one_and_reconnects(
     app = make_app(server.url, mint_token("alice", ttl_seconds=-10))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: token_dialog_shown(app))
-        assert app.connection.state.close_code == 4002
+        assert app.link.state.close_code == 4002
         assert "expired" in _text(app.screen.query_one(Label))
         assert app.query_one(OfflineBanner).display
         app.screen.query_one(Input).value = mint_token("alice")
         await pilot.press("enter")
         # The link is up first; the banner follows when the app handles that.
-        await until(pilot, lambda: app.connection.connected and shows_connection_state(app))
+        await until(pilot, lambda: app.link.connected and shows_connection_state(app))
         assert not isinstance(app.screen, TokenScreen)
         assert not app.query_one(OfflineBanner).display
 
@@ -62,7 +62,7 @@ async def test_cancelled_token_dialog_comes_back_on_retry(
         await until(pilot, lambda: token_dialog_shown(app))
         await pilot.press("escape")  # (a press returns when the app looks idle, not done)
         await until(pilot, lambda: not isinstance(app.screen, TokenScreen))
-        assert app.connection.state.kind == "auth-failed"
+        assert app.link.state.kind == "auth-failed"
         # Offline: creating is not offered (the banner says why), and n opens nothing.
         assert not app.query_one(ImageView).check_action("place", ())
         await pilot.press("n")
@@ -73,7 +73,7 @@ async def test_cancelled_token_dialog_comes_back_on_retry(
         await until(pilot, lambda: token_dialog_shown(app))
         app.screen.query_one(Input).value = mint_token("alice")
         await pilot.press("enter")
-        await until(pilot, lambda: app.connection.connected)
+        await until(pilot, lambda: app.link.connected)
 
 
 async def test_local_server_token_is_reminted_without_asking(
@@ -89,8 +89,8 @@ async def test_local_server_token_is_reminted_without_asking(
     app = make_app(server.url, mint_token("alice", ttl_seconds=2), remint_token=remint)
     async with running(app, SIZE) as pilot:
         await until(pilot, lambda: bool(minted))
-        await until(pilot, lambda: app.connection.connected)
-        assert app.connection.token == minted[0]
+        await until(pilot, lambda: app.link.connected)
+        assert app.link.token == minted[0]
         assert not isinstance(app.screen, TokenScreen)
 
 

@@ -181,9 +181,7 @@ async def test_a_viewer_is_refused_before_typing(room: LoopbackRoom) -> None:
     app = app_in_memory(room, "alice", "viewer")
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await until(
-                pilot, lambda: app.connection.connected and app.replica.actor.role == "viewer"
-            )
+            await until(pilot, lambda: app.link.connected and app.replica.actor.role == "viewer")
             await bob.connected()
             chat_id = bob.create(30.0, 30.0, "from bob")
             await until(pilot, lambda: chat_id in app.replica.view.chats)

@@ -34,7 +34,7 @@ async def test_a_terminal_and_a_browser_see_each_others_markers_replies_resolves
     link = await share_room(server, token, room=APP_ROOM)
     app = make_app(server.url, token)
     async with chromium() as browser, app.run_test(size=(120, 36)) as pilot:
-        await app_until(pilot, lambda: app.connection.connected)
+        await app_until(pilot, lambda: app.link.connected)
         page = await (await browser.new_context(viewport=DESKTOP)).new_page()
         await join(page, link, "Dana")
 
