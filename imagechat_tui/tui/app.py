@@ -85,6 +85,7 @@ class ImageChatApp(App[int]):
         self.type_ahead = TypeAhead()  # keys typed while the composer is being opened
         where = f"{self.title} · {self.sub_title}"
         self.workspace = Workspace(self.review, link, self.renderer, self.terminal, where)
+        self._link_started = False  # the link runs once the image is shown
 
     # The link's replica (what the room holds now), for the palette's commands and tests.
     @property
@@ -109,9 +110,15 @@ class ImageChatApp(App[int]):
             on_presence=self._presence_changed,
             on_viewers=self._viewers_arrived,
         )
-        # After the first frame: the image is drawn before the link connects (and before
-        # it finds or starts the local server).
-        self.call_after_refresh(self._run_link)
+        # The image is drawn before the link connects (and before it finds or starts
+        # the local server): the link starts when the image is shown, or in 1 s anyway.
+        self.set_timer(1.0, self._start_link)
+
+    @on(ImageView.Shown)
+    def _start_link(self) -> None:
+        if not self._link_started:
+            self._link_started = True
+            self._run_link()
 
     @work(name="connection", group="connection", exclusive=True)
     async def _run_link(self) -> None:

@@ -255,6 +255,9 @@ class ImageView(Widget, can_focus=True):
 
     RegionRequested = RegionRequested
 
+    class Shown(Message):
+        """The image is in a frame for the first time (the app connects after it)."""
+
     class PinClicked(Message):
         def __init__(self, chat_id: str) -> None:
             super().__init__()
@@ -292,6 +295,7 @@ class ImageView(Widget, can_focus=True):
         # A drawn region whose first comment is being written (x, y, w, h in percent).
         self.pending_region: tuple[float, float, float, float] | None = None
         self._drag_button = 0
+        self._shown = False  # the image has been in a frame
 
     # --- geometry --------------------------------------------------------------------
 
@@ -487,6 +491,9 @@ class ImageView(Widget, can_focus=True):
         lines = super().render_lines(crop)
         if self.pixels is not None:
             self.pixels.painted(crop, lines)  # the graphics follow after this frame
+        if not self._shown and lines:
+            self._shown = True  # this frame has the image: it is written when we return
+            self.post_message(self.Shown())
         return lines
 
     def _exchange_repaint_regions(self) -> Collection[Region]:
