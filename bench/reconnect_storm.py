@@ -2,9 +2,10 @@
 viewer is back and resynced. Ours with the app's real client, against the bare relay.
 
     python bench/reconnect_storm.py [--clients 1000] [--repeat 3] [--markers 50]
-                                    [--baseline-tree DIR]
+                                    [--down SECONDS] [--baseline-tree DIR]
 
-Each run (the load in its own process, bench/reconnect_storm_load.py, which also runs
+``--down`` keeps the server down that long before restarting it (an outage longer than a
+restart: a deploy, a host reboot). Each run (the load in its own process, bench/reconnect_storm_load.py, which also runs
 the server so that it can kill and restart it at once, as a supervisor would):
 
 - **ours**: ``imagechat-tui serve`` on a data directory on disk, N viewers each a real
@@ -63,6 +64,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         str(args.clients),
         "--markers",
         str(args.markers),
+        "--down",
+        str(args.down),
     ]
     # The viewers' client (Connection, Backoff) comes from the same tree as the server.
     env = {**os.environ, "PYTHONPATH": f"{HERE}:{tree}"}
@@ -82,6 +85,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--markers", type=int, default=50)
+    parser.add_argument(
+        "--down", type=float, default=0.0, help="seconds the server stays down before restarting"
+    )
     parser.add_argument("--baseline-tree", type=Path, help="another checkout, run as 'before'")
     args = parser.parse_args()
     raise_fd_limit()

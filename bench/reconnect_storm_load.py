@@ -134,6 +134,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         killed = time.monotonic()
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
+        await asyncio.sleep(args.down)  # an outage longer than a restart (--down)
         proc = await start_server(args.kind, port, home, args.tree)  # at once, as supervisors do
         up = time.monotonic()
         cpu_up = server_cpu_seconds(proc.pid)  # its start-up's CPU is not the storm's
@@ -179,4 +180,5 @@ if __name__ == "__main__":
     parser.add_argument("--tree", type=Path, default=ROOT, help="the server's checkout")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--markers", type=int, default=50)
+    parser.add_argument("--down", type=float, default=0.0, help="seconds before the restart")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))
