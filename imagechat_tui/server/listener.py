@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
+from typing import Any
 
 # Room for a whole reconnect storm in the accept queue (the kernel caps it at somaxconn);
 # asyncio's default of 100 drops the SYNs of the rest, which retry a second later.
@@ -35,3 +37,14 @@ def bind_early(host: str, port: int) -> socket.socket | None:
         raise
     sock.setblocking(False)
     return sock
+
+
+def deepen_backlog(sockets: Iterable[Any]) -> None:
+    """Set each listening socket's kernel queue back to ``BACKLOG``. asyncio's
+    ``create_server`` calls ``listen(backlog)`` itself (100 by default) and also accepts up
+    to ``backlog`` connections per loop turn, so a deep queue passed to it would stall the
+    loop under a flood; listening again afterwards gives the deep queue alone. The dup
+    shares the socket, so its ``listen`` is the socket's."""
+    for sock in sockets:
+        with socket.fromfd(sock.fileno(), sock.family, sock.type) as same:
+            same.listen(BACKLOG)

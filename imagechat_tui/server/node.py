@@ -50,7 +50,7 @@ from imagechat_tui.server.http_api import (
     text_response,
 )
 from imagechat_tui.server.http_door import HttpDoor, HttpLimits, door_connection
-from imagechat_tui.server.listener import BACKLOG
+from imagechat_tui.server.listener import deepen_backlog
 from imagechat_tui.server.metrics import NodeMetrics
 from imagechat_tui.server.peer_auth import peer_verifier
 from imagechat_tui.server.prepared import (
@@ -422,9 +422,10 @@ async def start_server(
         where: dict[str, Any] = (
             {"sock": listener}
             if listener is not None
-            else {"host": config.host, "port": config.port, "backlog": BACKLOG}
+            else {"host": config.host, "port": config.port}
         )
         server = await serve(handler, ssl=tls, **where, **options)
+        deepen_backlog(server.sockets)
     running = RunningServer(config, server, storage, hub, meter)
     running.live = live = door.live
     running.broker = broker

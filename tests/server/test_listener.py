@@ -5,13 +5,16 @@ answered, not refused into its backoff."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from imagechat_tui.server.listener import bind_early
+from imagechat_tui.server.listener import BACKLOG, bind_early
 from imagechat_tui.server.node import ServerConfig, start_server
 from tests.wsclient import WsClient
 
@@ -52,3 +55,38 @@ def test_an_address_in_use_fails_at_once() -> None:
             bind_early("127.0.0.1", busy.getsockname()[1])
     finally:
         busy.close()
+
+
+def _listen_queue(port: int) -> int:
+    """The kernel's accept-queue limit of the socket listening on ``port`` (ss's Send-Q
+    for a listening socket), capped by net.core.somaxconn."""
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out.split()[2])
+
+
+@pytest.mark.parametrize("bound_early", [True, False])
+async def test_the_listening_queue_is_deep_whoever_binds(home: Path, bound_early: bool) -> None:
+    """asyncio's create_server listens with 100 (its default) even on a socket bound with
+    4096: the kernel then drops the SYNs of a reconnect storm or a flood past 100, and
+    they retry a second later. The node listens again with BACKLOG afterwards."""
+    if shutil.which("ss") is None and not os.environ.get("CI"):
+        pytest.skip("ss (iproute2) is not installed")  # .ci/run installs it
+    listener = bind_early("127.0.0.1", 0) if bound_early else None
+    port = listener.getsockname()[1] if listener is not None else _free_port()
+    running = await start_server(ServerConfig(port=port, home=home), listener)
+    try:
+        assert _listen_queue(port) == min(BACKLOG, _somaxconn())
+    finally:
+        await running.close()
+
+
+def _somaxconn() -> int:
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
