@@ -5,53 +5,26 @@ ever gets in, even a hostile comment's."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.services import free_port
+from tests.server.logged_node import logged_node
 from tests.wsclient import WsClient, create_op
 
 HOSTILE = "\x1b]8;;http://evil/\x07click\x1b]8;;\x07 <script>x</script> hostile-words-7c1e"
 KEYS = {"time", "level", "event", "logger", "tenant", "node", "fields"}
 
 
-def _wait_healthy(port: int, node: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180  # only ends a node that hangs
-    while time.monotonic() < deadline:
-        if node.poll() is not None:
-            raise AssertionError(f"node exited: {log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).is_success:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"node never answered: {log.read_text()}")
-
-
 async def test_the_json_log_is_one_object_per_line_without_secrets_or_comment_text(
     home: Path, mint_token
 ) -> None:
-    port = free_port()
-    log = home / "node.log"
-    command = [sys.executable, "-m", "imagechat_tui", "serve", "--port", str(port)]
-    command += ["--log-format", "json", "--max-connections-per-user", "1"]
-    with log.open("wb") as out:
-        node = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "IMAGECHAT_HOME": str(home)},
-        )
     secrets: list[str] = []
-    try:
-        _wait_healthy(port, node, log)
+    with logged_node(home, "--log-format", "json", "--max-connections-per-user", "1") as (
+        port,
+        log,
+    ):
         url = f"ws://127.0.0.1:{port}/ws"
         token = mint_token("alice", role="admin")
         secrets.append(token)
@@ -79,9 +52,6 @@ async def test_the_json_log_is_one_object_per_line_without_secrets_or_comment_te
             secrets.append(redeemed.json()["token"])
             await http.get(f"/images/{'0' * 64}?invite={code}")  # the code in a URL
         await alice.close()
-    finally:
-        node.terminate()
-        node.wait(30)
     text = log.read_text(encoding="utf-8")
     lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON
     assert lines and all(set(line) == KEYS for line in lines), lines

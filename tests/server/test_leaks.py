@@ -5,9 +5,6 @@ unframable, and no token, cookie or invite code in the log at debug, text or JSO
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,8 +16,7 @@ import websockets
 from imagechat_tui.auth import TenantStore
 from imagechat_tui.server.node import RunningServer
 from tests.server.hostile import refused_join
-from tests.server.test_json_log import _wait_healthy
-from tests.services import free_port
+from tests.server.logged_node import logged_node
 from tests.sharing.images import png, sha
 from tests.sharing.test_http_api import bearer, share
 from tests.wsclient import WsClient
@@ -81,20 +77,8 @@ async def test_every_html_page_may_not_be_framed(
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_no_token_cookie_or_code_in_the_debug_log(home: Path, log_format: str) -> None:
-    port = free_port()
-    log = home / "node.log"
-    command = [sys.executable, "-m", "imagechat_tui", "serve", "--port", str(port)]
-    command += ["--log-level", "debug", "--log-format", log_format]
-    with log.open("wb") as out:
-        node = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "IMAGECHAT_HOME": str(home)},
-        )
     secrets: list[str] = []
-    try:
-        _wait_healthy(port, node, log)
+    with logged_node(home, "--log-level", "debug", "--log-format", log_format) as (port, log):
         base, url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws"
         token = TenantStore.in_home(home).mint(tenant="local", user_id="alice")
         secrets.append(token)
@@ -135,9 +119,6 @@ async def test_no_token_cookie_or_code_in_the_debug_log(home: Path, log_format: 
         await bad.send({"op": "join", "room": "design", "token": guest[:-4] + "AAAA"})
         await bad.recv_type("error")
         secrets.append(guest[:-4] + "AAAA")
-    finally:
-        node.terminate()
-        node.wait(30)
     text = log.read_text(encoding="utf-8")
     assert "debug" in text.lower() and "TEXT" in text  # websockets' frames were logged
     for secret in secrets:
