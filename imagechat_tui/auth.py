@@ -19,8 +19,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-import jwt
 import msgspec
 
 from imagechat_tui.model import Actor
@@ -28,6 +28,11 @@ from imagechat_tui.policy import DEFAULT_TTL_SECONDS as DEFAULT_TTL_SECONDS
 from imagechat_tui.policy import LOCAL_TENANT as LOCAL_TENANT
 from imagechat_tui.policy import ROLE_RANK
 from imagechat_tui.protocol import CloseCode, ErrorCode, User
+
+if TYPE_CHECKING:
+    # PyJWT with cryptography costs ~150 ms to import: the app mints its local token
+    # with _sign and only a token the fast check refuses goes to PyJWT (imported there).
+    import jwt
 
 _ALGORITHM = "HS256"
 _TENANT_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -37,7 +42,7 @@ _TENANT_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 VERIFIED_CACHE_SIZE = 16384
 
 
-def _unverified_claims(token: str) -> dict[str, object]:
+def unverified_claims(token: str) -> dict[str, object]:
     """The claims, read without checking the signature: the ``tenant`` claim says which
     secret to verify with, and the fast check reuses them (one decode per token)."""
     try:
@@ -50,6 +55,18 @@ def _unverified_claims(token: str) -> dict[str, object]:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+_HS256_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+
+
+def _sign(claims: dict[str, object], secret: str) -> str:
+    """An HS256 token of ``claims``, byte for byte as PyJWT writes it (compact JSON, its
+    header) and so in the canonical form _fast_accept takes, without importing PyJWT."""
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signed = f"{_HS256_HEADER}.{payload}"
+    mac = hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()
+    return f"{signed}.{_b64url(mac)}"
 
 
 #: The header segments of a plain HS256 token (as PyJWT and most libraries write it).
@@ -217,20 +234,20 @@ class TenantStore:
             claims["room"] = room_scope
         if invite:
             claims["inv"] = invite
-        return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+        return _sign(claims, secret)
 
     def reissue(self, token: str, ttl_seconds: int) -> tuple[str, Identity]:
         """A short-lived copy of a valid token: the same claims (whatever they are), a
         new ``exp`` of at most ``ttl_seconds`` from now and never past the original's.
         The browser page joins with these; its long-lived token stays in a cookie."""
         identity = self.verify(token)  # raises AuthError
-        claims = jwt.decode(token, options={"verify_signature": False})
+        claims = unverified_claims(token)
         now = int(time.time())
         claims["iat"] = now
-        claims["exp"] = min(int(claims["exp"]), now + ttl_seconds)
+        claims["exp"] = min(int(cast("int | float | str", claims["exp"])), now + ttl_seconds)
         secret = self._secret(identity.tenant)
         assert secret is not None  # verify() found it
-        return jwt.encode(claims, secret, algorithm=_ALGORITHM), identity
+        return _sign(claims, secret), identity
 
     def verify(self, token: str) -> Identity:
         cached = self._verified.get(token)
@@ -239,10 +256,12 @@ class TenantStore:
             if time.time() < known.expires_at and self._secret(known.tenant) == signed_with:
                 return known
             del self._verified[token]  # expired or its secret rotated: verify it again
-        claims = _unverified_claims(token)
+        claims = unverified_claims(token)
         tenant = claims.get("tenant")
         if not isinstance(tenant, str) or (secret := self._secret(tenant)) is None:
             # The same words as a bad signature: a stranger learns no tenant's name.
+            import jwt
+
             raise AuthError(f"The token was refused: {_why_refused(jwt.InvalidSignatureError())}.")
         if not _fast_accept(token, claims, secret, time.time()):
             claims = self._verify_signed(token, secret)
@@ -253,6 +272,8 @@ class TenantStore:
         return identity
 
     def _verify_signed(self, token: str, secret: str) -> dict[str, object]:
+        import jwt
+
         try:
             return jwt.decode(
                 token,
@@ -309,6 +330,8 @@ def local_user_id() -> str:
 
 def _why_refused(exc: jwt.PyJWTError) -> str:
     """Why PyJWT refused a token, in our words (its own beside them when unknown)."""
+    import jwt
+
     if isinstance(exc, jwt.InvalidSignatureError):
         return "it was not signed by this server (a token from another server, or an old key)"
     if isinstance(exc, jwt.MissingRequiredClaimError):

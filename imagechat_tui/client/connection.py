@@ -21,13 +21,9 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import websockets
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-from websockets.typing import Subprotocol
 
 from imagechat_tui import wire
 from imagechat_tui.backoff import Backoff as Backoff  # the app configures its reconnects here
@@ -58,6 +54,12 @@ from imagechat_tui.protocol import (
 )
 from imagechat_tui.replica import Replica
 
+if TYPE_CHECKING:
+    # websockets' client costs ~25 ms to import: it is imported when the link opens its
+    # first socket, after the image is in a frame.
+    import websockets
+    from websockets.asyncio.client import ClientConnection
+
 #: Close codes after which retrying with the same token is pointless.
 _AUTH_CLOSE_CODES = {CloseCode.UNAUTHORIZED, CloseCode.TOKEN_EXPIRED, CloseCode.FORBIDDEN}
 
@@ -69,6 +71,8 @@ Reviver = Callable[[Callable[[str], None]], Awaitable[None]]
 def open_socket(url: str, **options: Any) -> websockets.connect:
     """A WebSocket to ``ws(s)://...`` or, for ``unix:PATH``, over that unix socket (a
     peer-authenticated server: ``imagechat-tui serve --unix-socket PATH --peer-auth``)."""
+    import websockets
+
     if url.startswith(UNIX_PREFIX):
         options.pop("ssl", None)
         return websockets.unix_connect(
@@ -201,6 +205,8 @@ class Connection:
     async def _send_frame(self, frame: msgspec.Struct) -> None:
         ws = self._ws
         if ws is not None:
+            from websockets.exceptions import ConnectionClosed
+
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(_text(frame))
 
@@ -208,6 +214,8 @@ class Connection:
         ws = self._ws
         if ws is None:
             return  # stays in flight; re-sent after the next rejoin
+        from websockets.exceptions import ConnectionClosed
+
         with contextlib.suppress(ConnectionClosed):
             await ws.send(_text(op))
 
@@ -278,6 +286,9 @@ class Connection:
         return True
 
     async def _session(self) -> _SessionEnd:
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+        from websockets.typing import Subprotocol
+
         end = _SessionEnd()
         try:
             async with open_socket(

@@ -14,15 +14,16 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from imagechat_tui.client.accounts import ANY_ROOM, Accounts
 from imagechat_tui.client.image_source import LoadedImage, Progress, decode_image
 from imagechat_tui.links import LinkError, RoomLink, parse_link
 from imagechat_tui.paths import cache_dir
 from imagechat_tui.safe_text import inert
+
+if TYPE_CHECKING:
+    import httpx  # ~25 ms: imported where a request is made, not before the first frame
 
 TIMEOUT = 20.0
 #: Connecting, the TLS handshake included: a server that does not speak TLS may never
@@ -57,6 +58,8 @@ def open_link(
         raise JoinError(str(exc)) from None
     accounts = _accounts()
     account = accounts.server(link.base)
+    import httpx
+
     timeout = httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT)
     with httpx.Client(base_url=link.base, verify=verify, timeout=timeout) as http:
         held: str | None = token or account.token_for(link.room)
@@ -106,6 +109,8 @@ def _accounts() -> Accounts:
 
 
 def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    import httpx
+
     try:
         return http.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
@@ -115,6 +120,8 @@ def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Re
 def unreachable(base: str, exc: httpx.HTTPError) -> str:
     """Why ``base`` could not be reached, as one sentence of ours (the library's words
     only in brackets, when it is not a case we know)."""
+    import httpx
+
     cause: BaseException | None = exc
     while cause is not None and not isinstance(cause, ssl.SSLError | OSError):
         cause = cause.__cause__ or cause.__context__
@@ -182,6 +189,8 @@ def _redeem(http: httpx.Client, link: RoomLink, name: str, known: str | None) ->
 
 
 def _image_bytes(http: httpx.Client, digest: str, token: str, progress: Progress | None) -> bytes:
+    import httpx
+
     path = _cached(digest)
     if path.exists():
         data = path.read_bytes()

@@ -11,11 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from imagechat_tui.transfer_progress import PROGRESS_FROM_BYTES, transfer_progress
 
 if TYPE_CHECKING:
+    import httpx  # ~25 ms: imported where a request is made, not before the first frame
     from rich.console import Console
 
 CHUNK = 256 * 1024
@@ -70,6 +69,8 @@ def share_room(
 
 def call(http: httpx.Client, method: str, path: str, ok: set[int], **kwargs: Any) -> dict[str, Any]:
     """One request; its JSON object, or ``ShareError`` with the server's reason."""
+    import httpx
+
     try:
         response = http.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
@@ -90,6 +91,8 @@ def _error_of(response: httpx.Response) -> str:
 def upload(http: httpx.Client, data: bytes, digest: str, progress: Console | None) -> None:
     """Store ``data`` on the server unless it has it; a bar on ``progress`` when that is a
     terminal and the image large enough for one to help."""
+    import httpx
+
     try:
         if http.head(f"/images/{digest}").status_code == 200:
             return  # the server has it already

@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import jwt
-
-from imagechat_tui.auth import local_user_id
+from imagechat_tui.auth import AuthError, local_user_id, unverified_claims
 from imagechat_tui.client.connection import PEER_TOKEN, UNIX_PREFIX, server_urls
 from imagechat_tui.client.image_source import ImageLoadError, LoadedImage, is_url, load_image
 from imagechat_tui.client.join_link import JoinError, open_link
@@ -229,8 +227,8 @@ def _user_from_token(token: str) -> User:
     if token == PEER_TOKEN:  # the server knows us by our OS account
         return User(id=local_user_id(), name=local_user_id())
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+        claims = unverified_claims(token)
+    except AuthError:
         raise LaunchError(
             "The token is not a valid JWT; get one with `imagechat-tui token`."
         ) from None

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from imagechat_tui.client.share import ShareError, share_room
@@ -42,6 +41,8 @@ def invite_link(
                 "file: share it with `imagechat-tui share FILE`."
             )
         return path.read_bytes()
+
+    import httpx  # ~25 ms: not before the first frame
 
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=60.0) as http:

@@ -80,7 +80,7 @@ def _claims(**extra: object) -> dict[str, object]:
 def test_the_fast_check_accepts_the_tokens_the_server_mints(tmp_path: Path) -> None:
     store = TenantStore.in_home(tmp_path)
     token = store.mint(tenant="local", user_id="alice", name="Alice", room_scope="design-*")
-    claims = auth._unverified_claims(token)
+    claims = auth.unverified_claims(token)
     secret = store._secret("local")
     assert secret is not None
     assert auth._fast_accept(token, claims, secret, time.time())
@@ -112,7 +112,7 @@ def test_what_the_fast_check_does_not_know_pyjwt_decides(
 def test_a_token_with_another_header_is_checked_by_pyjwt(tmp_path: Path) -> None:
     store = TenantStore.in_home(tmp_path)
     token = _signed(store, _claims(), {"kid": "k1"})
-    claims = auth._unverified_claims(token)
+    claims = auth.unverified_claims(token)
     assert not auth._fast_accept(token, claims, str(store._secret("local")), time.time())
     assert store.verify(token).actor.user.id == "alice"  # PyJWT accepts it
 
@@ -123,3 +123,17 @@ def test_an_expired_token_is_not_fast_accepted_and_says_expired(tmp_path: Path) 
     with pytest.raises(AuthError, match="expired") as refused:
         store.verify(token)
     assert refused.value.close_code == CloseCode.TOKEN_EXPIRED
+
+
+def test_a_minted_token_is_the_one_pyjwt_writes_and_verifies(tmp_path: Path) -> None:
+    # The app mints without importing PyJWT; the token must be byte for byte PyJWT's.
+    store = TenantStore.in_home(tmp_path)
+    token = store.mint(tenant="local", user_id="ålice", name="Ålice", room_scope="r/1", invite="i")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    secret = store._secret("local")
+    assert secret is not None
+    assert token == jwt.encode(claims, secret, algorithm="HS256")
+    assert jwt.decode(token, secret, algorithms=["HS256"])["sub"] == "ålice"
+    again, identity = store.reissue(token, ttl_seconds=60)
+    assert jwt.decode(again, secret, algorithms=["HS256"])["exp"] <= claims["exp"]
+    assert identity.actor.user.id == "ålice"

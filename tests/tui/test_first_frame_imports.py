@@ -1,0 +1,43 @@
+"""What `imagechat-tui IMAGE` does before its first frame (find the image, mint the
+local token, read who we are from it, build the app and its screen) imports none of
+what only the link or a command needs later: PyJWT with cryptography (~150 ms), the
+websockets client, httpx. The time is measured by bench/app_startup.py; here, which
+modules a real launch up to the first frame loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+LATER = ("jwt", "cryptography", "websockets.asyncio.client", "httpx")
+
+_PROBE = """
+import json, sys
+from rich.console import Console
+from imagechat_tui.client.target import resolve
+from imagechat_tui.tui import launch
+from imagechat_tui.tui.app import ImageChatApp
+from imagechat_tui.tui.workspace import Workspace
+
+target = resolve(sys.argv[1], None, None, None, None, Console(stderr=True))
+assert target.token.count(".") == 2 and target.user.id, target
+later = json.loads(sys.argv[2])
+print(json.dumps([m for m in later if any(n == m or n.startswith(m + ".") for n in sys.modules)]))
+"""
+
+
+def test_launch_to_first_frame_imports_nothing_the_link_needs(tmp_path: Path) -> None:
+    image = Path(__file__).parents[2] / "examples" / "dashboard.png"
+    env = {**os.environ, "IMAGECHAT_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(image), json.dumps(LATER)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
