@@ -149,8 +149,10 @@ async def main() -> None:
     if args.baseline_tree:
         trees["baseline tree: "] = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
     python = sys.executable
-    ours = [python, "-m", "imagechat_tui", str(image)]
-    minimal = [python, "-c", MINIMAL_APP]
+    # -P: no working directory first on sys.path, or `-m imagechat_tui` run from a
+    # checkout imports that checkout's package ahead of --baseline-tree's PYTHONPATH.
+    ours = [python, "-P", "-m", "imagechat_tui", str(image)]
+    minimal = [python, "-P", "-c", MINIMAL_APP]
     up, fresh = Namespace(), Namespace()  # one with a server up, one for fresh homes
     kept = work / "kept"
     times: dict[str, list[tuple[float, float]]] = {"minimal Textual app": []}
