@@ -4,6 +4,7 @@ past a rotation of the tenant's secret, and never for another string."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jwt
@@ -90,21 +91,24 @@ def test_the_fast_check_accepts_the_tokens_the_server_mints(tmp_path: Path) -> N
     assert not auth._fast_accept(token, claims, str(other._secret("local")), time.time())
 
 
+# The extra claims are made when the test runs, not when it is collected: a token made
+# at collection with exp 60 s ahead has expired by the time a long suite reaches it.
 @pytest.mark.parametrize(
-    ("claims", "refused"),
+    ("extra", "refused"),
     [
-        (_claims(aud="someone"), "audience"),  # PyJWT refuses an aud it was not told of
-        (_claims(nbf=int(time.time()) + 3600), "not valid yet"),
-        (_claims(iat=int(time.time()) + 3600), "not valid yet"),
-        (_claims(exp="soon"), "refused"),
-        (_claims(sub=7), "malformed"),
+        (lambda now: {"aud": "someone"}, "audience"),  # PyJWT refuses an aud it was not told of
+        (lambda now: {"nbf": now + 3600}, "not valid yet"),
+        (lambda now: {"iat": now + 3600}, "not valid yet"),
+        (lambda now: {"exp": "soon"}, "refused"),
+        (lambda now: {"sub": 7}, "malformed"),
     ],
+    ids=["audience", "nbf-ahead", "iat-ahead", "exp-not-a-number", "sub-not-a-string"],
 )
 def test_what_the_fast_check_does_not_know_pyjwt_decides(
-    tmp_path: Path, claims: dict[str, object], refused: str
+    tmp_path: Path, extra: Callable[[int], dict[str, object]], refused: str
 ) -> None:
     store = TenantStore.in_home(tmp_path)
-    token = _signed(store, claims, {"typ": "JWT"})
+    token = _signed(store, _claims(**extra(int(time.time()))), {"typ": "JWT"})
     with pytest.raises(AuthError, match=refused):
         store.verify(token)
 
