@@ -60,13 +60,17 @@ def _b64url(data: bytes) -> str:
 _HS256_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
 
 
+def _mac(secret: str, signed: str) -> str:
+    """The HS256 signature segment of ``signed`` (header.payload) under ``secret``."""
+    return _b64url(hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest())
+
+
 def _sign(claims: dict[str, object], secret: str) -> str:
     """An HS256 token of ``claims``, byte for byte as PyJWT writes it (compact JSON, its
     header) and so in the canonical form _fast_accept takes, without importing PyJWT."""
     payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
     signed = f"{_HS256_HEADER}.{payload}"
-    mac = hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()
-    return f"{signed}.{_b64url(mac)}"
+    return f"{signed}.{_mac(secret, signed)}"
 
 
 #: The header segments of a plain HS256 token (as PyJWT and most libraries write it).
@@ -91,8 +95,7 @@ def _fast_accept(token: str, claims: dict[str, object], secret: str, now: float)
     exp, iat = claims.get("exp"), claims.get("iat", 0)
     if type(exp) is not int or type(iat) is not int or not iat <= now < exp:
         return False
-    mac = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return hmac.compare_digest(_b64url(mac), signature)
+    return hmac.compare_digest(_mac(secret, f"{header}.{payload}"), signature)
 
 
 class AuthError(Exception):

@@ -185,3 +185,22 @@ class Redis:
     def destroy(self) -> None:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the node on ``port`` answers /health; fails at once if it exits. The backstop
+    only ends a node that hangs: a fresh process on a loaded machine can spend 20 s
+    importing, so this is no measure of how fast a node starts."""
+    import httpx  # only the tests that start a node need it
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"node exited: {log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"node never answered: {log.read_text()}")

@@ -7,12 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.services import free_port
+from tests.services import free_port, wait_healthy
 
 
 class Node:
@@ -36,24 +33,12 @@ class Node:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    def _wait_healthy(self, backstop: float = 180.0) -> None:
-        """Until the node answers /health, or fails the test at once if it exits.
-
-        The real conditions are those two; ``backstop`` only ends a node that hangs. A
-        fresh process on a loaded machine can spend 20 s importing before it logs a
-        word, so this is no measure of how fast a node starts (a 20 s limit failed so)."""
-        deadline = time.monotonic() + backstop
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node exited: {self.log.read_text()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=10).is_success:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.kill9()
-        raise RuntimeError(f"node neither answered nor exited: {self.log.read_text()}")
+    def _wait_healthy(self) -> None:
+        try:
+            wait_healthy(self.port, self.process, self.log)
+        except TimeoutError:
+            self.kill9()
+            raise
 
     def kill9(self) -> None:
         self.process.send_signal(signal.SIGKILL)

@@ -7,13 +7,10 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
-from tests.services import free_port
+from tests.services import free_port, wait_healthy
 
 
 @contextlib.contextmanager
@@ -32,22 +29,8 @@ def logged_node(home: Path, *options: str) -> Iterator[tuple[int, Path]]:
             env={**os.environ, "IMAGECHAT_HOME": str(home)},
         )
     try:
-        _wait_healthy(port, node, log)
+        wait_healthy(port, node, log)
         yield port, log
     finally:
         node.terminate()
         node.wait(30)
-
-
-def _wait_healthy(port: int, node: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180  # only ends a node that hangs
-    while time.monotonic() < deadline:
-        if node.poll() is not None:
-            raise AssertionError(f"node exited: {log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).is_success:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"node never answered: {log.read_text()}")
