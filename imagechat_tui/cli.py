@@ -154,7 +154,7 @@ def migrate(
         typer.Option(help="sqlite:///PATH or postgresql://... Default: the local SQLite."),
     ] = None,
 ) -> None:
-    """Apply pending schema migrations (``serve`` also does this at start, safely when
+    """Apply pending schema migrations ('serve' also does this at start, safely when
     several nodes start at once)."""
     import asyncio
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
-from imagechat_tui.cli_options import one_of
+from imagechat_tui.cli_options import HELP_ALL, HelpAllOption, one_of
 from imagechat_tui.server.config import GROUP, SETTING, Setting, env_var
 
 S = TypeVar("S")
@@ -55,6 +55,7 @@ def _parameter(option: _Option) -> inspect.Parameter:
         max=spec.max,
         metavar=spec.metavar,
         file_okay=not spec.directory,
+        rich_help_panel=spec.panel,  # PlainCommand's groups (not rich: its help is plain)
         # A choice is a string checked by us: the library's answer is "Value error, …".
         callback=one_of(choices) if choices else None,
     )
@@ -90,6 +91,12 @@ def settings_command(cls: type[S], run: Callable[[S], None]) -> Callable[..., No
         run(build(cls, values))
 
     parameters = [_parameter(option) for option in _options(cls)]
+    if any(option.setting.panel for option in _options(cls)):
+        parameters.append(
+            inspect.Parameter(
+                HELP_ALL, inspect.Parameter.KEYWORD_ONLY, annotation=HelpAllOption, default=False
+            )
+        )
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     command.__name__ = run.__name__

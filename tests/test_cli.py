@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+import typer
 from websockets.exceptions import ConnectionClosed
 
 from imagechat_tui.auth import TenantStore
@@ -144,30 +145,54 @@ HELP_COMMANDS = (
 )
 
 
+def _help_at_80(*args: str, home: Path) -> str:
+    env = {**os.environ, "IMAGECHAT_HOME": str(home), "COLUMNS": "80"}
+    result = subprocess.run(
+        [sys.executable, "-m", "imagechat_tui", *args], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, (args, result.stderr)
+    return result.stdout
+
+
 def test_help_reads_as_people_write_at_80_columns(home: Path) -> None:
     """No library type tags (`--uses <int>`, `TARGET <str>`), no `{TARGET}` in the usage,
-    no cryptic limit help ("Characters per comment: too-large."), and serve's help not
-    a help column squeezed to 46 cells by the longest option at 80 columns (it started at
-    column 34 and took 150 lines)."""
-    env = {**os.environ, "IMAGECHAT_HOME": str(home), "COLUMNS": "80"}
+    no cryptic limit help ("Characters per comment: too-large."), no command's summary
+    cut with "..." in a list of commands, and serve's help not a help column squeezed to
+    46 cells by the longest option at 80 columns (it started at column 34 and took 150
+    lines)."""
     for command in HELP_COMMANDS:
-        result = subprocess.run(
-            [sys.executable, "-m", "imagechat_tui", *command, "--help"],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-        text = result.stdout
-        assert result.returncode == 0, command
+        text = _help_at_80(*command, "--help", home=home)
         assert not re.search(r" <[a-z ]+>", text), (command, text)
         assert "{" not in text.splitlines()[0], command
         assert "too-large" not in text and "limit-reached" not in text, command
         assert max(len(line) for line in text.splitlines()) <= 80, command
+        assert "..." not in text.partition("Commands:")[2], (command, text)
         if command == ("serve",):  # the help column, where the short options' help begins
             option = re.compile(r"^  --\S+(?: [A-Z_]+)?\s{2,}(\S)")
             starts = [m.start(1) for m in map(option.match, text.splitlines()) if m]
             assert starts and max(starts) <= 26, max(starts)
-            assert len(text.splitlines()) <= 170, len(text.splitlines())
+
+
+@pytest.mark.parametrize("command", ["serve", "stats"])
+def test_help_is_short_and_every_option_is_one_step_from_it(home: Path, command: str) -> None:
+    """`serve --help` took 160 lines at 80 columns: now the common options, then every other
+    option by name in its group's line; `--help-all` explains each under its group."""
+    from imagechat_tui.cli import app
+
+    cli = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    options = [p for p in cli.params if p.param_type_name == "option" and p.name != "help"]
+    short = _help_at_80(command, "--help", home=home)
+    every = _help_at_80(command, "--help-all", home=home)
+    assert len(short.splitlines()) <= 60, len(short.splitlines())
+    assert "--help-all" in short
+    assert max(len(line) for line in every.splitlines()) <= 80
+    for option in options:
+        name = option.opts[0]
+        assert re.search(rf"(^|[ ,]){re.escape(name)}([ ,]|$)", short, re.M), name
+        explained = re.search(rf"^  {re.escape(name)}[ /\n]", every, re.M)
+        assert explained and (option.envvar is None or option.envvar in every), name
+    groups = {p.rich_help_panel for p in options} - {None}
+    assert groups and all(f"\n{group}:\n" in every for group in groups), groups
 
 
 def test_a_wrong_choice_is_answered_with_the_valid_choices(home) -> None:
