@@ -16,6 +16,10 @@ Each runs in a network namespace of its own (``unshare --net``; root), so the lo
 default port meets no other user's server. ``--baseline-tree DIR`` (a checkout of
 another commit) also times that tree's app, run with PYTHONPATH=DIR.
 
+Bytecode: every contender runs with compiled ``.pyc`` files, as an installed wheel has
+them (``compile_bytecode``; without them each start compiles its imports anew, and a
+shell with PYTHONDONTWRITEBYTECODE=1 never writes any).
+
 Prints medians and the ratios to the minimal app, and the machine's load average.
 Targets (issue 20): fresh home under 0.8 s, server up under 0.5 s.
 """
@@ -30,6 +34,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -100,6 +105,22 @@ class Namespace:
         self.holder.wait()
 
 
+def compile_bytecode(trees: list[Path]) -> None:
+    """Compile the site-packages and each tree's package to ``.pyc`` (what an installed
+    wheel has); fails if a tree's app module still has none."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", str(site), *map(str, trees)],
+        env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    for tree in trees:
+        cache = tree / "imagechat_tui" / "tui" / "__pycache__"
+        if not list(cache.glob("app.*.pyc")):
+            raise SystemExit(f"no bytecode in {cache}")
+
+
 def servers_of(home: Path) -> list[int]:
     """The pids of processes whose ``IMAGECHAT_HOME`` is ``home`` (the local server the
     app started there: detached, it outlives the app)."""
@@ -145,9 +166,11 @@ async def main() -> None:
     image = work / "shot.png"
     bench_image(image)
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     trees: dict[str, dict[str, str]] = {"": env}
     if args.baseline_tree:
         trees["baseline tree: "] = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
+    compile_bytecode([Path(__file__).parents[1], *filter(None, [args.baseline_tree])])
     python = sys.executable
     # -P: no working directory first on sys.path, or `-m imagechat_tui` run from a
     # checkout imports that checkout's package ahead of --baseline-tree's PYTHONPATH.

@@ -5,7 +5,8 @@ the work the first frame waits for, less noisy than bench/app_startup.py's pty t
 
 Run: .venv/bin/python -m bench.launch_cpu [--repeat 9] [--baseline-tree DIR]
 
-Rounds alternate between this tree and ``DIR`` (run with PYTHONPATH=DIR); prints medians.
+Bytecode is compiled first (bench/app_startup.py's ``compile_bytecode``). Rounds
+alternate between this tree and ``DIR`` (run with PYTHONPATH=DIR); prints medians.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench.app_startup import compile_bytecode
 
 IMAGE = Path(__file__).parents[1] / "examples" / "dashboard.png"
 PROBE = """
@@ -53,8 +56,9 @@ def main() -> None:
     trees = {"this tree": env}
     if args.baseline_tree:
         trees["baseline tree"] = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
+    compile_bytecode([Path(__file__).parents[1], *filter(None, [args.baseline_tree])])
     for tree_env in trees.values():
-        cpu_ms(tree_env)  # write .pyc files, warm the page cache
+        cpu_ms(tree_env)  # warm the page cache
     times: dict[str, list[float]] = {label: [] for label in trees}
     load = os.getloadavg()[0]
     for _ in range(args.repeat):

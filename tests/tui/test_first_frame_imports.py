@@ -41,3 +41,44 @@ def test_launch_to_first_frame_imports_nothing_the_link_needs(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+_CLI_PROBE = """
+import json, os, sys
+import textual.app
+
+def stop(app, *args, **kwargs):  # the app is built: report what the launch loaded
+    print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+    os._exit(0)
+
+textual.app.App.run = stop
+sys.argv = ["imagechat-tui", *sys.argv[1:]]
+from imagechat_tui.cli import main
+main()
+"""
+
+
+def _packages_loaded_at_app_run(home: Path, *args: str, **env: str) -> set[str]:
+    """The top-level packages a real ``imagechat-tui ARGS`` has loaded when it runs the
+    app (the probe stops there)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("IMAGECHAT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI_PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, "IMAGECHAT_HOME": str(home), **env},
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_imagechat_tui_file_alone_skips_typers_parsing(tmp_path: Path) -> None:
+    """``imagechat-tui FILE`` with no option and none of open's variables set: typer
+    would pass every default, so open runs without typer's parsing (which imports
+    pydantic and builds an adapter per option, ~200 ms). With an option or a variable,
+    typer parses as before."""
+    image = str(Path(__file__).parents[2] / "examples" / "dashboard.png")
+    assert "pydantic" not in _packages_loaded_at_app_run(tmp_path, image)
+    assert "pydantic" in _packages_loaded_at_app_run(tmp_path, image, "--graphics", "auto")
+    assert "pydantic" in _packages_loaded_at_app_run(tmp_path, image, IMAGECHAT_ALERT="bell")
