@@ -1,3 +1,3 @@
-from imagechat_tui.cli import main
+from imagechat_tui.entry import main
 
 main()

@@ -7,7 +7,6 @@ runs when it runs (``--help`` stays near the cost of importing typer; bench/cli_
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
@@ -23,6 +22,7 @@ from imagechat_tui.cli_options import (
     TokenOption,
 )
 from imagechat_tui.cli_settings import settings_command
+from imagechat_tui.entry import opens_with_defaults
 from imagechat_tui.export.command import export
 from imagechat_tui.export.import_command import import_annotations
 from imagechat_tui.policy import DEFAULT_TTL_SECONDS, LOCAL_TENANT, ROLE_RANK
@@ -323,37 +323,14 @@ def main() -> None:
     """Route ``imagechat-tui IMAGE`` to the ``open`` command; everything else to typer."""
     args = sys.argv[1:]
     if args and args[0] not in _commands() and args[0] not in {"--help", "-h"}:
-        if _opens_with_defaults(args):
+        if opens_with_defaults(args):  # (an installed imagechat-tui starts at entry.py)
             _open_with_defaults(args[0])
         sys.argv.insert(1, "open")
     app()
 
 
-def _opens_with_defaults(args: list[str]) -> bool:
-    """``imagechat-tui FILE`` alone, no option and none of open's variables set: typer
-    would call ``open_image(FILE)`` with every default. It is called so without typer's
-    parsing, which imports pydantic and builds an adapter per option (typer 0.29): about
-    200 ms of CPU before the first frame (bench/app_startup.py). A room link may ask for
-    a name (typer's prompt and its Abort), so it goes through typer."""
-    from imagechat_tui.links import looks_like_room_link
-
-    if len(args) != 1 or args[0].startswith("-") or looks_like_room_link(args[0]):
-        return False
-    return not any(name in os.environ for name in _envvars(open_image))
-
-
-def _envvars(command: Any) -> set[str]:
-    """The variables typer reads for ``command``'s options (typer's own reading of them)."""
-    from typer.utils import get_params_from_function
-
-    names: set[str] = set()
-    for param in get_params_from_function(command).values():
-        envvar = getattr(param.default, "envvar", None)
-        names.update([envvar] if isinstance(envvar, str) else envvar or ())
-    return names
-
-
 def _open_with_defaults(image: str) -> NoReturn:
+    """``open_image(image)`` without typer's parsing (entry.py says why)."""
     try:
         open_image(image)
     except typer.Exit as done:

@@ -49,3 +49,25 @@ def test_help_imports_nothing_a_command_runs(args: list[str]) -> None:
     )
     assert "Usage" in done.stdout
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def test_the_entry_point_knows_the_commands_open_reads_and_its_defaults() -> None:
+    """entry.py opens ``imagechat-tui FILE`` without typer: its words for the commands
+    and open's variables are cli.py's, and ``run(FILE, None, None, None, None)`` is what
+    open passes with every default."""
+    import inspect
+
+    from typer.utils import get_params_from_function
+
+    from imagechat_tui import cli, entry
+    from imagechat_tui.tui import launch
+
+    assert cli._commands() == entry.COMMANDS
+    params = get_params_from_function(cli.open_image)
+    envvars = {getattr(p.default, "envvar", None) for p in params.values()} - {None}
+    assert envvars == entry.OPEN_VARIABLES
+    run = inspect.signature(launch.run).parameters
+    passed = {"server": None, "room": None, "token": None, "ca_file": None}
+    passed |= {name: p.default for name, p in run.items() if p.kind is p.KEYWORD_ONLY}
+    defaults = {name: p.default.default for name, p in params.items() if name != "image"}
+    assert defaults == passed

@@ -12,7 +12,7 @@ import imagechat_tui
 PACKAGE = "imagechat_tui"
 UI = f"{PACKAGE}.tui"
 #: The entry points above every floor: they choose what to run, the UI included.
-TOP = {f"{PACKAGE}.cli", f"{PACKAGE}.__main__"}
+TOP = {f"{PACKAGE}.cli", f"{PACKAGE}.entry", f"{PACKAGE}.__main__"}
 
 
 def _modules() -> dict[str, Path]:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from imagechat_tui.export import FORMATS, LABELS, SUFFIXES, Format, Review, render
-from imagechat_tui.export.command import write_file
 
 if TYPE_CHECKING:
     from imagechat_tui.tui.app import ImageChatApp
@@ -62,6 +61,10 @@ def export_from_app(app: ImageChatApp, fmt: Format, directory: Path | None = Non
         return
     review = review_of(app)
     path = export_path(directory or Path.cwd(), app.title, fmt)
+
+    # Here, not at the top: export.command is the CLI's and imports typer (the first
+    # frame does not need it; tests/tui/test_first_frame_imports.py).
+    from imagechat_tui.export.command import write_file
 
     def work() -> None:
         try:
