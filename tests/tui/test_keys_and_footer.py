@@ -17,6 +17,7 @@ from imagechat_tui.protocol import PRESENCE_NAMED
 from imagechat_tui.server.node import RunningServer, ServerConfig, start_server
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.keys import live_sections, markdown_table
+from imagechat_tui.tui.widgets.app_footer import AppFooter
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.dialogs import ConfirmScreen
 from imagechat_tui.tui.widgets.help_screen import HelpScreen
@@ -422,3 +423,32 @@ async def test_the_footer_fits_again_when_the_terminal_narrows() -> None:
         for key in footer_keys(app).values():
             if key.parent is not pinned:
                 assert key.region.right <= pinned.region.x
+
+
+#: Keys that mean something only beside each other.
+PAIRS = (("select_step(-1)", "select_step(1)"), ("zoom(1)", "zoom(-1)"))
+
+
+@pytest.mark.parametrize(
+    ("state", "press"), [("main", []), ("main", ["tab", "tab"]), ("offline", [])]
+)
+async def test_keys_that_go_in_pairs_are_shown_both_or_neither(
+    state: str, press: list[str]
+) -> None:
+    """`[ Prev` without `] Next` (or `+ Zoom in` without `- Zoom out`) at some widths:
+    each width from 80 to 130 columns shows both keys of a pair or neither."""
+    app = DemoApp(state)  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*press)
+        seen: dict[tuple[str, str], set[bool]] = {pair: set() for pair in PAIRS}
+        for width in range(80, 131):
+            await pilot.resize_terminal(width, 24)
+            await until(pilot, lambda: app.screen.query_one(AppFooter).size.width == width)
+            await pilot.pause()  # its recompose for the new width
+            keys = footer_keys(app)
+            for pair in PAIRS:
+                shown = [action in keys for action in pair]
+                assert shown[0] == shown[1], (width, pair, list(keys))
+                seen[pair].add(shown[0])
+        # The widths cross the point where a pair comes in (else this proves nothing).
+        assert any(both == {True, False} for both in seen.values()), seen

@@ -2,7 +2,8 @@
 the list, the thread, the composer, a region, a move, offline), of those that apply
 (``check_action``), most useful first. Retry (while the link is down), the palette, Help
 and Quit are kept together at the right end; the other keys are dropped, least useful
-first, until the rest fit whole: a narrow terminal shows fewer keys, never half of one."""
+first, until the rest fit whole: a narrow terminal shows fewer keys, never half of one,
+and keys that go in pairs (``[ Prev`` ``] Next``, zoom in and out) both or neither."""
 
 from __future__ import annotations
 
@@ -43,12 +44,14 @@ UNDO = _offer("edit.undo")  # first where it applies: it is offered for seconds 
 REPLY = _offer("thread.reply")
 RESOLVE = _offer("marker.resolve")
 REOPEN = _offer("marker.reopen")
-PREV = _offer("marker.prev")
-NEXT = _offer("marker.next")
+#: Keys that make sense only beside each other: the footer shows both or neither.
+PREV_NEXT = (_offer("marker.prev"), _offer("marker.next"))
+ZOOM = (_offer("view.zoom-in"), _offer("view.zoom-out"))
 ARROWS = ("crosshair.left", "crosshair.right", "crosshair.up", "crosshair.down")
 
-#: What each mode offers, most useful first (the footer drops from the end to fit).
-OFFERS: dict[Mode, tuple[Offer, ...]] = {
+#: What each mode offers, most useful first (the footer drops from the end to fit); a
+#: tuple of offers is dropped whole.
+OFFERS: dict[Mode, tuple[Offer | tuple[Offer, ...], ...]] = {
     "image": (
         UNDO,
         _offer("marker.new"),
@@ -56,11 +59,9 @@ OFFERS: dict[Mode, tuple[Offer, ...]] = {
         REPLY,
         RESOLVE,
         REOPEN,
-        PREV,
-        NEXT,
+        PREV_NEXT,
         _offer("marker.move"),
-        _offer("view.zoom-in"),
-        _offer("view.zoom-out"),
+        ZOOM,
         _offer("marker.delete"),
     ),
     "list": (
@@ -81,8 +82,7 @@ OFFERS: dict[Mode, tuple[Offer, ...]] = {
         _offer("thread.delete-comment"),
         RESOLVE,
         REOPEN,
-        PREV,
-        NEXT,
+        PREV_NEXT,
         _offer("app.to-image"),
     ),
     "composer": (
@@ -101,11 +101,9 @@ OFFERS: dict[Mode, tuple[Offer, ...]] = {
         _offer(*ARROWS, label="Aim"),
     ),
     "offline": (
-        PREV,
-        NEXT,
+        PREV_NEXT,
         _offer("markers.filter"),
-        _offer("view.zoom-in"),
-        _offer("view.zoom-out"),
+        ZOOM,
     ),
 }
 
@@ -116,7 +114,8 @@ def key_width(key_display: str, description: str) -> int:
 
 
 def fitting(widths: Iterable[int], room: int) -> int:
-    """How many of the keys, most useful first, fit whole in ``room`` cells."""
+    """How many of the keys (or pairs of keys), most useful first, fit whole in ``room``
+    cells."""
     used = count = 0
     for width in widths:
         if used + width > room:
@@ -156,8 +155,9 @@ class AppFooter(Footer):
         self._mode = mode
         self._width = 0
 
-    def _offered(self) -> tuple[list[_Key], list[_Key]]:
-        """The mode's keys that apply now, most useful first, and the pinned ones."""
+    def _offered(self) -> tuple[list[list[_Key]], list[_Key]]:
+        """The mode's keys that apply now, most useful first, each alone or with its pair,
+        and the pinned ones."""
         app = self.app
         by_id: dict[str, tuple[Binding, bool, str]] = {}
         by_action: dict[str, tuple[Binding, bool, str]] = {}
@@ -165,18 +165,22 @@ class AppFooter(Footer):
             if binding.id is not None:
                 by_id.setdefault(binding.id, (binding, enabled, tooltip))
             by_action.setdefault(binding.action, (binding, enabled, tooltip))
-        keys = []
-        for offer in OFFERS[self._mode()]:
-            found = [by_id[i] for i in offer.ids if i in by_id]
-            if not found:
-                continue  # does not apply now
-            binding, enabled, tooltip = found[0]
-            if offer.key:  # shown (and clicked) as this one of the binding's keys
-                binding = replace(binding, key=offer.key, key_display=None)
-            display = "".join(app.get_key_display(b) for b, _, _ in found[1:])
-            display = app.get_key_display(binding) + display
-            description = offer.label or binding.description
-            keys.append(_Key(binding, display, description, enabled, tooltip or description))
+        units = []
+        for entry in OFFERS[self._mode()]:
+            unit = []
+            for offer in entry if isinstance(entry, tuple) else (entry,):
+                found = [by_id[i] for i in offer.ids if i in by_id]
+                if not found:
+                    continue  # does not apply now
+                binding, enabled, tooltip = found[0]
+                if offer.key:  # shown (and clicked) as this one of the binding's keys
+                    binding = replace(binding, key=offer.key, key_display=None)
+                display = "".join(app.get_key_display(b) for b, _, _ in found[1:])
+                display = app.get_key_display(binding) + display
+                description = offer.label or binding.description
+                unit.append(_Key(binding, display, description, enabled, tooltip or description))
+            if unit:
+                units.append(unit)
         pinned = []
         for action in PINNED:
             if action == "command_palette":
@@ -193,20 +197,19 @@ class AppFooter(Footer):
                 continue
             display = app.get_key_display(binding)
             pinned.append(_Key(binding, display, binding.description, enabled, tooltip))
-        return keys, pinned
+        return units, pinned
 
     def compose(self) -> Iterable[Widget]:
         if not self._bindings_ready:
             return
-        keys, pinned = self._offered()
+        units, pinned = self._offered()
         width = self.size.width or self.app.size.width
         # The pinned group: its keys, the palette's padding and the border before it.
         pinned_width = sum(key_width(k.display, k.description) for k in pinned) + 2
-        shown = keys[
-            : fitting((key_width(k.display, k.description) for k in keys), width - pinned_width)
-        ]
-        for key in shown:
-            yield self._footer_key(key)
+        widths = (sum(key_width(k.display, k.description) for k in unit) for unit in units)
+        for unit in units[: fitting(widths, width - pinned_width)]:
+            for key in unit:
+                yield self._footer_key(key)
         if pinned:
             with Horizontal(id="footer-pinned"):
                 for key in pinned:
