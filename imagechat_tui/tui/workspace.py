@@ -147,6 +147,7 @@ class Workspace(Screen[None]):
         line = self.query_one("#status", Static)
         line.update(inert(status.text))
         line.set_class(status.error, "-error")  # said once: in the line, not a toast too
+        self.query_one(StatusBar).fit()
 
     def _offer_what_applies(self) -> None:
         """Refresh the footer when what the app's ``check_action`` depends on changed
@@ -183,6 +184,7 @@ class Workspace(Screen[None]):
         view_state = self.query_one("#view-state", Static)
         view_state.update(" · ".join(hidden))
         view_state.set_class(not hidden, "-empty")
+        self.query_one(StatusBar).fit()
 
     @on(ConnectionChanged)
     def show_connection(self) -> None:
@@ -192,6 +194,7 @@ class Workspace(Screen[None]):
             return
         state = self.link.state
         self.query_one(ConnectionIndicator).show(state, self.review.viewer_count())
+        self.query_one(StatusBar).fit()
         self.query_one(OfflineBanner).show(state)
         if self.review.connection_changed() == "ask-token":
             self.app.push_screen(TokenScreen(state.reason), self._use_token)
@@ -207,6 +210,7 @@ class Workspace(Screen[None]):
             return
         indicator = self.query_one(ConnectionIndicator)
         indicator.show(self.link.state, self.review.viewer_count())
+        self.query_one(StatusBar).fit()
 
     @on(ViewersListed)
     def _viewers_listed(self, message: ViewersListed) -> None:

@@ -425,6 +425,10 @@ async def test_the_footer_fits_again_when_the_terminal_narrows() -> None:
                 assert key.region.right <= pinned.region.x
 
 
+def _width_is(widget: AppFooter, width: int) -> Callable[[], bool]:
+    return lambda: widget.size.width == width
+
+
 #: Keys that mean something only beside each other.
 PAIRS = (("select_step(-1)", "select_step(1)"), ("zoom(1)", "zoom(-1)"))
 
@@ -441,9 +445,10 @@ async def test_keys_that_go_in_pairs_are_shown_both_or_neither(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*press)
         seen: dict[tuple[str, str], set[bool]] = {pair: set() for pair in PAIRS}
+        footer = app.screen.query_one(AppFooter)
         for width in range(80, 131):
             await pilot.resize_terminal(width, 24)
-            await until(pilot, lambda: app.screen.query_one(AppFooter).size.width == width)
+            await until(pilot, _width_is(footer, width))
             await pilot.pause()  # its recompose for the new width
             keys = footer_keys(app)
             for pair in PAIRS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from imagechat_tui.client.loopback import LoopbackRoom
+from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
 from imagechat_tui.tui.widgets.image_view import ImageView
 from tests.tui.helpers import (
     RemoteClient,
@@ -139,3 +140,35 @@ async def test_the_move_prompt_is_whole_at_80_columns(alice: Reviewing) -> None:
     assert said == "Moving #1: ⏎/click · esc cancel"
     line = app.query_one("#status")
     assert line.region.width >= len(said)  # not cut off (it was, even at 160)
+
+
+def _rows(app: object, widget: object) -> list[str]:
+    """The rows ``widget`` covers, as drawn."""
+    region = widget.region  # type: ignore[attr-defined]
+    strips = app.screen._compositor.render_strips()  # type: ignore[attr-defined]
+    return ["".join(strip.text) for strip in strips[region.y : region.bottom]]
+
+
+@pytest.mark.app(size=(80, 24))
+async def test_the_move_prompt_beats_who_is_viewing_at_80_columns(alice: Reviewing) -> None:
+    """With Bob viewing too, "● Connected · 2 viewing" and the move prompt did not fit
+    on one line beside where the crosshair is: the prompt wrapped. Now the prompt comes
+    first and the count gives way, wherever the crosshair goes, and comes back after."""
+    app, pilot, _bob = alice
+    indicator = app.query_one(ConnectionIndicator)
+    bar = app.query_one("#statusbar")
+    await pilot.press("n", *"mine", "enter")
+    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    await until(pilot, lambda: indicator.viewers == 2 and "2 viewing" in _rows(app, bar)[0])
+    await pilot.press("m")
+    prompt = "Moving #1: ⏎/click · esc cancel"
+    for _ in range(4):  # wider figures as the crosshair goes right and down
+        await until(pilot, lambda: status(app) == prompt)
+        await pilot.pause()
+        rows = _rows(app, bar)
+        assert len(rows) == 1 and prompt in rows[0], rows
+        await pilot.press("right", "right", "down", "down")
+    await pilot.press("escape")
+    await until(pilot, lambda: status(app) == "")
+    await pilot.pause()
+    assert "2 viewing" in _rows(app, bar)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -37,6 +38,7 @@ class ConnectionIndicator(Static):
         super().__init__(id=id)
         self.state = ConnState("connecting")
         self.viewers = 0
+        self.says_viewers = True  # off while the status message needs the room
         self._shown: Text | None = None
 
     def on_mount(self) -> None:
@@ -52,8 +54,17 @@ class ConnectionIndicator(Static):
         self.set_class(state.kind in ("offline", "auth-failed"), "-offline")
         self._show_text()
 
+    def cells(self, viewers: bool) -> int:
+        """Cells it takes, padding included, with or without who is viewing."""
+        text = describe(self.state, self.viewers if viewers else 0)
+        return cell_len(text.plain) + self.styles.gutter.width
+
+    def say_viewers(self, say: bool) -> None:
+        self.says_viewers = say
+        self._show_text()
+
     def _show_text(self) -> None:
-        text = describe(self.state, self.viewers)
+        text = describe(self.state, self.viewers if self.says_viewers else 0)
         if text != self._shown:  # over ssh every byte counts: no repaint without a change
             self._shown = text
             self.update(text)

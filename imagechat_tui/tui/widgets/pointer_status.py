@@ -5,6 +5,7 @@ messages."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -58,6 +59,13 @@ class PointerStatus(Horizontal):
         view = self.app.query_one(ImageView)
         self.query_one(".long", Static).update(Text(pointer_text(view)))
         self.query_one(".short", Static).update(Text(pointer_text(view, short=True)))
+
+    def cells(self) -> int:
+        """Cells it takes, padding included, for where the crosshair is now (worked out
+        afresh: its text may not be updated yet when the crosshair has just moved)."""
+        short = not self.query_one(".long", Static).display
+        text = pointer_text(self.app.query_one(ImageView), short=short)
+        return cell_len(text) + self.styles.gutter.width
 
     def render_text(self) -> str:
         """What it shows now (the form the styles display at this width)."""
