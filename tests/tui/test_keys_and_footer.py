@@ -23,6 +23,7 @@ from imagechat_tui.tui.widgets.dialogs import ConfirmScreen
 from imagechat_tui.tui.widgets.help_screen import HelpScreen
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.marker_list import MarkerList
+from imagechat_tui.tui.widgets.pointer_status import PointerStatus
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.demo import DemoApp
 from tests.tui.helpers import (
@@ -410,6 +411,26 @@ async def test_messages_are_whole_and_notifications_leave_the_status_bar_alone(
         bar = app.query_one("#statusbar")
         for toast in app.screen.query("Toast"):
             assert toast.region.bottom <= bar.region.y, (toast.region, bar.region)
+
+
+async def test_the_link_state_is_whole_at_80_columns_and_the_pointer_gives_way() -> None:
+    """ "◌ Reconnecting (attempt 3, next try soon) · R retries now" and where the
+    crosshair is took 81 cells: the pointer was cut ("815,6"). It gives way, and comes
+    back where there is room."""
+    app = DemoApp("reconnecting")
+    async with app.run_test(size=(80, 24)) as pilot:
+        bar = app.query_one("#statusbar")
+        pointer = app.query_one(PointerStatus)
+        await until(pilot, lambda: "R retries now" in _rows(app, bar.region.y, bar.region.y + 1)[0])
+        await pilot.pause()
+        (row,) = _rows(app, bar.region.y, bar.region.bottom)
+        assert row.strip().endswith("R retries now"), row
+        assert not pointer.display and "640,400" not in row
+        await pilot.resize_terminal(120, 36)
+        await until(pilot, lambda: pointer.display and pointer.region.width > 0)
+        await pilot.pause()
+        (row,) = _rows(app, bar.region.y, bar.region.bottom)
+        assert "R retries now" in row and pointer.render_text() in row, row
 
 
 async def test_the_footer_fits_again_when_the_terminal_narrows() -> None:

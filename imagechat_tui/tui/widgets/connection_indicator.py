@@ -6,6 +6,7 @@ import math
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import Static
 
 from imagechat_tui.client.connection import ConnState
@@ -34,6 +35,9 @@ def describe(state: ConnState, viewers: int = 0) -> Text:
 
 
 class ConnectionIndicator(Static):
+    class Widened(Message):
+        """Its text took more or fewer cells (the status bar fits its parts again)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = ConnState("connecting")
@@ -66,8 +70,11 @@ class ConnectionIndicator(Static):
     def _show_text(self) -> None:
         text = describe(self.state, self.viewers if self.says_viewers else 0)
         if text != self._shown:  # over ssh every byte counts: no repaint without a change
+            widened = self._shown is not None and text.cell_len != self._shown.cell_len
             self._shown = text
             self.update(text)
+            if widened:
+                self.post_message(self.Widened())
 
     def _tick(self) -> None:
         if self.state.kind == "reconnecting":
