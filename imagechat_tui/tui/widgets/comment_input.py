@@ -86,7 +86,15 @@ class CommentInput(Vertical):
             show=False,
             tooltip="Start a new line",
         ),
-        Binding("escape", "cancel", "Cancel", id="compose.cancel"),
+        # Escape closes and keeps the draft (workspace.cancel_comment): "cancel" said the
+        # text was thrown away.
+        Binding(
+            "escape",
+            "cancel",
+            "Close",
+            id="compose.cancel",
+            tooltip="Close the composer (the draft is kept)",
+        ),
     ]
 
     DEFAULT_CSS = """
