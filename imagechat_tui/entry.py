@@ -31,13 +31,13 @@ def opens_with_defaults(args: list[str]) -> bool:
     """Whether ``args`` are one FILE (or image URL) and nothing else, with none of open's
     variables set: typer would call ``open`` with every default. A room link may ask for
     a name (typer's prompt and its Abort), so it goes through typer."""
-    from imagechat_tui.links import looks_like_room_link
-
     if len(args) != 1 or args[0].startswith("-") or args[0] in COMMANDS:
         return False
-    if looks_like_room_link(args[0]):
+    if any(name in os.environ for name in OPEN_VARIABLES):
         return False
-    return not any(name in os.environ for name in OPEN_VARIABLES)
+    from imagechat_tui.links import looks_like_room_link
+
+    return not looks_like_room_link(args[0])
 
 
 def main() -> None:
