@@ -6,8 +6,12 @@
 Contenders, each server in its own process, run in turns (relay, ours[, before], relay,
 ours, ...), the load (bench/joins_load.py) in another process:
 
-- **bare relay** (the baseline of every ratio): bench/bare_relay.py; a join is the
-  WebSocket handshake (it has no rooms, tokens or snapshots);
+- **relay** (the baseline of every ratio): bench/join_relay.py, the least a join must
+  cost: the handshake with the same deflate and subprotocol offer as ours, the viewer's
+  ``join`` read, and one reply of ``--reply-bytes`` (about our snapshot's size) made once
+  and written to every joiner (it has no rooms, tokens, presence, timers or metrics);
+- **handshake** (for reference, the baseline before 2026-12-04 19:00): bench/bare_relay.py
+  without compression, where a join is the WebSocket handshake alone;
 - **ours**: ``imagechat-tui serve`` with its defaults, viewers as the app connects
   (permessage-deflate, ``imagechat.msgpack.v1``), each with its own token, joining a
   room of ``--markers`` markers (a reply each): handshake, ``join``, ``joined``, the
@@ -48,10 +52,18 @@ METRICS = (
     ("presence frames per viewer", "presence_frames_per_viewer"),
     ("presence bytes per viewer", "presence_bytes_per_viewer"),
     ("memory per joined connection (KiB)", "rss_kib_per_connection"),
+    ("catch-up bytes per viewer (as decoded)", "catch_up_bytes_per_viewer"),
 )
 
 
-def run_load(url: str, pid: int, home: str | None, n: int, args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
+def run_load(
+    url: str,
+    pid: int,
+    home: str | None,
+    n: int,
+    args: argparse.Namespace,
+    handshake_only: bool = False,
+) -> dict:  # type: ignore[type-arg]
     cmd = [
         sys.executable,
         str(HERE / "joins_load.py"),
@@ -67,7 +79,11 @@ def run_load(url: str, pid: int, home: str | None, n: int, args: argparse.Namesp
         str(args.markers),
     ]
     if home:
-        cmd += ["--home", home, "--compression", "--binary"]
+        cmd += ["--home", home]
+    if handshake_only:
+        cmd += ["--handshake-only"]
+    else:  # as the app connects
+        cmd += ["--compression", "--binary"]
     env = {**os.environ, "PYTHONPATH": f"{HERE}:{ROOT}"}
     load0 = os.getloadavg()[0]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
@@ -76,6 +92,29 @@ def run_load(url: str, pid: int, home: str | None, n: int, args: argparse.Namesp
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["loadavg"] = round((load0 + os.getloadavg()[0]) / 2, 2)
     return result  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def join_relay(reply_bytes: int) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "join_relay.py"),
+            "--port",
+            str(port),
+            "--reply-bytes",
+            str(reply_bytes),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # "ready"
+        yield f"ws://127.0.0.1:{port}/ws", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 @contextlib.contextmanager
@@ -103,7 +142,11 @@ def profiled_server(home: Path, out: Path) -> Iterator[tuple[str, int, str]]:
         yield f"ws://127.0.0.1:{port}/ws", proc.pid, str(home)
     finally:
         proc.terminate()
-        proc.wait(60)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:  # still closing 1,000s of connections, profiled
+            proc.kill()
+            proc.wait()
 
 
 def median(runs: list[dict], key: str) -> float:  # type: ignore[type-arg]
@@ -160,6 +203,15 @@ def main() -> None:
     parser.add_argument("--markers", type=int, default=50, help="markers in the room")
     parser.add_argument("--baseline-tree", type=Path, help="another checkout to run as 'before'")
     parser.add_argument("--profile", type=Path, help="also profile ours once per N here")
+    parser.add_argument(
+        "--reply-bytes", type=int, default=24_000, help="the join relay's reply (ours: ~24 KB)"
+    )
+    parser.add_argument(
+        "--handshake",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the handshake-only relay (the baseline before 2026-12-04 19:00)",
+    )
     args = parser.parse_args()
     raise_fd_limit()
     out: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()}}
@@ -167,9 +219,14 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"relay": [], "ours": []}  # type: ignore[type-arg]
         if args.baseline_tree:
             runs["before"] = []
+        if args.handshake:
+            runs["handshake"] = []
         for _ in range(args.repeat):
-            with bare_relay(False) as (url, pid):
+            with join_relay(args.reply_bytes) as (url, pid):
                 runs["relay"].append(run_load(url, pid, None, n, args))
+            if args.handshake:
+                with bare_relay(False) as (url, pid):
+                    runs["handshake"].append(run_load(url, pid, None, n, args, True))
             for name, tree in (("ours", ROOT), ("before", args.baseline_tree)):
                 if name not in runs:
                     continue

@@ -2,7 +2,9 @@
 
 N viewers join one room, at most ``--concurrency`` joins in flight. A join is, for our
 server, the WebSocket handshake, ``join`` with the viewer's own token, ``joined`` and
-the snapshot; for the bare relay (which has no rooms) the handshake alone. Every viewer
+the snapshot; for the join relay (bench/join_relay.py) the handshake, the same ``join``
+(with a token-sized stand-in) and its one reply; for the bare relay (which has no rooms)
+the handshake alone (``--handshake-only``). Every viewer
 keeps reading, and counts the presence frames it gets and their bytes (the message as
 sent, before any compression). The server's CPU is read from /proc from before the first
 join until presence has gone quiet (every viewer saw the final count, then ``--settle``
@@ -44,10 +46,21 @@ class Viewer:
             return
 
 
-async def open_viewer(url: str, token: str | None, room: str, options: dict[str, object]) -> Viewer:
+#: What the join relay's viewers send as their token: as long as one we mint.
+STAND_IN_TOKEN = "x" * 220
+
+
+async def open_viewer(
+    url: str, token: str | None, room: str, options: dict[str, object], relay_join: bool
+) -> Viewer:
     ws = await connect(url, **options)  # type: ignore[arg-type]
     viewer = Viewer(ws)
-    if token is not None:
+    if token is None and relay_join:  # the join relay: the same join, one reply
+        await ws.send(
+            json.dumps({"op": "join", "room": room, "token": STAND_IN_TOKEN, "since": None})
+        )
+        viewer.catch_up_bytes += len(await ws.recv())
+    elif token is not None:
         await ws.send(json.dumps({"op": "join", "room": room, "token": token, "since": None}))
         while True:  # joined, then the snapshot's parts; presence may come between
             message = await ws.recv()
@@ -126,7 +139,9 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
 
     async def join(i: int) -> None:
         async with gate:
-            viewer = await open_viewer(args.url, tokens[i], args.room, options)
+            viewer = await open_viewer(
+                args.url, tokens[i], args.room, options, not args.handshake_only
+            )
         viewers.append(viewer)
         tasks.append(asyncio.create_task(viewer.run()))
 
@@ -181,4 +196,5 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--compression", action="store_true")
     parser.add_argument("--binary", action="store_true")
+    parser.add_argument("--handshake-only", action="store_true", help="the bare relay")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

@@ -62,7 +62,7 @@ _HS256_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
 
 def _mac(secret: str, signed: str) -> str:
     """The HS256 signature segment of ``signed`` (header.payload) under ``secret``."""
-    return _b64url(hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest())
+    return _b64url(hmac.digest(secret.encode(), signed.encode(), hashlib.sha256))
 
 
 def _sign(claims: dict[str, object], secret: str) -> str:

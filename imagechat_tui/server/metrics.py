@@ -102,12 +102,13 @@ class NodeMetrics:
         for default in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             r.register(_Proxy(default))
         self._tenants: dict[str, str] = {}
-        self.joins = Counter(
+        # A plain counter (a list per label set, found in a dict), not prometheus_client's
+        # (a lock and label checks per increment): one is counted per join.
+        self.joins = PlainCounter(
             "imagechat_joins",
             "Joins by outcome: replay (missed events sent), snapshot, or refused (reason: "
             "the close code's name).",
             ["tenant", "outcome", "reason"],
-            registry=r,
         )
         self.ops = PlainCounter(
             "imagechat_ops",
@@ -152,6 +153,7 @@ class NodeMetrics:
         r.register(
             PlainCollector(
                 [
+                    self.joins,
                     self.ops,
                     self.events_broadcast,
                     self.events_delivered,
@@ -268,11 +270,11 @@ class NodeMetrics:
         (self._fan_out.get(tenant) or self._children(tenant))[0][0] += events
 
     def joined(self, tenant: str, replayed: bool) -> None:
-        self.joins.labels(self.tenant(tenant), "replay" if replayed else "snapshot", "").inc()
+        self.joins.child(self.tenant(tenant), "replay" if replayed else "snapshot", "")[0] += 1
 
     def join_refused(self, tenant: str | None, close_code: int) -> None:
         reason = _JOIN_REFUSALS.get(close_code, "other")
-        self.joins.labels(self.tenant(tenant) if tenant else "", "refused", reason).inc()
+        self.joins.child(self.tenant(tenant) if tenant else "", "refused", reason)[0] += 1
 
     def op(self, tenant: str, kind: str, outcome: str, n: int = 1) -> None:
         key = (tenant, kind, outcome)

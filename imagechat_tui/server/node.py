@@ -34,7 +34,7 @@ from imagechat_tui.protocol import (
     ServerLimits,
 )
 from imagechat_tui.safe_text import inert
-from imagechat_tui.server import guesses, log_format, ops_http
+from imagechat_tui.server import guesses, heap, log_format, ops_http
 from imagechat_tui.server.browser_routes import BrowserRoutes
 from imagechat_tui.server.config import ServerConfig as ServerConfig  # callers import it here
 from imagechat_tui.server.faultlog import FaultLog
@@ -809,6 +809,7 @@ async def run_until_signalled(config: ServerConfig, listener: socket.socket | No
     """``imagechat-tui serve``: run until SIGTERM/SIGINT (or idle exit), then close cleanly.
     ``listener``: the socket already bound on ``config``'s host and port (server/listener.py)."""
     running = await start_server(config, listener)
+    heap.settle()  # start-up's objects out of the collector's sight (server/heap.py)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
