@@ -92,14 +92,21 @@ async def clients() -> AsyncIterator[list[Client]]:
         await client.close()
 
 
-async def test_join_then_live_events_between_two_clients(
-    server: RunningServer, mint_token: Callable[..., str], clients: list[Client]
-) -> None:
-    alice = Client(server.url, mint_token("alice"))
-    bob = Client(server.url, mint_token("bob"))
+async def joined_pair(
+    url: str, mint_token: Callable[..., str], clients: list[Client]
+) -> tuple[Client, Client]:
+    """Alice and Bob, both connected to the room."""
+    alice, bob = Client(url, mint_token("alice")), Client(url, mint_token("bob"))
     clients += [alice, bob]
     await alice.until(lambda: alice.connection.connected)
     await bob.until(lambda: bob.connection.connected)
+    return alice, bob
+
+
+async def test_join_then_live_events_between_two_clients(
+    server: RunningServer, mint_token: Callable[..., str], clients: list[Client]
+) -> None:
+    alice, bob = await joined_pair(server.url, mint_token, clients)
     chat_id = alice.create(text="first")
     assert chat_id in alice.replica.view.chats  # optimistic, before any echo
     await bob.until(lambda: chat_id in bob.replica.view.chats)
@@ -175,11 +182,7 @@ async def test_expired_token_says_so(
 async def test_a_rejoin_asks_since_its_seq_and_gets_only_what_it_missed(
     server: RunningServer, mint_token: Callable[..., str], clients: list[Client]
 ) -> None:
-    alice = Client(server.url, mint_token("alice"))
-    bob = Client(server.url, mint_token("bob"))
-    clients += [alice, bob]
-    await alice.until(lambda: alice.connection.connected)
-    await bob.until(lambda: bob.connection.connected)
+    alice, bob = await joined_pair(server.url, mint_token, clients)
     alice.create(text="seen by both")
     await bob.until(lambda: bob.replica.seq == 1)
     await bob.close()

@@ -103,11 +103,11 @@ def token_dialog_shown(app: ImageChatApp) -> bool:
 
 
 def alice_and_bob(
-    url: str, mint_token: Callable[..., str], size: tuple[int, int]
+    url: str, mint_token: Callable[..., str], size: tuple[int, int], alice_role: str = "member"
 ) -> contextlib.AbstractAsyncContextManager[tuple[ImageChatApp, Pilot[object], RemoteClient]]:
     """Alice in the app and Bob on a plain connection, both connected to one room."""
     bob = RemoteClient(url, mint_token("bob"))
-    return _together(make_app(url, mint_token("alice")), bob, size)
+    return _together(make_app(url, mint_token("alice", role=alice_role)), bob, size)
 
 
 def alice_and_bob_in_memory(
@@ -128,6 +128,24 @@ async def _together(
             yield app, pilot, bob
     finally:
         await bob.close()
+
+
+class TwoApps(NamedTuple):
+    """What the ``two_apps`` fixture gives: Alice's app and pilot, Bob's app and pilot."""
+
+    alice: ImageChatApp
+    a: Pilot[object]
+    bob: ImageChatApp
+    b: Pilot[object]
+
+
+@contextlib.asynccontextmanager
+async def two_apps_in_memory(room: LoopbackRoom, size: tuple[int, int]) -> AsyncIterator[TwoApps]:
+    """Alice and Bob each in an app on the in-memory room, each seeing the other."""
+    alice, bob = app_in_memory(room, "alice"), app_in_memory(room, "bob")
+    async with running(alice, size) as a, running(bob, size) as b:
+        await until(a, lambda: any(v.id == "bob" for v in alice.review.people()))  # presence
+        yield TwoApps(alice, a, bob, b)
 
 
 class Reviewing(NamedTuple):

@@ -3,19 +3,18 @@ lines, the counter near the limit and the refusal over it, and pastes that never
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual._xterm_parser import XTermParser
 
-from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.model import Limits
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.input_driver import PasteSafeParser
 from imagechat_tui.tui.widgets.comment_input import CommentInput
 from imagechat_tui.tui.widgets.image_view import PENDING_TEXT, ImageView
 from imagechat_tui.tui.widgets.thread_view import INDENT, ThreadView
-from tests.tui.helpers import ROOM, Reviewing, alice_and_bob_in_memory, until
+from tests.tui.helpers import Reviewing, until
 
-SIZE = (120, 36)
 HOSTILE = "\x1b[31m s x m v D \x1b[0m\x1b[1;2A\x1bs\x1b\r\x1b[200~ r e\r\nafter"
 
 
@@ -142,32 +141,30 @@ def test_paste_markers_split_between_reads_and_a_lone_escape() -> None:
     assert kinds == [("Key", "a"), ("Paste", "x"), ("Key", "b"), ("Key", "alt+enter")]
 
 
-async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing() -> None:
-    room = LoopbackRoom(ROOM, limits=Limits(max_text=300))  # the app learns it from `joined`
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        limit = app.replica.limits.max_text
-        assert limit == 300
-        await pilot.press("n")
-        box = composer(app)
-        feed_terminal(app, "\x1b[200~" + "a" * (limit // 2) + "\x1b[201~")
-        await until(pilot, lambda: len(box.value) == limit // 2)
-        assert status(app) == ""  # far from the limit: no counter
-        feed_terminal(app, "\x1b[200~" + "b" * (limit // 2 - 10) + "\x1b[201~")
-        await until(pilot, lambda: len(box.value) == limit - 10)
-        assert status(app) == f"{limit - 10:,} / {limit:,}"
-        feed_terminal(app, "\x1b[200~" + "c" * 132 + "\x1b[201~")
-        await until(pilot, lambda: len(box.value) == limit + 122)
-        assert f"{limit + 122:,} / {limit:,}: 122 over the limit" in status(app)
-        await pilot.press("enter")
-        assert status(app) == (
-            f"Not sent: The text is {limit + 122} characters; the limit is {limit}."
-        )
-        assert box.display and len(box.value) == limit + 122  # nothing cut, nothing lost
-        assert not app.replica.pending and not app.replica.view.chats
-        await pilot.press(*["backspace"] * 122, "enter")
-        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
-        (chat,) = bob.replica.view.chats.values()
-        assert len(chat.comments[0].text) == limit
+@pytest.mark.app(limits=Limits(max_text=300))  # the app learns it from `joined`
+async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    limit = app.replica.limits.max_text
+    assert limit == 300
+    await pilot.press("n")
+    box = composer(app)
+    feed_terminal(app, "\x1b[200~" + "a" * (limit // 2) + "\x1b[201~")
+    await until(pilot, lambda: len(box.value) == limit // 2)
+    assert status(app) == ""  # far from the limit: no counter
+    feed_terminal(app, "\x1b[200~" + "b" * (limit // 2 - 10) + "\x1b[201~")
+    await until(pilot, lambda: len(box.value) == limit - 10)
+    assert status(app) == f"{limit - 10:,} / {limit:,}"
+    feed_terminal(app, "\x1b[200~" + "c" * 132 + "\x1b[201~")
+    await until(pilot, lambda: len(box.value) == limit + 122)
+    assert f"{limit + 122:,} / {limit:,}: 122 over the limit" in status(app)
+    await pilot.press("enter")
+    assert status(app) == (f"Not sent: The text is {limit + 122} characters; the limit is {limit}.")
+    assert box.display and len(box.value) == limit + 122  # nothing cut, nothing lost
+    assert not app.replica.pending and not app.replica.view.chats
+    await pilot.press(*["backspace"] * 122, "enter")
+    await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+    (chat,) = bob.replica.view.chats.values()
+    assert len(chat.comments[0].text) == limit
 
 
 async def test_the_spot_being_commented_is_shown_until_sent_or_cancelled(alice: Reviewing) -> None:

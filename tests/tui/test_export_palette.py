@@ -8,31 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from imagechat_tui.client.loopback import LoopbackRoom
-from tests.tui.helpers import alice_and_bob_in_memory, until
+from tests.tui.helpers import Reviewing, until
 
 
 async def test_palette_exports_the_room_as_csv(
-    room: LoopbackRoom,
+    alice: Reviewing,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    async with alice_and_bob_in_memory(room, (120, 36)) as (app, pilot, bob):
-        chat_id = bob.create(40, 60, "=1+1 is not a formula here")
-        bob.reply(chat_id, "second thought")
-        await until(
-            pilot, lambda: sum(len(c.comments) for c in app.replica.confirmed.chats.values()) == 2
-        )
-        await pilot.press("ctrl+p")
-        await pilot.press(*"export review as csv")
-        await until(pilot, lambda: app.screen.query("CommandList").first().option_count > 0)
-        await pilot.press("enter")
-        written = tmp_path / "imagechat-review.csv"
-        await until(pilot, lambda: written.exists())
-        await until(
-            pilot, lambda: any("Exported 1 marker" in str(n.message) for n in app._notifications)
-        )
+    app, pilot, bob = alice
+    chat_id = bob.create(40, 60, "=1+1 is not a formula here")
+    bob.reply(chat_id, "second thought")
+    await until(
+        pilot, lambda: sum(len(c.comments) for c in app.replica.confirmed.chats.values()) == 2
+    )
+    await pilot.press("ctrl+p")
+    await pilot.press(*"export review as csv")
+    await until(pilot, lambda: app.screen.query("CommandList").first().option_count > 0)
+    await pilot.press("enter")
+    written = tmp_path / "imagechat-review.csv"
+    await until(pilot, lambda: written.exists())
+    await until(
+        pilot, lambda: any("Exported 1 marker" in str(n.message) for n in app._notifications)
+    )
     rows = list(csv.DictReader(io.StringIO(written.read_text("utf-8-sig"), newline="")))
     assert [r["text"] for r in rows] == ["'=1+1 is not a formula here", "second thought"]
     assert [r["marker"] for r in rows] == ["1", "1"]

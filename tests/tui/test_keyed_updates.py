@@ -7,10 +7,10 @@ from __future__ import annotations
 import random
 import uuid
 
+import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 
-from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import (
     Chat,
     Comment,
@@ -25,9 +25,10 @@ from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.line_list import Item
 from imagechat_tui.tui.widgets.marker_list import MarkerList, entry_height, marker_lines
-from tests.tui.helpers import RemoteClient, alice_and_bob_in_memory, until
+from tests.tui.helpers import RemoteClient, Reviewing, until
 
-SIZE = (140, 44)
+# Every app test here in a terminal of 140 x 44.
+pytestmark = pytest.mark.app(size=(140, 44))
 
 
 def expected_rows(markers: MarkerList) -> list[str]:
@@ -87,99 +88,99 @@ def update(bob: RemoteClient, chat_id: str, change: EditComment | Move | Resolve
     bob.connection.submit(UpdateOp(broadcastId=str(uuid.uuid4()), chatId=chat_id, change=change))
 
 
-async def test_each_remote_change_redraws_its_entry_and_pin_alone(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        ids = [bob.create(10 + 8 * i, 10 + 7 * i, f"marker {i}") for i in range(8)]
-        await until(pilot, lambda: len(app.query_one(MarkerList).chat_ids) == 8)
-        await assert_as_rebuilt(app, pilot)
-        markers, view = app.query_one(MarkerList), app.query_one(ImageView)
-        target = ids[3]
+async def test_each_remote_change_redraws_its_entry_and_pin_alone(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    ids = [bob.create(10 + 8 * i, 10 + 7 * i, f"marker {i}") for i in range(8)]
+    await until(pilot, lambda: len(app.query_one(MarkerList).chat_ids) == 8)
+    await assert_as_rebuilt(app, pilot)
+    markers, view = app.query_one(MarkerList), app.query_one(ImageView)
+    target = ids[3]
 
-        def first_text() -> str:
-            return app.replica.view.chats[target].comments[0].text
+    def first_text() -> str:
+        return app.replica.view.chats[target].comments[0].text
 
-        def comments() -> int:
-            return len(app.replica.view.chats[target].comments)
+    def comments() -> int:
+        return len(app.replica.view.chats[target].comments)
 
-        def resolved() -> bool:
-            return app.replica.view.chats[target].resolved
+    def resolved() -> bool:
+        return app.replica.view.chats[target].resolved
 
-        def spot() -> tuple[float, float]:
-            chat = app.replica.view.chats[target]
-            return chat.x, chat.y
+    def spot() -> tuple[float, float]:
+        chat = app.replica.view.chats[target]
+        return chat.x, chat.y
 
-        first_id = app.replica.view.chats[target].comments[0].id
-        changes = [
-            (lambda: bob.reply(target, "a reply"), lambda: comments() == 2),
-            (
-                lambda: update(bob, target, EditComment(commentId=first_id, text="edited")),
-                lambda: first_text() == "edited",
-            ),
-            (lambda: update(bob, target, Resolve()), resolved),
-            (lambda: update(bob, target, Move(x=80.0, y=80.0)), lambda: spot() == (80.0, 80.0)),
-        ]
-        for make, done in changes:
-            before_entries, before_pins = entries(markers), pins(view)
-            make()
-            await until(pilot, done)
-            await assert_as_rebuilt(app, pilot)
-            after_entries, after_pins = entries(markers), pins(view)
-            others = [chat_id for chat_id in ids if chat_id != target]
-            assert all(after_entries[i] is before_entries[i] for i in others)  # kept
-            assert all(after_pins[i] is before_pins[i] for i in others)
-        # The move drew the pin where it went, and only there.
-        assert after_pins[target] is not before_pins[target]
-
-        # Deleted: its entry and pin go, the others stay; restored: back in its place.
+    first_id = app.replica.view.chats[target].comments[0].id
+    changes = [
+        (lambda: bob.reply(target, "a reply"), lambda: comments() == 2),
+        (
+            lambda: update(bob, target, EditComment(commentId=first_id, text="edited")),
+            lambda: first_text() == "edited",
+        ),
+        (lambda: update(bob, target, Resolve()), resolved),
+        (lambda: update(bob, target, Move(x=80.0, y=80.0)), lambda: spot() == (80.0, 80.0)),
+    ]
+    for make, done in changes:
         before_entries, before_pins = entries(markers), pins(view)
-        bob.delete(target)
-        await until(pilot, lambda: target not in app.replica.view.chats)
+        make()
+        await until(pilot, done)
         await assert_as_rebuilt(app, pilot)
-        assert target not in entries(markers) and target not in pins(view)
-        assert all(entries(markers)[i] is before_entries[i] for i in ids if i != target)
-        bob.connection.submit(RestoreOp(broadcastId=str(uuid.uuid4()), chatId=target))
-        await until(pilot, lambda: target in app.replica.view.chats)
-        await assert_as_rebuilt(app, pilot)
-        assert markers.chat_ids.index(target) == 3
-        assert all(entries(markers)[i] is before_entries[i] for i in ids if i != target)
-        assert all(pins(view)[i] is before_pins[i] for i in ids if i != target)
+        after_entries, after_pins = entries(markers), pins(view)
+        others = [chat_id for chat_id in ids if chat_id != target]
+        assert all(after_entries[i] is before_entries[i] for i in others)  # kept
+        assert all(after_pins[i] is before_pins[i] for i in others)
+    # The move drew the pin where it went, and only there.
+    assert after_pins[target] is not before_pins[target]
+
+    # Deleted: its entry and pin go, the others stay; restored: back in its place.
+    before_entries, before_pins = entries(markers), pins(view)
+    bob.delete(target)
+    await until(pilot, lambda: target not in app.replica.view.chats)
+    await assert_as_rebuilt(app, pilot)
+    assert target not in entries(markers) and target not in pins(view)
+    assert all(entries(markers)[i] is before_entries[i] for i in ids if i != target)
+    bob.connection.submit(RestoreOp(broadcastId=str(uuid.uuid4()), chatId=target))
+    await until(pilot, lambda: target in app.replica.view.chats)
+    await assert_as_rebuilt(app, pilot)
+    assert markers.chat_ids.index(target) == 3
+    assert all(entries(markers)[i] is before_entries[i] for i in ids if i != target)
+    assert all(pins(view)[i] is before_pins[i] for i in ids if i != target)
 
 
 async def test_selection_moves_between_entries_and_pins_as_a_rebuild_draws_it(
-    room: LoopbackRoom,
+    alice: Reviewing,
 ) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        for i in range(5):
-            bob.create(15 + 15 * i, 30, f"marker {i}")
-        await until(pilot, lambda: len(app.query_one(MarkerList).chat_ids) == 5)
-        for key in ("]", "]", "[", "]", "]"):
-            await pilot.press(key)
-            await assert_as_rebuilt(app, pilot)
-            assert app.query_one(MarkerList).highlighted_chat == app.selected
-
-
-async def test_a_burst_ends_as_a_full_rebuild(room: LoopbackRoom) -> None:
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        rng = random.Random(5)
-        ids = [bob.create(rng.uniform(1, 99), rng.uniform(1, 99), f"m{i}") for i in range(30)]
-        await until(pilot, lambda: len(app.query_one(MarkerList).chat_ids) == 30)
-        await pilot.press("]")  # one selected: its pin on top, its entry highlighted
-        for i in range(60):  # all at once: the app handles them as they come
-            chat_id = rng.choice(ids)
-            kind = i % 4
-            if kind == 0:
-                bob.reply(chat_id, f"reply {i}")
-            elif kind == 1:
-                update(bob, chat_id, Move(x=rng.uniform(1, 99), y=rng.uniform(1, 99)))
-            elif kind == 2 and chat_id in bob.replica.view.chats:
-                bob.delete(chat_id)
-                ids.remove(chat_id)
-            else:
-                ids.append(bob.create(rng.uniform(1, 99), rng.uniform(1, 99), f"new {i}"))
-        await until(pilot, lambda: app.replica.view.chats.keys() == bob.replica.view.chats.keys())
-        await until(pilot, lambda: not bob.replica.pending and not app.replica.pending)
-        await until(pilot, lambda: app.replica.confirmed.seq == bob.replica.confirmed.seq)
+    app, pilot, bob = alice
+    for i in range(5):
+        bob.create(15 + 15 * i, 30, f"marker {i}")
+    await until(pilot, lambda: len(app.query_one(MarkerList).chat_ids) == 5)
+    for key in ("]", "]", "[", "]", "]"):
+        await pilot.press(key)
         await assert_as_rebuilt(app, pilot)
+        assert app.query_one(MarkerList).highlighted_chat == app.selected
+
+
+async def test_a_burst_ends_as_a_full_rebuild(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    rng = random.Random(5)
+    ids = [bob.create(rng.uniform(1, 99), rng.uniform(1, 99), f"m{i}") for i in range(30)]
+    await until(pilot, lambda: len(app.query_one(MarkerList).chat_ids) == 30)
+    await pilot.press("]")  # one selected: its pin on top, its entry highlighted
+    for i in range(60):  # all at once: the app handles them as they come
+        chat_id = rng.choice(ids)
+        kind = i % 4
+        if kind == 0:
+            bob.reply(chat_id, f"reply {i}")
+        elif kind == 1:
+            update(bob, chat_id, Move(x=rng.uniform(1, 99), y=rng.uniform(1, 99)))
+        elif kind == 2 and chat_id in bob.replica.view.chats:
+            bob.delete(chat_id)
+            ids.remove(chat_id)
+        else:
+            ids.append(bob.create(rng.uniform(1, 99), rng.uniform(1, 99), f"new {i}"))
+    await until(pilot, lambda: app.replica.view.chats.keys() == bob.replica.view.chats.keys())
+    await until(pilot, lambda: not bob.replica.pending and not app.replica.pending)
+    await until(pilot, lambda: app.replica.confirmed.seq == bob.replica.confirmed.seq)
+    await assert_as_rebuilt(app, pilot)
 
 
 def test_entry_height_is_the_rows_an_entry_takes() -> None:

@@ -29,7 +29,6 @@ from tests.tui.demo import DemoApp
 from tests.tui.helpers import (
     ROOM,
     Reviewing,
-    alice_and_bob,
     make_app,
     running,
     token_dialog_shown,
@@ -280,31 +279,32 @@ async def test_who_is_viewing_by_name_on_demand(alice: Reviewing) -> None:
     assert "alice" in shown.message and "bob" in shown.message
 
 
+@pytest.mark.app(link="server")
 async def test_who_in_a_room_past_50_viewers_asks_the_server_for_names(
-    server: RunningServer, mint_token: Callable[..., str]
+    server: RunningServer, mint_token: Callable[..., str], alice: Reviewing
 ) -> None:
     """Past PRESENCE_NAMED viewers presence is the count alone: `w` asks (`who`) and
     shows the names the server answers with."""
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, _bob):
-        crowd = [
-            (await WsClient.joined(server.url, mint_token(f"viewer-{i:02}"), room=ROOM))[0]
-            for i in range(PRESENCE_NAMED)
-        ]
-        total = PRESENCE_NAMED + 2
-        await until(
-            pilot,
-            lambda: app.link.presence is not None and app.link.presence.count == total,
-        )
-        assert app.link.presence is not None and app.link.presence.viewers == ()
-        await pilot.press("w")
-        await until(pilot, lambda: bool(app._notifications))
-        shown = list(app._notifications)[-1]
-        assert shown.title == f"Viewing now ({total})"
-        assert "alice" in shown.message and "bob" in shown.message
-        assert "viewer-00" in shown.message and "viewer-49" in shown.message
-        assert "more" not in shown.message
-        for client in crowd:
-            await client.close()
+    app, pilot, _bob = alice
+    crowd = [
+        (await WsClient.joined(server.url, mint_token(f"viewer-{i:02}"), room=ROOM))[0]
+        for i in range(PRESENCE_NAMED)
+    ]
+    total = PRESENCE_NAMED + 2
+    await until(
+        pilot,
+        lambda: app.link.presence is not None and app.link.presence.count == total,
+    )
+    assert app.link.presence is not None and app.link.presence.viewers == ()
+    await pilot.press("w")
+    await until(pilot, lambda: bool(app._notifications))
+    shown = list(app._notifications)[-1]
+    assert shown.title == f"Viewing now ({total})"
+    assert "alice" in shown.message and "bob" in shown.message
+    assert "viewer-00" in shown.message and "viewer-49" in shown.message
+    assert "more" not in shown.message
+    for client in crowd:
+        await client.close()
 
 
 def status(app: ImageChatApp) -> str:

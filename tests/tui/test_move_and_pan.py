@@ -4,54 +4,41 @@ from __future__ import annotations
 
 import pytest
 
-from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.tui.widgets.connection_indicator import ConnectionIndicator
 from imagechat_tui.tui.widgets.image_view import ImageView
 from tests.tui.helpers import (
-    RemoteClient,
     Reviewing,
-    app_in_memory,
-    running,
     until,
 )
-
-SIZE = (120, 36)
 
 
 def status(app: object) -> str:
     return str(app.query_one("#status").render())  # type: ignore[attr-defined]
 
 
-async def test_author_moves_own_marker_by_click_and_others_see_it(room: LoopbackRoom) -> None:
-    bob = RemoteClient.in_memory(room, "bob")
-    app = app_in_memory(room, "alice")
-    try:
-        async with running(app, SIZE) as pilot:
-            await pilot.press("n", *"mine", "enter")
-            await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
-            chat_id = next(iter(app.replica.view.chats))
-            view = app.query_one(ImageView)
-            target = view.geometry.to_percent(20.5, 12.5)
-            assert target is not None
-            await pilot.press("m")
-            assert app.moving == chat_id and "Moving #1" in status(app)
-            await pilot.click(ImageView, offset=(20, 12))
-            await until(pilot, lambda: not app.replica.pending)
-            moved = app.replica.view.chats[chat_id]
-            assert (moved.x, moved.y) == target
-            assert app.moving is None and "Marker #1 moved." in status(app)
-            assert view.geometry.to_cell(moved.x, moved.y) == (20, 12)
-            await bob.connected()
-            await until(
-                pilot,
-                lambda: (
-                    chat_id in bob.replica.view.chats
-                    and bob.replica.view.chats[chat_id].x == target[0]
-                ),
-            )
-            assert len(app.replica.view.chats) == 1  # the click moved, it did not place
-    finally:
-        await bob.close()
+async def test_author_moves_own_marker_by_click_and_others_see_it(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    await pilot.press("n", *"mine", "enter")
+    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    chat_id = next(iter(app.replica.view.chats))
+    view = app.query_one(ImageView)
+    target = view.geometry.to_percent(20.5, 12.5)
+    assert target is not None
+    await pilot.press("m")
+    assert app.moving == chat_id and "Moving #1" in status(app)
+    await pilot.click(ImageView, offset=(20, 12))
+    await until(pilot, lambda: not app.replica.pending)
+    moved = app.replica.view.chats[chat_id]
+    assert (moved.x, moved.y) == target
+    assert app.moving is None and "Marker #1 moved." in status(app)
+    assert view.geometry.to_cell(moved.x, moved.y) == (20, 12)
+    await until(
+        pilot,
+        lambda: (
+            chat_id in bob.replica.view.chats and bob.replica.view.chats[chat_id].x == target[0]
+        ),
+    )
+    assert len(app.replica.view.chats) == 1  # the click moved, it did not place
 
 
 async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(alice: Reviewing) -> None:
@@ -67,25 +54,20 @@ async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(alice: 
     assert (chat.x, chat.y) == (30.0, 30.0)
 
 
-async def test_moderator_moves_any_marker_with_the_crosshair(room: LoopbackRoom) -> None:
-    bob = RemoteClient.in_memory(room, "bob")
-    app = app_in_memory(room, "alice", "moderator")
-    try:
-        async with running(app, SIZE) as pilot:
-            await bob.connected()
-            chat_id = bob.create(30.0, 30.0, "bob's")
-            await until(pilot, lambda: chat_id in app.replica.view.chats)
-            await pilot.press("right_square_bracket", "m")
-            view = app.query_one(ImageView)
-            start = view.geometry.to_cell(30.0, 30.0)
-            assert view.geometry.to_cell(*view.crosshair) == start
-            await pilot.press("l", "l", "j", "enter")
-            await until(pilot, lambda: not app.replica.pending)
-            chat = app.replica.view.chats[chat_id]
-            assert view.geometry.to_cell(chat.x, chat.y) == (start[0] + 2, start[1] + 1)
-            await until(pilot, lambda: bob.replica.view.chats[chat_id].x == chat.x)
-    finally:
-        await bob.close()
+@pytest.mark.app(role="moderator")
+async def test_moderator_moves_any_marker_with_the_crosshair(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "bob's")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket", "m")
+    view = app.query_one(ImageView)
+    start = view.geometry.to_cell(30.0, 30.0)
+    assert view.geometry.to_cell(*view.crosshair) == start
+    await pilot.press("l", "l", "j", "enter")
+    await until(pilot, lambda: not app.replica.pending)
+    chat = app.replica.view.chats[chat_id]
+    assert view.geometry.to_cell(chat.x, chat.y) == (start[0] + 2, start[1] + 1)
+    await until(pilot, lambda: bob.replica.view.chats[chat_id].x == chat.x)
 
 
 async def test_escape_cancels_a_move(alice: Reviewing) -> None:

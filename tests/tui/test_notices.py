@@ -1,20 +1,18 @@
 """Notices that follow what you look at, and status messages that end: the real app
-(Pilot) against a real server, another reviewer on a plain connection."""
+(Pilot) in the in-memory room (offline: against a real server, which is stopped),
+another reviewer on a plain link."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import pytest
 
 from imagechat_tui.client import review as review_module
-from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import Resolve, UpdateOp
 from imagechat_tui.server.node import RunningServer
 from imagechat_tui.tui.app import ImageChatApp
 from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.thread_view import ThreadView
-from tests.tui.helpers import alice_and_bob, alice_and_bob_in_memory, until
-
-SIZE = (120, 36)
+from tests.tui.helpers import Reviewing, until
 
 
 def status(app: ImageChatApp) -> str:
@@ -22,73 +20,68 @@ def status(app: ImageChatApp) -> str:
 
 
 async def test_the_open_marker_deleted_or_resolved_by_someone_else_says_so(
-    server: RunningServer, mint_token: Callable[..., str]
+    alice: Reviewing,
 ) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
-        chat_id = bob.create(30.0, 30.0, "from bob")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        app.workspace.select(chat_id)
-        resolve = UpdateOp(broadcastId="b-resolve", chatId=chat_id, change=Resolve())
-        bob.connection.submit(resolve)
-        await until(pilot, lambda: "was resolved" in status(app))
-        assert status(app) == "Marker #1, which you have open, was resolved by someone else."
-        bob.delete(chat_id)
-        await until(pilot, lambda: "deleted" in status(app))
-        # Not "Marker #1 resolved." left standing: the thread is gone, and it says why.
-        assert status(app) == "Marker #1, which you had open, was deleted by bob."
-        assert app.review.selected is None
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    app.workspace.select(chat_id)
+    resolve = UpdateOp(broadcastId="b-resolve", chatId=chat_id, change=Resolve())
+    bob.connection.submit(resolve)
+    await until(pilot, lambda: "was resolved" in status(app))
+    assert status(app) == "Marker #1, which you have open, was resolved by someone else."
+    bob.delete(chat_id)
+    await until(pilot, lambda: "deleted" in status(app))
+    # Not "Marker #1 resolved." left standing: the thread is gone, and it says why.
+    assert status(app) == "Marker #1, which you had open, was deleted by bob."
+    assert app.review.selected is None
 
 
-async def test_every_status_message_ends(
-    server: RunningServer, mint_token: Callable[..., str], monkeypatch: object
-) -> None:
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
-        now = [1000.0]
-        app.review._clock = lambda: now[0]
-        await pilot.press("n", *"hello", "enter")
-        await until(pilot, lambda: len(bob.replica.view.chats) == 1)
-        assert status(app) == "Sent."
-        now[0] += review_module.STATUS_SECONDS  # as if that much time had passed
-        await until(pilot, lambda: status(app) == "")  # used to stay for 40 minutes
+async def test_every_status_message_ends(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    now = [1000.0]
+    app.review._clock = lambda: now[0]
+    await pilot.press("n", *"hello", "enter")
+    await until(pilot, lambda: len(bob.replica.view.chats) == 1)
+    assert status(app) == "Sent."
+    now[0] += review_module.STATUS_SECONDS  # as if that much time had passed
+    await until(pilot, lambda: status(app) == "")  # used to stay for 40 minutes
 
 
-async def test_offline_the_footer_offers_no_change(
-    server: RunningServer, mint_token: Callable[..., str]
-) -> None:
+@pytest.mark.app(link="server")
+async def test_offline_the_footer_offers_no_change(server: RunningServer, alice: Reviewing) -> None:
     """Not `n New marker` and `r Reply` offered, then refused when pressed."""
-    async with alice_and_bob(server.url, mint_token, SIZE) as (app, pilot, bob):
-        chat_id = bob.create(30.0, 30.0, "from bob")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        app.workspace.select(chat_id)
-        view = app.query_one(ImageView)
-        changes = [(view, "place"), (view, "draw_region"), (app, "reply"), (app, "move_marker")]
-        assert all(where.check_action(action, ()) for where, action in changes)
-        await server.close()
-        await until(pilot, lambda: not app.link.connected)
-        await pilot.pause()
-        assert not any(where.check_action(action, ()) for where, action in changes)
-        shown = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
-        assert "n" not in shown and "r" not in shown and "R" in shown
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    app.workspace.select(chat_id)
+    view = app.query_one(ImageView)
+    changes = [(view, "place"), (view, "draw_region"), (app, "reply"), (app, "move_marker")]
+    assert all(where.check_action(action, ()) for where, action in changes)
+    await server.close()
+    await until(pilot, lambda: not app.link.connected)
+    await pilot.pause()
+    assert not any(where.check_action(action, ()) for where, action in changes)
+    shown = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
+    assert "n" not in shown and "r" not in shown and "R" in shown
 
 
 async def test_the_thread_panel_says_what_someone_else_did_to_the_open_marker(
-    room: LoopbackRoom,
+    alice: Reviewing,
 ) -> None:
     """In the panel itself, not only the status line (which ends after a while)."""
-    async with alice_and_bob_in_memory(room, SIZE) as (app, pilot, bob):
-        thread = app.query_one(ThreadView)
-        chat_id = bob.create(30.0, 30.0, "from bob")
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
-        app.workspace.select(chat_id)
-        bob.connection.submit(UpdateOp(broadcastId="b-res", chatId=chat_id, change=Resolve()))
-        await until(pilot, lambda: thread.notice is not None)
-        await pilot.pause()
-        shown = " ".join(thread.item_text(None).split())  # wrapped to the panel's width
-        assert shown == "● Marker #1 was resolved by someone else."
-        assert thread.comment_ids and thread.highlighted_comment_id == thread.comment_ids[-1]
-        bob.delete(chat_id)
-        await until(pilot, lambda: "deleted" in (thread.notice or ""))
-        await pilot.pause()
-        assert " ".join(thread.item_text(None).split()).startswith(
-            "● Marker #1 was deleted by bob."
-        )
+    app, pilot, bob = alice
+    thread = app.query_one(ThreadView)
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    app.workspace.select(chat_id)
+    bob.connection.submit(UpdateOp(broadcastId="b-res", chatId=chat_id, change=Resolve()))
+    await until(pilot, lambda: thread.notice is not None)
+    await pilot.pause()
+    shown = " ".join(thread.item_text(None).split())  # wrapped to the panel's width
+    assert shown == "● Marker #1 was resolved by someone else."
+    assert thread.comment_ids and thread.highlighted_comment_id == thread.comment_ids[-1]
+    bob.delete(chat_id)
+    await until(pilot, lambda: "deleted" in (thread.notice or ""))
+    await pilot.pause()
+    assert " ".join(thread.item_text(None).split()).startswith("● Marker #1 was deleted by bob.")

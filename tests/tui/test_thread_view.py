@@ -6,22 +6,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bench.terminal_bytes_bench import measure
-from imagechat_tui.client.loopback import LoopbackRoom
 from imagechat_tui.protocol import Comment, User
 from imagechat_tui.tui.widgets.thread_view import EMPTY, INDENT, ThreadView, comment_lines
 from tests.tui.helpers import (
-    RemoteClient,
     Reviewing,
-    app_in_memory,
-    running,
     until,
 )
 
 BOB = User(id="bob", name="bob")
-SIZE = (120, 36)
 
 
 def test_comment_shows_author_time_edited_and_wraps_its_text_under_the_indent() -> None:
@@ -42,34 +38,28 @@ def test_comment_shows_author_time_edited_and_wraps_its_text_under_the_indent() 
 
 
 async def test_empty_state_then_remote_reply_appears_and_keeps_the_highlight(
-    room: LoopbackRoom,
+    alice: Reviewing,
 ) -> None:
-    bob = RemoteClient.in_memory(room, "bob")
-    app = app_in_memory(room, "alice")
-    try:
-        async with running(app, SIZE) as pilot:
-            thread = app.query_one(ThreadView)
-            assert thread.border_title == "Thread"
-            assert " ".join(thread.item_text(None).split()) == EMPTY
-            assert thread.highlighted_comment_id is None
-            await bob.connected()
-            chat_id = bob.create(30.0, 30.0, "from bob")
-            await until(pilot, lambda: chat_id in app.replica.view.chats)
-            await pilot.press("right_square_bracket")
-            await until(pilot, lambda: thread.chat is not None)
-            first = thread.comment_ids[0]
-            assert thread.border_title == "#1 · open · 1 comment"
-            assert thread.highlighted_comment_id == first
+    app, pilot, bob = alice
+    thread = app.query_one(ThreadView)
+    assert thread.border_title == "Thread"
+    assert " ".join(thread.item_text(None).split()) == EMPTY
+    assert thread.highlighted_comment_id is None
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await pilot.press("right_square_bracket")
+    await until(pilot, lambda: thread.chat is not None)
+    first = thread.comment_ids[0]
+    assert thread.border_title == "#1 · open · 1 comment"
+    assert thread.highlighted_comment_id == first
 
-            reply_id = bob.reply(chat_id, "a reply")
-            await until(pilot, lambda: reply_id in thread.comment_ids)
-            assert thread.border_title == "#1 · open · 2 comments"
-            assert thread.item_text(reply_id).splitlines()[1] == " " * INDENT + "a reply"
-            assert thread.highlighted_comment_id == first  # a reply does not move it
-            rendered = "\n".join(thread.render_line(y).text for y in range(4))
-            assert "from bob" in rendered and "a reply" in rendered
-    finally:
-        await bob.close()
+    reply_id = bob.reply(chat_id, "a reply")
+    await until(pilot, lambda: reply_id in thread.comment_ids)
+    assert thread.border_title == "#1 · open · 2 comments"
+    assert thread.item_text(reply_id).splitlines()[1] == " " * INDENT + "a reply"
+    assert thread.highlighted_comment_id == first  # a reply does not move it
+    rendered = "\n".join(thread.render_line(y).text for y in range(4))
+    assert "from bob" in rendered and "a reply" in rendered
 
 
 async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
@@ -112,44 +102,39 @@ async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
     assert thread.highlighted_comment_id == bobs
 
 
-async def test_a_long_thread_scrolls_to_the_highlight(room: LoopbackRoom) -> None:
-    bob = RemoteClient.in_memory(room, "bob")
-    app = app_in_memory(room, "alice")
-    try:
-        async with running(app, (80, 24)) as pilot:
-            await bob.connected()
-            chat_id = bob.create(30.0, 30.0, "from bob")
-            for n in range(12):
-                bob.reply(chat_id, f"reply number {n}")
-            await until(
-                pilot,
-                lambda: (
-                    chat_id in app.replica.view.chats
-                    and len(app.replica.view.chats[chat_id].comments) == 13
-                ),
-            )
-            await pilot.press("right_square_bracket")
-            thread = app.query_one(ThreadView)
-            await until(pilot, lambda: len(thread.comment_ids) == 13)
-            await pilot.pause()
-            height = thread.scrollable_content_region.height
-            assert thread.virtual_size.height > height  # it does not fit
-            assert thread.highlighted_comment_id == thread.comment_ids[-1]
-            visible = "\n".join(thread.render_line(y).text for y in range(height))
-            assert "reply number 11" in visible and "from bob" not in visible
-            # The scrollbar took its columns: the rows were built narrower.
-            assert all(
-                strip.cell_length == thread.content_width
-                for strip in thread.item_lines(thread.comment_ids[0])
-            )
-            thread.focus()
-            await pilot.press("home")
-            assert thread.scroll_offset.y == 0
-            assert "from bob" in thread.render_line(1).text
-            await pilot.press("pagedown")
-            assert thread.highlighted_comment_id != thread.comment_ids[0]
-    finally:
-        await bob.close()
+@pytest.mark.app(size=(80, 24))
+async def test_a_long_thread_scrolls_to_the_highlight(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    for n in range(12):
+        bob.reply(chat_id, f"reply number {n}")
+    await until(
+        pilot,
+        lambda: (
+            chat_id in app.replica.view.chats
+            and len(app.replica.view.chats[chat_id].comments) == 13
+        ),
+    )
+    await pilot.press("right_square_bracket")
+    thread = app.query_one(ThreadView)
+    await until(pilot, lambda: len(thread.comment_ids) == 13)
+    await pilot.pause()
+    height = thread.scrollable_content_region.height
+    assert thread.virtual_size.height > height  # it does not fit
+    assert thread.highlighted_comment_id == thread.comment_ids[-1]
+    visible = "\n".join(thread.render_line(y).text for y in range(height))
+    assert "reply number 11" in visible and "from bob" not in visible
+    # The scrollbar took its columns: the rows were built narrower.
+    assert all(
+        strip.cell_length == thread.content_width
+        for strip in thread.item_lines(thread.comment_ids[0])
+    )
+    thread.focus()
+    await pilot.press("home")
+    assert thread.scroll_offset.y == 0
+    assert "from bob" in thread.render_line(1).text
+    await pilot.press("pagedown")
+    assert thread.highlighted_comment_id != thread.comment_ids[0]
 
 
 async def test_a_remote_reply_costs_under_2_kb_of_terminal_output(tmp_path: Path) -> None:

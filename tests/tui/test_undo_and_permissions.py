@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from textual.widgets import Button
 
 from imagechat_tui.client.loopback import LoopbackRoom
@@ -19,15 +20,11 @@ from imagechat_tui.tui.widgets.image_view import ImageView
 from imagechat_tui.tui.widgets.thread_view import ThreadView
 from tests.tui.helpers import (
     ROOM,
-    RemoteClient,
     Reviewing,
-    app_in_memory,
-    running,
     until,
 )
 from tests.tui.helpers import test_image as sample_image
 
-SIZE = (120, 36)
 ALICE = User(id="alice", name="alice")
 BOB = User(id="bob", name="bob")
 
@@ -176,79 +173,68 @@ async def test_a_non_author_is_refused_before_the_delete_confirmation(alice: Rev
     assert chat_id in app.replica.view.chats
 
 
-async def test_a_viewer_is_refused_before_typing(room: LoopbackRoom) -> None:
-    bob = RemoteClient.in_memory(room, "bob")
-    app = app_in_memory(room, "alice", "viewer")
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.link.connected and app.replica.actor.role == "viewer")
-            await bob.connected()
-            chat_id = bob.create(30.0, 30.0, "from bob")
-            await until(pilot, lambda: chat_id in app.replica.view.chats)
-            composer = app.query_one(CommentInput)
-            for keys in (["n"], ["right_square_bracket", "r"]):
-                app.query_one(ImageView).focus()
-                await pilot.press(*keys)
-                assert not composer.display
-                assert status(app) == "Your role is read-only: you can view but not change."
-            await pilot.click(ImageView, offset=(5, 5))
-            assert not composer.display
-            assert "read-only" in status(app)
-    finally:
-        await bob.close()
+@pytest.mark.app(role="viewer")
+async def test_a_viewer_is_refused_before_typing(alice: Reviewing) -> None:
+    app, pilot, bob = alice
+    await until(pilot, lambda: app.link.connected and app.replica.actor.role == "viewer")
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    composer = app.query_one(CommentInput)
+    for keys in (["n"], ["right_square_bracket", "r"]):
+        app.query_one(ImageView).focus()
+        await pilot.press(*keys)
+        assert not composer.display
+        assert status(app) == "Your role is read-only: you can view but not change."
+    await pilot.click(ImageView, offset=(5, 5))
+    assert not composer.display
+    assert "read-only" in status(app)
 
 
-async def test_keys_scroll_within_a_comment_taller_than_the_panel(room: LoopbackRoom) -> None:
+@pytest.mark.app(size=(80, 24))
+async def test_keys_scroll_within_a_comment_taller_than_the_panel(alice: Reviewing) -> None:
     long_text = "\n".join(f"line {n:02}" for n in range(40))
-    bob = RemoteClient.in_memory(room, "bob")
-    app = app_in_memory(room, "alice")
-    try:
-        async with running(app, (80, 24)) as pilot:
-            await bob.connected()
-            chat_id = bob.create(30.0, 30.0, long_text)
-            bob.reply(chat_id, "the reply")
-            await until(
-                pilot,
-                lambda: (
-                    chat_id in app.replica.view.chats
-                    and len(app.replica.view.chats[chat_id].comments) == 2
-                ),
-            )
-            await pilot.press("right_square_bracket")
-            thread = app.query_one(ThreadView)
-            await until(pilot, lambda: len(thread.comment_ids) == 2)
-            first, reply = thread.comment_ids
-            thread.focus()
-            await pilot.press("home")
-            height = thread.scrollable_content_region.height
-            assert height < 41 and thread.highlighted_comment_id == first
+    app, pilot, bob = alice
+    chat_id = bob.create(30.0, 30.0, long_text)
+    bob.reply(chat_id, "the reply")
+    await until(
+        pilot,
+        lambda: (
+            chat_id in app.replica.view.chats and len(app.replica.view.chats[chat_id].comments) == 2
+        ),
+    )
+    await pilot.press("right_square_bracket")
+    thread = app.query_one(ThreadView)
+    await until(pilot, lambda: len(thread.comment_ids) == 2)
+    first, reply = thread.comment_ids
+    thread.focus()
+    await pilot.press("home")
+    height = thread.scrollable_content_region.height
+    assert height < 41 and thread.highlighted_comment_id == first
 
-            def shown() -> str:
-                return "\n".join(thread.render_line(y).text for y in range(height))
+    def shown() -> str:
+        return "\n".join(thread.render_line(y).text for y in range(height))
 
-            assert "line 00" in shown() and "line 39" not in shown()
-            await pilot.press("down")
-            assert thread.highlighted_comment_id == first and thread.scroll_offset.y == 1
-            await pilot.press("pagedown")
-            assert thread.highlighted_comment_id == first
-            assert thread.scroll_offset.y == 1 + height - 1
-            while "line 39" not in shown():
-                await pilot.press("down")
-                assert thread.highlighted_comment_id == first
-            await pilot.press("down")  # its end is shown: on to the next comment
-            assert thread.highlighted_comment_id == reply
-            await pilot.press("up")  # back, and up within it
-            assert thread.highlighted_comment_id == first
-            await pilot.press("home")
-            assert thread.scroll_offset.y == 0
-            await pilot.press("end")
-            assert thread.highlighted_comment_id == reply
-            assert thread.scroll_offset.y == thread.max_scroll_y
-            # A remote reply while reading the middle of the long comment keeps the place.
-            await pilot.press("home", "pagedown")
-            place = thread.scroll_offset.y
-            bob.reply(chat_id, "another")
-            await until(pilot, lambda: len(thread.comment_ids) == 3)
-            assert thread.scroll_offset.y == place and thread.highlighted_comment_id == first
-    finally:
-        await bob.close()
+    assert "line 00" in shown() and "line 39" not in shown()
+    await pilot.press("down")
+    assert thread.highlighted_comment_id == first and thread.scroll_offset.y == 1
+    await pilot.press("pagedown")
+    assert thread.highlighted_comment_id == first
+    assert thread.scroll_offset.y == 1 + height - 1
+    while "line 39" not in shown():
+        await pilot.press("down")
+        assert thread.highlighted_comment_id == first
+    await pilot.press("down")  # its end is shown: on to the next comment
+    assert thread.highlighted_comment_id == reply
+    await pilot.press("up")  # back, and up within it
+    assert thread.highlighted_comment_id == first
+    await pilot.press("home")
+    assert thread.scroll_offset.y == 0
+    await pilot.press("end")
+    assert thread.highlighted_comment_id == reply
+    assert thread.scroll_offset.y == thread.max_scroll_y
+    # A remote reply while reading the middle of the long comment keeps the place.
+    await pilot.press("home", "pagedown")
+    place = thread.scroll_offset.y
+    bob.reply(chat_id, "another")
+    await until(pilot, lambda: len(thread.comment_ids) == 3)
+    assert thread.scroll_offset.y == place and thread.highlighted_comment_id == first
