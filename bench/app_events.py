@@ -326,7 +326,7 @@ async def measure(
                 link.queue(event)
             await painted.seen(app.screen)
         burst_cpu = (time.process_time() - cpu0) / max(1, len(bursts))
-        shown = app.replica.view.chats
+        shown = link.replica.view.chats
         expected = RoomState.from_snapshot(snapshot)
         for event in changes:
             expected = apply(expected, event)

@@ -25,7 +25,7 @@ from imagechat_tui.client.review import Restored, Review
 from imagechat_tui.client.session import Refused
 from imagechat_tui.client.undo import Deleted
 from imagechat_tui.protocol import Presence, Viewers
-from imagechat_tui.replica import Received, Replica
+from imagechat_tui.replica import Received
 from imagechat_tui.safe_text import inert
 from imagechat_tui.tui.activity import Activity, AlertMode
 from imagechat_tui.tui.bindings import APP_BINDINGS
@@ -86,11 +86,6 @@ class ImageChatApp(App[int]):
         where = f"{self.title} · {self.sub_title}"
         self.workspace = Workspace(self.review, link, self.renderer, self.terminal, where)
         self._link_started = False  # the link runs once the image is shown
-
-    # The link's replica (what the room holds now), for the palette's commands and tests.
-    @property
-    def replica(self) -> Replica:
-        return self.link.replica
 
     @property
     def selected(self) -> str | None:

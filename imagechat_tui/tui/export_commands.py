@@ -33,8 +33,8 @@ def export_path(directory: Path, title: str, fmt: Format) -> Path:
 def review_of(app: ImageChatApp) -> Review:
     """What the server has confirmed (own ops still in flight are not in a report)."""
     return Review.of(
-        app.replica.confirmed.chats.values(),
-        room=app.replica.room,
+        app.link.replica.confirmed.chats.values(),
+        room=app.link.replica.room,
         image=app.renderer.image,
         source=app.image_source,
         is_remote=app.image_source.startswith(("http://", "https://")),
@@ -56,7 +56,7 @@ def _digest(source: str) -> str:
 
 def export_from_app(app: ImageChatApp, fmt: Format, directory: Path | None = None) -> None:
     """Render and write in a thread (a large PNG takes a while); report when done."""
-    if not app.replica.synced:
+    if not app.link.replica.synced:
         app.notify("Nothing to export yet: the room has not arrived.", severity="warning")
         return
     review = review_of(app)

@@ -56,7 +56,7 @@ def invite_link(
 def share_from_app(app: ImageChatApp) -> None:
     """Make the link in a thread; show it and copy it when it arrives."""
     connection = app.link
-    room, source, title = app.replica.room, app.image_source, app.title
+    room, source, title = app.link.replica.room, app.image_source, app.title
 
     def work() -> None:
         try:

@@ -122,8 +122,8 @@ async def test_the_link_alone_brings_bea_into_alices_room_live(
     )
     app = ImageChatApp(target.loaded.image, connection, title=target.title)
     async with running(app, (120, 36)) as pilot:
-        await until(pilot, lambda: marker in app.replica.view.chats)
-        assert app.replica.view.chats[marker].comments[0].text == "Logo is off-centre"
+        await until(pilot, lambda: marker in app.link.replica.view.chats)
+        assert app.link.replica.view.chats[marker].comments[0].text == "Logo is off-centre"
         # Bea replies from the app; Alice sees it live ...
         app.link.submit(
             UpdateOp(
@@ -136,7 +136,7 @@ async def test_the_link_alone_brings_bea_into_alices_room_live(
         assert alice.replica.view.chats[marker].comments[1].author.name == "Bea"
         # ... and Alice's next marker reaches Bea live.
         second = alice.create(70.0, 60.0, "And the footer")
-        await until(pilot, lambda: second in app.replica.view.chats)
+        await until(pilot, lambda: second in app.link.replica.view.chats)
     await alice.close()
 
     # The invite had one use and Bea used it: her saved token still opens the room.

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.app(link="server")
 
 
 def only_chat(app: object) -> object:
-    chats = list(app.replica.view.chats.values())  # type: ignore[attr-defined]
+    chats = list(app.link.replica.view.chats.values())  # type: ignore[attr-defined]
     assert len(chats) == 1
     return chats[0]
 
@@ -55,7 +55,9 @@ async def test_click_places_a_marker_at_the_clicked_spot(
     assert expected is not None
     await pilot.click(ImageView, offset=offset)
     await pilot.press(*"the logo", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    await until(
+        pilot, lambda: len(app.link.replica.view.chats) == 1 and not app.link.replica.pending
+    )
     chat = only_chat(app)
     span_x, span_y = cell_percent_span(view)
     assert abs(chat.x - expected[0]) <= span_x / 2  # type: ignore[attr-defined]
@@ -74,7 +76,7 @@ async def test_keyboard_places_a_marker_at_the_crosshair_and_others_see_it(
     await pilot.press("l", "l", "l", "right", "j", "down")
     assert view.geometry.to_cell(*view.crosshair) == (start_cell[0] + 4, start_cell[1] + 2)
     await pilot.press("n", *"keyboard", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1)
+    await until(pilot, lambda: len(app.link.replica.view.chats) == 1)
     chat = only_chat(app)
     assert (chat.x, chat.y) == view.crosshair  # type: ignore[attr-defined]
     await until(pilot, lambda: chat.id in bob.replica.view.chats)  # type: ignore[attr-defined]
@@ -113,7 +115,7 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
         await until(pilot, lambda: str(status_line.render()) != before)  # the click handled
         status = str(status_line.render())
         assert "Offline" in status and "nothing can be created" in status
-        assert not app.replica.view.chats and not app.replica.pending
+        assert not app.link.replica.view.chats and not app.link.replica.pending
 
         second = await start_server(ServerConfig(port=port, home=home))
         bob = RemoteClient(second.url, mint_token("bob"))
@@ -122,7 +124,7 @@ async def test_offline_banner_and_catch_up_after_the_server_returns(
             made_meanwhile = bob.create(60.0, 40.0, "while alice was offline")
             app.action_retry()
             await until(pilot, lambda: app.link.connected)
-            await until(pilot, lambda: made_meanwhile in app.replica.view.chats)
+            await until(pilot, lambda: made_meanwhile in app.link.replica.view.chats)
             await until(pilot, lambda: shows_connection_state(app))
             assert not banner.display
             assert "Connected" in str(indicator.render())
@@ -135,7 +137,7 @@ async def test_hostile_comment_is_shown_as_plain_text(alice: Reviewing) -> None:
     hostile = "\x1b[2J\x1b]0;owned\x07[bold red]boom[/] \u202eevil\x9b31m"
     app, pilot, bob = alice
     chat_id = bob.create(50.0, 50.0, hostile)
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket")
     thread = app.query_one(ThreadView)
     await until(pilot, lambda: thread.chat is not None)

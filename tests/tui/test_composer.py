@@ -29,7 +29,7 @@ def feed_terminal(app: ImageChatApp, data: str) -> None:
 
 
 def comment_count(app: ImageChatApp, chat_id: str) -> int:
-    chat = app.replica.view.chats.get(chat_id)
+    chat = app.link.replica.view.chats.get(chat_id)
     return len(chat.comments) if chat else 0
 
 
@@ -103,20 +103,22 @@ def box_text_sent(pasted: str) -> str:
 async def test_a_paste_with_the_composer_closed_changes_nothing(alice: Reviewing) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(40.0, 40.0, "bob's marker")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     # Alice's own marker, selected: s would resolve it, D would ask to delete it,
     # m would start moving it, v would hide resolved pins.
     await pilot.press("n", *"mine", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 2 and not app.replica.pending)
-    before = dict(app.replica.view.chats)
+    await until(
+        pilot, lambda: len(app.link.replica.view.chats) == 2 and not app.link.replica.pending
+    )
+    before = dict(app.link.replica.view.chats)
     for focus in (ImageView, ThreadView):
         app.query_one(focus).focus()
         await pilot.pause()
         feed_terminal(app, f"\x1b[200~{HOSTILE}\x1b[201~")
         await pilot.pause()
         await pilot.pause()
-        assert app.replica.view.chats == before
-        assert not app.replica.pending
+        assert app.link.replica.view.chats == before
+        assert not app.link.replica.pending
         assert app.moving is None and app.review.show_resolved
         assert len(app.screen_stack) == 1  # no confirmation opened
         assert not composer(app).display
@@ -144,7 +146,7 @@ def test_paste_markers_split_between_reads_and_a_lone_escape() -> None:
 @pytest.mark.app(limits=Limits(max_text=300))  # the app learns it from `joined`
 async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing(alice: Reviewing) -> None:
     app, pilot, bob = alice
-    limit = app.replica.limits.max_text
+    limit = app.link.replica.limits.max_text
     assert limit == 300
     await pilot.press("n")
     box = composer(app)
@@ -160,7 +162,7 @@ async def test_counter_near_the_limit_and_refusal_over_it_sends_nothing(alice: R
     await pilot.press("enter")
     assert status(app) == (f"Not sent: The text is {limit + 122} characters; the limit is {limit}.")
     assert box.display and len(box.value) == limit + 122  # nothing cut, nothing lost
-    assert not app.replica.pending and not app.replica.view.chats
+    assert not app.link.replica.pending and not app.link.replica.view.chats
     await pilot.press(*["backspace"] * 122, "enter")
     await until(pilot, lambda: len(bob.replica.view.chats) == 1)
     (chat,) = bob.replica.view.chats.values()
@@ -178,7 +180,7 @@ async def test_the_spot_being_commented_is_shown_until_sent_or_cancelled(alice: 
     col, row = view.geometry.to_cell(*view.crosshair)
     assert PENDING_TEXT not in view.render_line(row).text
     await pilot.press("n", *"here", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1)
+    await until(pilot, lambda: len(app.link.replica.view.chats) == 1)
     col, row = view.geometry.to_cell(*view.crosshair)  # the image is taller again
     assert PENDING_TEXT not in view.render_line(row).text
     assert view.render_line(row).text[col : col + 2] == "●1"

@@ -38,7 +38,9 @@ async def test_a_pin_under_the_crosshair_stays_readable_with_the_crosshair_aroun
     assert view.render_line(row).text[col] == "┼"
     # A marker placed with the keyboard sits right under the crosshair.
     await pilot.press("n", *"here", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    await until(
+        pilot, lambda: len(app.link.replica.view.chats) == 1 and not app.link.replica.pending
+    )
     assert view.has_focus and view.geometry.to_cell(*view.crosshair) == (col, row)
     line = view.render_line(row)
     assert line.text[col - 1 : col + 3] == "[●1]"

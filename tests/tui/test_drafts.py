@@ -30,7 +30,7 @@ async def test_escape_keeps_the_draft_per_marker_and_a_restart_finds_it(
         long_text = "x" * 2050  # over the 2,000-character limit: refused at enter
         app = make_app(server.url, mint_token("alice"))
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(app.replica.view.chats) == 2)
+            await until(pilot, lambda: len(app.link.replica.view.chats) == 2)
             app.workspace.select(first)
             await pilot.press("r")
             app.query_one(CommentInput).value = long_text
@@ -51,7 +51,7 @@ async def test_escape_keeps_the_draft_per_marker_and_a_restart_finds_it(
         # The app again, on the same machine: the drafts are still there.
         again = make_app(server.url, mint_token("alice"))
         async with again.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(again.replica.view.chats) == 2)
+            await until(pilot, lambda: len(again.link.replica.view.chats) == 2)
             again.workspace.select(second)
             await pilot.press("r")
             assert composer_text(again) == "about two"
@@ -93,7 +93,7 @@ async def test_a_draft_open_while_the_server_goes_away_and_comes_back_is_intact(
     chat_id = bob.create(20.0, 20.0, "first")
     app = make_app(first.url, mint_token("alice"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: chat_id in app.replica.view.chats)
+        await until(pilot, lambda: chat_id in app.link.replica.view.chats)
         await bob.close()
         app.workspace.select(chat_id)
         await pilot.press("r", *"half a thought")
@@ -108,8 +108,8 @@ async def test_a_draft_open_while_the_server_goes_away_and_comes_back_is_intact(
             assert app.query_one(CommentInput).display
             assert composer_text(app) == "half a thought, and the rest"
             await pilot.press("enter")
-            await until(pilot, lambda: len(app.replica.view.chats[chat_id].comments) == 2)
-            assert app.replica.view.chats[chat_id].comments[-1].text == (
+            await until(pilot, lambda: len(app.link.replica.view.chats[chat_id].comments) == 2)
+            assert app.link.replica.view.chats[chat_id].comments[-1].text == (
                 "half a thought, and the rest"
             )
         finally:

@@ -21,7 +21,7 @@ async def test_palette_exports_the_room_as_csv(
     chat_id = bob.create(40, 60, "=1+1 is not a formula here")
     bob.reply(chat_id, "second thought")
     await until(
-        pilot, lambda: sum(len(c.comments) for c in app.replica.confirmed.chats.values()) == 2
+        pilot, lambda: sum(len(c.comments) for c in app.link.replica.confirmed.chats.values()) == 2
     )
     await pilot.press("ctrl+p")
     await pilot.press(*"export review as csv")

@@ -97,19 +97,19 @@ async def test_each_remote_change_redraws_its_entry_and_pin_alone(alice: Reviewi
     target = ids[3]
 
     def first_text() -> str:
-        return app.replica.view.chats[target].comments[0].text
+        return app.link.replica.view.chats[target].comments[0].text
 
     def comments() -> int:
-        return len(app.replica.view.chats[target].comments)
+        return len(app.link.replica.view.chats[target].comments)
 
     def resolved() -> bool:
-        return app.replica.view.chats[target].resolved
+        return app.link.replica.view.chats[target].resolved
 
     def spot() -> tuple[float, float]:
-        chat = app.replica.view.chats[target]
+        chat = app.link.replica.view.chats[target]
         return chat.x, chat.y
 
-    first_id = app.replica.view.chats[target].comments[0].id
+    first_id = app.link.replica.view.chats[target].comments[0].id
     changes = [
         (lambda: bob.reply(target, "a reply"), lambda: comments() == 2),
         (
@@ -134,12 +134,12 @@ async def test_each_remote_change_redraws_its_entry_and_pin_alone(alice: Reviewi
     # Deleted: its entry and pin go, the others stay; restored: back in its place.
     before_entries, before_pins = entries(markers), pins(view)
     bob.delete(target)
-    await until(pilot, lambda: target not in app.replica.view.chats)
+    await until(pilot, lambda: target not in app.link.replica.view.chats)
     await assert_as_rebuilt(app, pilot)
     assert target not in entries(markers) and target not in pins(view)
     assert all(entries(markers)[i] is before_entries[i] for i in ids if i != target)
     bob.connection.submit(RestoreOp(broadcastId=str(uuid.uuid4()), chatId=target))
-    await until(pilot, lambda: target in app.replica.view.chats)
+    await until(pilot, lambda: target in app.link.replica.view.chats)
     await assert_as_rebuilt(app, pilot)
     assert markers.chat_ids.index(target) == 3
     assert all(entries(markers)[i] is before_entries[i] for i in ids if i != target)
@@ -177,9 +177,9 @@ async def test_a_burst_ends_as_a_full_rebuild(alice: Reviewing) -> None:
             ids.remove(chat_id)
         else:
             ids.append(bob.create(rng.uniform(1, 99), rng.uniform(1, 99), f"new {i}"))
-    await until(pilot, lambda: app.replica.view.chats.keys() == bob.replica.view.chats.keys())
-    await until(pilot, lambda: not bob.replica.pending and not app.replica.pending)
-    await until(pilot, lambda: app.replica.confirmed.seq == bob.replica.confirmed.seq)
+    await until(pilot, lambda: app.link.replica.view.chats.keys() == bob.replica.view.chats.keys())
+    await until(pilot, lambda: not bob.replica.pending and not app.link.replica.pending)
+    await until(pilot, lambda: app.link.replica.confirmed.seq == bob.replica.confirmed.seq)
     await assert_as_rebuilt(app, pilot)
 
 

@@ -166,13 +166,13 @@ async def test_footer_offers_what_applies_and_keeps_help_and_quit_at_100_columns
         region = keys[action].region
         assert region.width > 0 and region.right <= 100, action
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket")
     await until(pilot, lambda: "reply" in footer_keys(app))
     resolve = [k for k in app.screen.query(FooterKey) if k.action.startswith("set_resolved")]
     assert [k.description for k in resolve] == ["Resolve"]
     await pilot.press("s")
-    await until(pilot, lambda: app.replica.view.chats[chat_id].resolved)
+    await until(pilot, lambda: app.link.replica.view.chats[chat_id].resolved)
     await until(
         pilot,
         lambda: (
@@ -193,10 +193,10 @@ async def test_view_toggles_are_shown_and_brackets_follow_the_filter(alice: Revi
     first = bob.create(20.0, 20.0, "open one")
     second = bob.create(40.0, 40.0, "to resolve")
     third = bob.create(60.0, 60.0, "open too")
-    await until(pilot, lambda: len(app.replica.view.chats) == 3)
+    await until(pilot, lambda: len(app.link.replica.view.chats) == 3)
     app.workspace.select(second)
     await pilot.press("s")
-    await until(pilot, lambda: app.replica.view.chats[second].resolved)
+    await until(pilot, lambda: app.link.replica.view.chats[second].resolved)
     view_state = app.query_one("#view-state")
     await pilot.press("v")
     assert "resolved pins hidden" in str(view_state.render())
@@ -216,14 +216,14 @@ async def test_view_toggles_are_shown_and_brackets_follow_the_filter(alice: Revi
     await pilot.press("f")  # all
     await pilot.press("right_square_bracket")
     assert app.selected == third
-    assert first in app.replica.view.chats
+    assert first in app.link.replica.view.chats
 
 
 @pytest.mark.app(size=(60, 20))
 async def test_sidebar_key_lists_jk_gG_and_escape_to_the_image(alice: Reviewing) -> None:
     app, pilot, bob = alice
     ids = [bob.create(10.0 * n, 10.0 * n, f"marker {n}") for n in range(1, 5)]
-    await until(pilot, lambda: len(app.replica.view.chats) == 4)
+    await until(pilot, lambda: len(app.link.replica.view.chats) == 4)
     image = app.query_one(ImageView)
     sidebar = app.query_one("#sidebar")
     full_width = image.size.width

@@ -136,8 +136,8 @@ async def test_filter_cycles_all_open_resolved_and_says_when_empty() -> None:
         assert markers.border_title == "Markers · open (2)"
         await pilot.press("f")
         assert markers.chat_ids == ["chat-3"]
-        app.replica.confirmed = app.replica.confirmed.__class__(room="img-demo")
-        app.replica.view = app.replica.confirmed
+        app.link.replica.confirmed = app.link.replica.confirmed.__class__(room="img-demo")
+        app.link.replica.view = app.link.replica.confirmed
         app.workspace.draw()
         await pilot.pause()
         assert markers.chat_ids == []

@@ -35,8 +35,8 @@ async def test_a_mention_reaches_the_other_reviewers_app(two_apps: TwoApps) -> N
     await a.press("tab")
     assert not picker.is_open
     await a.press(*"please", "enter")
-    await until(a, lambda: len(alice.replica.confirmed.chats) == 1)
-    (chat,) = alice.replica.confirmed.chats.values()
+    await until(a, lambda: len(alice.link.replica.confirmed.chats) == 1)
+    (chat,) = alice.link.replica.confirmed.chats.values()
     assert chat.comments[0].text == "Can you check this @bob please"
 
     # Bob's app tells him, and lists the marker as new until he opens it.
@@ -58,7 +58,7 @@ async def test_a_mention_reaches_the_other_reviewers_app(two_apps: TwoApps) -> N
     await b.press("r")
     await until(b, lambda: bob.query_one("#compose").display)
     await b.press(*"on it", "enter")
-    await until(a, lambda: len(alice.replica.confirmed.chats[chat.id].comments) == 2)
+    await until(a, lambda: len(alice.link.replica.confirmed.chats[chat.id].comments) == 2)
     bob.post_message(events.AppBlur())  # what the terminal's focus report becomes
     await until(b, lambda: not bob.app_focus)
     # Alice took part in that thread: she is told Bob replied (no alert: focused).
@@ -79,8 +79,8 @@ async def test_enter_chooses_the_offered_name_and_then_sends(two_apps: TwoApps) 
     await a.press("enter")
     assert not picker.is_open and alice.query_one("#compose").display  # not sent
     await a.press("enter")
-    await until(a, lambda: len(alice.replica.confirmed.chats) == 1)
-    (chat,) = alice.replica.confirmed.chats.values()
+    await until(a, lambda: len(alice.link.replica.confirmed.chats) == 1)
+    (chat,) = alice.link.replica.confirmed.chats.values()
     assert chat.comments[0].text == "look @bob "
 
 
@@ -100,7 +100,7 @@ async def _new_marker(app: ImageChatApp, pilot: Pilot[object], text: str) -> Non
     await pilot.press(*text)
     app.query_one(MentionPicker).close()
     await pilot.press("enter")
-    await until(pilot, lambda: len(app.replica.confirmed.chats) == 1)
+    await until(pilot, lambda: len(app.link.replica.confirmed.chats) == 1)
 
 
 def test_mention_style_is_bold_colour() -> None:

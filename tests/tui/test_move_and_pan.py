@@ -19,16 +19,18 @@ def status(app: object) -> str:
 async def test_author_moves_own_marker_by_click_and_others_see_it(alice: Reviewing) -> None:
     app, pilot, bob = alice
     await pilot.press("n", *"mine", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
-    chat_id = next(iter(app.replica.view.chats))
+    await until(
+        pilot, lambda: len(app.link.replica.view.chats) == 1 and not app.link.replica.pending
+    )
+    chat_id = next(iter(app.link.replica.view.chats))
     view = app.query_one(ImageView)
     target = view.geometry.to_percent(20.5, 12.5)
     assert target is not None
     await pilot.press("m")
     assert app.moving == chat_id and "Moving #1" in status(app)
     await pilot.click(ImageView, offset=(20, 12))
-    await until(pilot, lambda: not app.replica.pending)
-    moved = app.replica.view.chats[chat_id]
+    await until(pilot, lambda: not app.link.replica.pending)
+    moved = app.link.replica.view.chats[chat_id]
     assert (moved.x, moved.y) == target
     assert app.moving is None and "Marker #1 moved." in status(app)
     assert view.geometry.to_cell(moved.x, moved.y) == (20, 12)
@@ -38,19 +40,19 @@ async def test_author_moves_own_marker_by_click_and_others_see_it(alice: Reviewi
             chat_id in bob.replica.view.chats and bob.replica.view.chats[chat_id].x == target[0]
         ),
     )
-    assert len(app.replica.view.chats) == 1  # the click moved, it did not place
+    assert len(app.link.replica.view.chats) == 1  # the click moved, it did not place
 
 
 async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(alice: Reviewing) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, "bob's")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket", "m")
     assert app.moving is None
     assert "Only its author or a moderator may move Marker #1." in status(app)
     await pilot.click(ImageView, offset=(20, 12))  # an ordinary click: a new marker
     assert app.query_one("#compose").display
-    chat = app.replica.view.chats[chat_id]
+    chat = app.link.replica.view.chats[chat_id]
     assert (chat.x, chat.y) == (30.0, 30.0)
 
 
@@ -58,14 +60,14 @@ async def test_someone_elses_marker_cannot_be_moved_and_the_app_says_why(alice: 
 async def test_moderator_moves_any_marker_with_the_crosshair(alice: Reviewing) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, "bob's")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket", "m")
     view = app.query_one(ImageView)
     start = view.geometry.to_cell(30.0, 30.0)
     assert view.geometry.to_cell(*view.crosshair) == start
     await pilot.press("l", "l", "j", "enter")
-    await until(pilot, lambda: not app.replica.pending)
-    chat = app.replica.view.chats[chat_id]
+    await until(pilot, lambda: not app.link.replica.pending)
+    chat = app.link.replica.view.chats[chat_id]
     assert view.geometry.to_cell(chat.x, chat.y) == (start[0] + 2, start[1] + 1)
     await until(pilot, lambda: bob.replica.view.chats[chat_id].x == chat.x)
 
@@ -73,12 +75,14 @@ async def test_moderator_moves_any_marker_with_the_crosshair(alice: Reviewing) -
 async def test_escape_cancels_a_move(alice: Reviewing) -> None:
     app, pilot, _bob = alice
     await pilot.press("n", *"mine", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
-    chat = next(iter(app.replica.view.chats.values()))
+    await until(
+        pilot, lambda: len(app.link.replica.view.chats) == 1 and not app.link.replica.pending
+    )
+    chat = next(iter(app.link.replica.view.chats.values()))
     await pilot.press("m", "l", "l", "escape", "enter")
     assert app.moving is None
     assert app.query_one("#compose").display  # enter now starts a new marker
-    assert app.replica.view.chats[chat.id] == chat
+    assert app.link.replica.view.chats[chat.id] == chat
 
 
 async def test_crosshair_pans_the_zoomed_view_when_it_leaves_it(alice: Reviewing) -> None:
@@ -115,7 +119,9 @@ async def test_crosshair_stops_at_the_image_edge(alice: Reviewing) -> None:
 async def test_the_move_prompt_is_whole_at_80_columns(alice: Reviewing) -> None:
     app, pilot, _bob = alice
     await pilot.press("n", *"mine", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    await until(
+        pilot, lambda: len(app.link.replica.view.chats) == 1 and not app.link.replica.pending
+    )
     await pilot.press("m")
     await pilot.pause()
     said = status(app)
@@ -140,7 +146,9 @@ async def test_the_move_prompt_beats_who_is_viewing_at_80_columns(alice: Reviewi
     indicator = app.query_one(ConnectionIndicator)
     bar = app.query_one("#statusbar")
     await pilot.press("n", *"mine", "enter")
-    await until(pilot, lambda: len(app.replica.view.chats) == 1 and not app.replica.pending)
+    await until(
+        pilot, lambda: len(app.link.replica.view.chats) == 1 and not app.link.replica.pending
+    )
     await until(pilot, lambda: indicator.viewers == 2 and "2 viewing" in _rows(app, bar)[0])
     await pilot.press("m")
     prompt = "Moving #1: ⏎/click · esc cancel"

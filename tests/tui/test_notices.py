@@ -24,7 +24,7 @@ async def test_the_open_marker_deleted_or_resolved_by_someone_else_says_so(
 ) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     app.workspace.select(chat_id)
     resolve = UpdateOp(broadcastId="b-resolve", chatId=chat_id, change=Resolve())
     bob.connection.submit(resolve)
@@ -53,7 +53,7 @@ async def test_offline_the_footer_offers_no_change(server: RunningServer, alice:
     """Not `n New marker` and `r Reply` offered, then refused when pressed."""
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     app.workspace.select(chat_id)
     view = app.query_one(ImageView)
     changes = [(view, "place"), (view, "draw_region"), (app, "reply"), (app, "move_marker")]
@@ -73,7 +73,7 @@ async def test_the_thread_panel_says_what_someone_else_did_to_the_open_marker(
     app, pilot, bob = alice
     thread = app.query_one(ThreadView)
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     app.workspace.select(chat_id)
     bob.connection.submit(UpdateOp(broadcastId="b-res", chatId=chat_id, change=Resolve()))
     await until(pilot, lambda: thread.notice is not None)

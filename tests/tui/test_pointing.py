@@ -146,7 +146,7 @@ async def test_the_reply_box_names_its_marker_and_follows_the_selection(alice: R
     app, pilot, bob = alice
     first = bob.create(20.0, 20.0, "one")
     second = bob.create(70.0, 70.0, "two")
-    await until(pilot, lambda: second in app.replica.view.chats)
+    await until(pilot, lambda: second in app.link.replica.view.chats)
     await pilot.press("right_square_bracket", "r", *"for two")
     box = app.query_one(CommentInput)
     assert box.border_title == "Reply to #1"
@@ -165,11 +165,11 @@ async def test_the_reply_box_names_its_marker_and_follows_the_selection(alice: R
 async def test_the_reply_box_says_when_its_marker_is_deleted(alice: Reviewing) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(20.0, 20.0, "one")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket", "r", *"half a thought")
     box = app.query_one(CommentInput)
     bob.delete(chat_id)
-    await until(pilot, lambda: chat_id not in app.replica.view.chats)
+    await until(pilot, lambda: chat_id not in app.link.replica.view.chats)
     assert box.border_title == "The marker is gone (deleted): esc to cancel"
     assert box.value == "half a thought"  # kept, to copy or cancel
     await pilot.press("enter")

@@ -47,16 +47,16 @@ async def test_a_killed_local_server_is_started_again_and_the_app_rejoins(home: 
         async with app.run_test(size=(120, 36)) as pilot:
             await until(pilot, lambda: connection.connected)
             await pilot.press("n", *"before", "enter")
-            await until(pilot, lambda: len(app.replica.confirmed.chats) == 1)
+            await until(pilot, lambda: len(app.link.replica.confirmed.chats) == 1)
             os.kill(started.process.pid, signal.SIGKILL)  # the server we started, by pid
             await until(pilot, lambda: not connection.connected)
             await until(pilot, lambda: keeper.restarts == 1, timeout=30)
             await until(pilot, lambda: connection.connected, timeout=30)
             assert keeper.process is not None and keeper.process.pid != started.process.pid
             # The same data directory: what was there before is there again.
-            assert len(app.replica.view.chats) == 1
+            assert len(app.link.replica.view.chats) == 1
             await pilot.press("n", *"after", "enter")
-            await until(pilot, lambda: len(app.replica.confirmed.chats) == 2)
+            await until(pilot, lambda: len(app.link.replica.confirmed.chats) == 2)
     finally:
         for process in (started.process, keeper.process):
             if process is not None and process.poll() is None:

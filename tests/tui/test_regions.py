@@ -29,9 +29,11 @@ async def _send_first_comment(
     await pilot.press(*text, "enter")
     await until(
         pilot,
-        lambda: len(app.replica.confirmed.chats) == 1 and len(bob.replica.confirmed.chats) == 1,
+        lambda: (
+            len(app.link.replica.confirmed.chats) == 1 and len(bob.replica.confirmed.chats) == 1
+        ),
     )
-    (chat,) = app.replica.confirmed.chats.values()
+    (chat,) = app.link.replica.confirmed.chats.values()
     assert bob.replica.confirmed.chats[chat.id] == chat  # the other reviewer has it whole
     return chat
 
@@ -99,7 +101,7 @@ async def test_dragging_draws_a_region(alice: Reviewing) -> None:
 async def test_a_region_frame_is_selected_like_a_pin(alice: Reviewing) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(20, 20, "remote region", w=50, h=40)
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.pause()
     view = app.query_one(ImageView)
     left, top, right, bottom = cell_box(view.geometry, 20, 20, 50, 40)

@@ -46,7 +46,7 @@ async def test_empty_state_then_remote_reply_appears_and_keeps_the_highlight(
     assert " ".join(thread.item_text(None).split()) == EMPTY
     assert thread.highlighted_comment_id is None
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket")
     await until(pilot, lambda: thread.chat is not None)
     first = thread.comment_ids[0]
@@ -67,10 +67,10 @@ async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
 ) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket", "r", *"mine", "enter")
     thread = app.query_one(ThreadView)
-    await until(pilot, lambda: len(thread.comment_ids) == 2 and not app.replica.pending)
+    await until(pilot, lambda: len(thread.comment_ids) == 2 and not app.link.replica.pending)
     bobs, mine = thread.comment_ids
     # After a reply the highlight is on the comment just written.
     assert thread.has_focus and thread.highlighted_comment_id == mine
@@ -91,7 +91,7 @@ async def test_keys_and_clicks_pick_the_comment_that_edit_and_delete_act_on(
     assert thread.highlighted_comment_id == mine
 
     await pilot.press("e", "end", *" too", "enter")
-    await until(pilot, lambda: app.replica.view.chats[chat_id].comments[1].editedAt)
+    await until(pilot, lambda: app.link.replica.view.chats[chat_id].comments[1].editedAt)
     await until(pilot, lambda: "(edited)" in thread.item_text(mine))
     assert "mine too" in thread.item_text(mine)
     assert thread.highlighted_comment_id == mine
@@ -111,8 +111,8 @@ async def test_a_long_thread_scrolls_to_the_highlight(alice: Reviewing) -> None:
     await until(
         pilot,
         lambda: (
-            chat_id in app.replica.view.chats
-            and len(app.replica.view.chats[chat_id].comments) == 13
+            chat_id in app.link.replica.view.chats
+            and len(app.link.replica.view.chats[chat_id].comments) == 13
         ),
     )
     await pilot.press("right_square_bracket")

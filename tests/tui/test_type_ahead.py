@@ -93,7 +93,7 @@ async def test_keys_typed_ahead_of_a_refused_reply_act_as_keys(alice: Reviewing)
     act as they would have, in order (here ] selects the marker, f filters)."""
     app, pilot, bob = alice
     chat_id = bob.create(40.0, 40.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     burst(app, "r]")
     await until(pilot, lambda: app.selected == chat_id)
     assert not app.query_one(CommentInput).composing

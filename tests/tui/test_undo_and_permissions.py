@@ -63,7 +63,7 @@ def test_undo_slot_lasts_its_seconds_and_holds_the_last_delete() -> None:
 async def test_a_deleted_comment_comes_back_with_u(alice: Reviewing) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket", "r", *"line one", "ctrl+j", *"line two", "enter")
     thread = app.query_one(ThreadView)
     await until(pilot, lambda: len(bob.replica.view.chats[chat_id].comments) == 2)
@@ -88,7 +88,7 @@ async def test_a_deleted_comment_comes_back_with_u(alice: Reviewing) -> None:
     assert not footer_has(app, "undo")  # u is spent: pressing it again does nothing
     await pilot.press("u")
     await pilot.pause()
-    assert len(app.replica.view.chats[chat_id].comments) == 2 and not app.replica.pending
+    assert len(app.link.replica.view.chats[chat_id].comments) == 2 and not app.link.replica.pending
 
 
 async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
@@ -101,8 +101,10 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
     reply_id = bob.reply(chat.id, "bob's reply")
     edit = EditComment(commentId=reply_id, text="bob's reply, edited")
     bob.connection.submit(UpdateOp(broadcastId="b-edit", chatId=chat.id, change=edit))
-    await until(pilot, lambda: len(app.replica.view.chats[chat.id].comments) == 2)
-    await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].editedAt is not None)
+    await until(pilot, lambda: len(app.link.replica.view.chats[chat.id].comments) == 2)
+    await until(
+        pilot, lambda: app.link.replica.view.chats[chat.id].comments[1].editedAt is not None
+    )
     await pilot.press("s")  # resolved
     await until(pilot, lambda: bob.replica.view.chats[chat.id].resolved)
     whole = bob.replica.view.chats[chat.id]
@@ -113,7 +115,7 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
     assert isinstance(focused, Button) and focused.id == "no"
     await pilot.press("enter")  # the default: Cancel
     assert not isinstance(app.screen, ConfirmScreen)
-    assert chat.id in app.replica.view.chats and not app.replica.pending
+    assert chat.id in app.link.replica.view.chats and not app.link.replica.pending
 
     await pilot.press("D", "y")
     await until(pilot, lambda: chat.id not in bob.replica.view.chats)
@@ -124,14 +126,14 @@ async def test_marker_delete_defaults_to_cancel_and_u_restores_it(
     # What was deleted comes back for the other viewer: the same number, authors,
     # times, edit and resolved state (not "#1 restored as #2", all by alice).
     assert bob.replica.view.chats[chat.id] == whole
-    await until(pilot, lambda: not app.replica.pending)
-    assert app.replica.view.chats[chat.id] == whole
+    await until(pilot, lambda: not app.link.replica.pending)
+    assert app.link.replica.view.chats[chat.id] == whole
     assert status(app) == "Marker #1 restored."
     assert app.selected == chat.id
     # Bob's reply is still his to edit.
     again = EditComment(commentId=reply_id, text="bob's reply, again")
     bob.connection.submit(UpdateOp(broadcastId="b-again", chatId=chat.id, change=again))
-    await until(pilot, lambda: app.replica.view.chats[chat.id].comments[1].text == again.text)
+    await until(pilot, lambda: app.link.replica.view.chats[chat.id].comments[1].text == again.text)
     # ... and the export credits each comment to its author, with the edit.
     state = room.state
     review = Review.of(
@@ -158,7 +160,7 @@ async def test_undo_expires(alice: Reviewing) -> None:
     assert not footer_has(app, "undo")
     await pilot.press("u")
     await pilot.pause()
-    assert not app.replica.view.chats and not app.replica.pending
+    assert not app.link.replica.view.chats and not app.link.replica.pending
     app.action_undo()  # from the command palette
     assert status(app) == "Nothing to undo (a delete can be undone for 0 s)."
 
@@ -166,19 +168,19 @@ async def test_undo_expires(alice: Reviewing) -> None:
 async def test_a_non_author_is_refused_before_the_delete_confirmation(alice: Reviewing) -> None:
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket", "D")
     assert not isinstance(app.screen, ConfirmScreen)
     assert status(app) == "Only its author or a moderator may delete Marker #1."
-    assert chat_id in app.replica.view.chats
+    assert chat_id in app.link.replica.view.chats
 
 
 @pytest.mark.app(role="viewer")
 async def test_a_viewer_is_refused_before_typing(alice: Reviewing) -> None:
     app, pilot, bob = alice
-    await until(pilot, lambda: app.link.connected and app.replica.actor.role == "viewer")
+    await until(pilot, lambda: app.link.connected and app.link.replica.actor.role == "viewer")
     chat_id = bob.create(30.0, 30.0, "from bob")
-    await until(pilot, lambda: chat_id in app.replica.view.chats)
+    await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     composer = app.query_one(CommentInput)
     for keys in (["n"], ["right_square_bracket", "r"]):
         app.query_one(ImageView).focus()
@@ -199,7 +201,8 @@ async def test_keys_scroll_within_a_comment_taller_than_the_panel(alice: Reviewi
     await until(
         pilot,
         lambda: (
-            chat_id in app.replica.view.chats and len(app.replica.view.chats[chat_id].comments) == 2
+            chat_id in app.link.replica.view.chats
+            and len(app.link.replica.view.chats[chat_id].comments) == 2
         ),
     )
     await pilot.press("right_square_bracket")

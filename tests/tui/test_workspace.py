@@ -20,7 +20,7 @@ async def test_a_created_marker_draws_the_room_once_sent_and_once_confirmed(
     show = ImageView.show
 
     def counted(view: ImageView, *args: object, **kwargs: object) -> None:
-        drawn.append(len(alice.app.replica.pending))
+        drawn.append(len(alice.app.link.replica.pending))
         show(view, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ImageView, "show", counted)

@@ -40,8 +40,8 @@ async def test_a_terminal_and_a_browser_see_each_others_markers_replies_resolves
 
         # The browser's marker reaches the terminal ...
         await place_marker(page, 30, 40, "From the browser")
-        await app_until(pilot, lambda: len(app.replica.confirmed.chats) == 1)
-        (mine,) = app.replica.confirmed.chats.values()
+        await app_until(pilot, lambda: len(app.link.replica.confirmed.chats) == 1)
+        (mine,) = app.link.replica.confirmed.chats.values()
         assert mine.comments[0].text == "From the browser" and mine.createdBy.name == "Dana"
         await app_until(pilot, lambda: mine.id in app.query_one(ImageView).pins)
 
@@ -68,11 +68,13 @@ async def test_a_terminal_and_a_browser_see_each_others_markers_replies_resolves
             assert await page.get_by_role("button", name=name, exact=True).count() == 0, name
         await page.get_by_label("Reply").fill("browser reply")
         await page.get_by_role("button", name="Send", exact=True).click()
-        theirs = next(c for c in app.replica.view.chats.values() if c.id != mine.id)
-        await app_until(pilot, lambda: len(app.replica.confirmed.chats[theirs.id].comments) == 2)
-        assert app.replica.confirmed.chats[theirs.id].comments[1].text == "browser reply"
+        theirs = next(c for c in app.link.replica.view.chats.values() if c.id != mine.id)
+        await app_until(
+            pilot, lambda: len(app.link.replica.confirmed.chats[theirs.id].comments) == 2
+        )
+        assert app.link.replica.confirmed.chats[theirs.id].comments[1].text == "browser reply"
         await page.get_by_role("button", name="Resolve", exact=True).click()
-        await app_until(pilot, lambda: app.replica.confirmed.chats[theirs.id].resolved)
+        await app_until(pilot, lambda: app.link.replica.confirmed.chats[theirs.id].resolved)
 
         # The browser deletes its own marker (after confirming); the terminal sees it go.
         await page.get_by_role("button", name="Back to the list").click()
@@ -80,7 +82,7 @@ async def test_a_terminal_and_a_browser_see_each_others_markers_replies_resolves
         await page.locator(".entry", has_text="From the browser").click()
         await page.get_by_role("button", name="Delete", exact=True).click()
         await page.get_by_role("dialog").get_by_role("button", name="Delete", exact=True).click()
-        await app_until(pilot, lambda: mine.id not in app.replica.confirmed.chats)
+        await app_until(pilot, lambda: mine.id not in app.link.replica.confirmed.chats)
         # The terminal deletes its marker; the browser sees it go.
         await pilot.press("escape")
         await app_until(pilot, lambda: app.selected == theirs.id)
