@@ -303,7 +303,8 @@ class DoorConnection(ServerConnection):
             # buffers): what a connection flood costs per refused connection.
             self._mode = _Mode.CLOSED
             self._refused = True
-            cast(asyncio.Transport, transport).abort()
+            self.transport = cast(asyncio.Transport, transport)  # for _break_cycles
+            self.transport.abort()
             return
         self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(self.write_limit_high, self.write_limit_low)
@@ -336,6 +337,8 @@ class DoorConnection(ServerConnection):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self._started:
+            self._break_cycles()
         if self._refused:
             return  # websockets never saw it
         self.door.live.discard(self)
@@ -353,6 +356,21 @@ class DoorConnection(ServerConnection):
         for waiter in self.drain_waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _break_cycles(self) -> None:
+        """websockets' factory gave this connection a protocol whose parser generator
+        and ``select_subprotocol`` closure refer back to it and to this connection:
+        cycles only the garbage collector frees. A connection that never upgraded needs
+        neither, so it is freed as it goes (a flood's thousands of dropped connections
+        otherwise made full collections of 0.4-1 s that froze the loop)."""
+        protocol = cast(Any, self.protocol)
+        protocol.parser = None  # the generator's frame holds the protocol
+        vars(protocol).pop("select_subprotocol", None)  # bound closure over this one
+        # CPython's selector transport keeps a bound method of itself for its reads
+        # (``_read_ready_cb``); it reads no more once it calls connection_lost.
+        transport = vars(self).get("transport")
+        if transport is not None and hasattr(transport, "_read_ready_cb"):
+            transport._read_ready_cb = None
 
     # --- the first head: no task until it is known to be HTTP ---------------------
 
