@@ -22,19 +22,105 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import fanout_load  # noqa: E402
 from fanout import free_port, raise_fd_limit, wait_healthy  # noqa: E402
-from fanout_load import Receiver, create_op, open_client, percentile, server_rss_bytes, wait_for  # noqa: E402
+from fanout_load import (  # noqa: E402
+    CountingConnection,
+    Receiver,
+    create_op,
+    open_client,
+    percentile,
+    server_cpu_seconds,
+    server_rss_bytes,
+    wait_for,
+)
+from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
+
+
+async def timed_join(port: int, token: str) -> tuple[ClientConnection, dict[str, float]]:
+    """A fresh client's join, timed by step: the TCP handshake (the kernel's: a SYN the
+    full listen queue dropped shows here as ~1 s), the upgrade (the wait in the accept
+    queue plus the server's loop until it answers 101), then join to snapshot."""
+    loop = asyncio.get_running_loop()
+    at, t0 = time.time(), time.perf_counter()
+    sock = socket.socket()
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+    except BaseException:
+        sock.close()
+        raise
+    t1 = time.perf_counter()
+    ws = await connect(
+        f"ws://127.0.0.1:{port}/ws",
+        sock=sock,
+        compression=fanout_load.COMPRESSION,
+        subprotocols=fanout_load.SUBPROTOCOLS,
+        max_size=2**22,
+        create_connection=CountingConnection,
+        open_timeout=60,
+        ping_interval=None,
+    )
+    t2 = time.perf_counter()
+    await ws.send(json.dumps({"op": "join", "room": "bench", "token": token, "since": None}))
+    while json.loads(await ws.recv())["type"] != "snapshot":
+        pass
+    t3 = time.perf_counter()
+    steps = {"connect": t1 - t0, "upgrade": t2 - t1, "snapshot": t3 - t2, "total": t3 - t0}
+    return ws, {"at": at, **{k: v * 1000 for k, v in steps.items()}}
+
+
+async def join_client(port: int, tokens: list[str], joins: int, spacing: float) -> None:
+    """``--join-client``: ``joins`` fresh joins, ``spacing`` s apart; one JSON line out."""
+    steps: list[dict[str, float]] = []
+    failed = 0
+    for i in range(joins):
+        try:
+            ws, step = await timed_join(port, tokens[i % len(tokens)])
+        except Exception:  # refused at the connection limit: the app would retry
+            failed += 1
+        else:
+            steps.append(step)
+            await ws.close()
+        await asyncio.sleep(spacing)
+    print(json.dumps({"steps": steps, "failed": failed}))
+
+
+def accept_queue(port: int) -> int:
+    """Connections waiting in the server's accept queue (the listening socket's Recv-Q)."""
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return int(out[1]) if len(out) > 1 else -1
+
+
+async def sample_queue(port: int, seen: list[int], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        seen.append(await asyncio.to_thread(accept_queue, port))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.2)
+
+
+async def loop_lag(lags: list[float], stop: asyncio.Event) -> None:
+    """This process's own loop lag (the joiner shares it with the 500 viewers)."""
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        await asyncio.sleep(0.01)
+        lags.append((time.perf_counter() - t0 - 0.01) * 1000)
 
 
 def mint(home: Path, count: int) -> list[str]:
@@ -53,10 +139,23 @@ async def sample_rss(pid: int, peak: list[int], stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), 0.1)
 
 
+async def server_probe(pid: int, home: Path) -> dict[str, Any]:
+    """The server's loop stalls and collector pauses since the last call
+    (bench/stall_probe_serve.py, on SIGUSR1)."""
+    out = home / "probe.jsonl"
+    lines = len(out.read_text().splitlines()) if out.exists() else 0
+    os.kill(pid, signal.SIGUSR1)
+    while not out.exists() or len(out.read_text().splitlines()) <= lines:
+        await asyncio.sleep(0.05)
+    result: dict[str, Any] = json.loads(out.read_text().splitlines()[-1])
+    return result
+
+
 async def phase(
     name: str,
     args: argparse.Namespace,
     pid: int,
+    home: Path,
     url: str,
     receivers: list[Receiver],
     writer: object,
@@ -67,32 +166,48 @@ async def phase(
         r.latencies_ns.clear()
     peak, stop = [server_rss_bytes(pid)], asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pid, peak, stop))
-    joins: list[float] = []
-    failed_joins = 0
+    queue: list[int] = []
+    lags: list[float] = []
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    queue_sampler = asyncio.create_task(sample_queue(port, queue, stop))
+    lag_sampler = asyncio.create_task(loop_lag(lags, stop))
+    cpu0, wall0 = server_cpu_seconds(pid), time.perf_counter()
+    probe = await server_probe(pid, home)  # starts the server's probe over
 
-    async def fresh_joins() -> None:
-        nonlocal failed_joins
-        for i in range(10):
-            t0 = time.perf_counter()
-            try:
-                ws = await open_client(url, tokens[i % len(tokens)], "bench")
-            except Exception:  # refused at the connection limit: the app would retry
-                failed_joins += 1
-            else:
-                joins.append((time.perf_counter() - t0) * 1000)
-                await ws.close()
-            await asyncio.sleep(args.events / args.rate / 12)
-
-    joiner = asyncio.create_task(fresh_joins())
+    # The fresh client is a process of its own, as a real one is: in this one its
+    # connect and reads would wait behind the 500 viewers' frames (this loop's lag).
+    spacing = args.events / args.rate / (args.joins + 2)
+    joiner = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--join-client",
+        str(port),
+        "--joins",
+        str(args.joins),
+        "--spacing",
+        str(spacing),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    joined_out = asyncio.create_task(joiner.communicate("\n".join(tokens).encode()))
     t0 = time.perf_counter()
     for i in range(args.events):
         await asyncio.sleep(max(0.0, t0 + i / args.rate - time.perf_counter()))
         await writer.send(create_op(name, i))  # type: ignore[attr-defined]
     complete = await wait_for(receivers, sent + args.events, timeout=120)
-    await joiner
+    out, _ = await joined_out
+    joined = json.loads(out)
+    steps, failed_joins = joined["steps"], joined["failed"]
+    joins = [step["total"] for step in steps]
+    cpu = (server_cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0)
+    probe = await server_probe(pid, home)
     stop.set()
-    await sampler
+    await asyncio.gather(sampler, queue_sampler, lag_sampler)
     latencies = [lat for r in receivers for lat in r.latencies_ns]
+    by_step = {
+        f"join_{name}_ms": [round(s[name], 1) for s in steps]
+        for name in ("connect", "upgrade", "snapshot", "total")
+    }
     return {
         "phase": name,
         "complete": complete,
@@ -101,7 +216,22 @@ async def phase(
         "peak_rss_mib": round(peak[0] / 2**20, 1),
         "join_p50_ms": round(statistics.median(joins), 1) if joins else None,
         "join_max_ms": round(max(joins), 1) if joins else None,
+        "join_p99_ms": round(sorted(joins)[int(0.99 * (len(joins) - 1))], 1) if joins else None,
         "joins_failed": failed_joins,
+        "server_cpu": round(cpu, 2),
+        "accept_queue_max": max(queue, default=-1),
+        "accept_queue_median": statistics.median(queue) if queue else -1,
+        "bench_loop_lag_max_ms": round(max(lags, default=0), 1),
+        "server_loop_stall_max_ms": probe["loop_stall_max_ms"],
+        "server_gc_full_count": probe["gc_full"]["count"],
+        "server_gc_full_max_ms": probe["gc_full"]["max_ms"],
+        "server_gc_ms_per_s": round(
+            (probe["gc_full"]["total_ms"] + probe["gc_young"]["total_ms"])
+            / (time.perf_counter() - wall0),
+            1,
+        ),
+        "server_gc_objects": probe["objects"],
+        **by_step,
     }
 
 
@@ -128,7 +258,7 @@ async def run(args: argparse.Namespace, port: int, pid: int, home: Path) -> list
     sent = 0
     spare = tokens[args.viewers + 1 :]
     for _ in range(args.repeat):
-        results.append(await phase("quiet", args, pid, url, receivers, writer, spare, sent))
+        results.append(await phase("quiet", args, pid, home, url, receivers, writer, spare, sent))
         sent += args.events
         attacker = subprocess.Popen(  # noqa: ASYNC220 (started once per phase)
             [
@@ -152,7 +282,7 @@ async def run(args: argparse.Namespace, port: int, pid: int, home: Path) -> list
         assert attacker.stdout is not None
         line = await asyncio.to_thread(attacker.stdout.readline)
         assert line.strip() == "attacking", line
-        result = await phase("attack", args, pid, url, receivers, writer, spare, sent)
+        result = await phase("attack", args, pid, home, url, receivers, writer, spare, sent)
         sent += args.events
         attacker.send_signal(signal.SIGTERM)
         counts, _ = await asyncio.to_thread(attacker.communicate, None, 60)
@@ -175,15 +305,67 @@ def report(results: list[dict[str, object]]) -> str:
         ("viewer delivery p99 (ms)", "p99_ms"),
         ("server peak RSS (MiB)", "peak_rss_mib"),
         ("fresh join p50 (ms)", "join_p50_ms"),
-        ("fresh join, slowest of 10 (ms)", "join_max_ms"),
-        ("fresh joins that failed, of 10", "joins_failed"),
+        ("fresh join p99 (ms)", "join_p99_ms"),
+        ("fresh join, slowest (ms)", "join_max_ms"),
+        ("fresh joins that failed", "joins_failed"),
+        ("server CPU (cores)", "server_cpu"),
+        ("accept queue, most seen", "accept_queue_max"),
+        ("bench loop lag, most (ms)", "bench_loop_lag_max_ms"),
+        ("server loop stall, longest (ms)", "server_loop_stall_max_ms"),
+        ("server full collections", "server_gc_full_count"),
+        ("server full collection, longest (ms)", "server_gc_full_max_ms"),
+        ("server GC pauses (ms per s)", "server_gc_ms_per_s"),
+        ("objects the collector tracks", "server_gc_objects"),
     ]
     lines = ["| metric | quiet | attack | attack/quiet |", "|---|---:|---:|---:|"]
     for label, key in rows:
         quiet, attack = med("quiet", key), med("attack", key)
         ratio = f"{attack / quiet:.2f}x" if quiet else "-"
         lines.append(f"| {label} | {quiet:g} | {attack:g} | {ratio} |")
+    lines.append("fresh join by step, all phases pooled: p50 / p99 / max (ms)")
+    for phase in ("quiet", "attack"):
+        parts = []
+        for step in ("connect", "upgrade", "snapshot"):
+            values = sorted(v for r in results if r["phase"] == phase for v in r[f"join_{step}_ms"])  # type: ignore[attr-defined]
+            if values:
+                p99 = values[int(0.99 * (len(values) - 1))]
+                parts.append(f"{step} {statistics.median(values):g} / {p99:g} / {values[-1]:g}")
+        lines.append(f"  {phase}: " + "; ".join(parts))
     return "\n".join(lines)
+
+
+def serve_and_run(args: argparse.Namespace, tree: Path) -> list[dict[str, object]]:
+    """One server (``imagechat-tui serve`` from ``tree``), its viewers and the phases."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        mint(home, 0)
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-P",  # the tree's own package, not this checkout's (editable install)
+                str(HERE / "stall_probe_serve.py"),
+                "serve",
+                "--port",
+                str(port),
+                "--home",
+                tmp,
+                "--log-level",
+                "warning",
+            ],
+            cwd=tree,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(tree),
+                "IMAGECHAT_BENCH_PROBE": str(home / "probe.jsonl"),
+            },
+        )
+        try:
+            wait_healthy(port, proc)
+            return asyncio.run(run(args, port, proc.pid, home))
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
 def main() -> None:
@@ -194,6 +376,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--joins", type=int, default=30, help="fresh joins per phase")
     parser.add_argument("--idle", type=int, default=10_000)
     parser.add_argument("--slow", type=int, default=500)
     parser.add_argument("--bodies", type=int, default=20)
@@ -201,41 +384,42 @@ def main() -> None:
     # On a small shared box the attacker competes with the server for a core: niced, it
     # takes what the server leaves (what a remote attacker's CPU would cost it: nothing).
     parser.add_argument("--attacker-nice", type=int, default=0)
+    # A checkout of another commit: its server runs too, alternating with this tree's
+    # (one server, its viewers and a quiet and an attacked phase each, --repeat times).
+    parser.add_argument("--baseline-tree", type=Path)
+    parser.add_argument("--join-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--spacing", type=float, default=0.2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.join_client:
+        tokens = sys.stdin.read().split()
+        asyncio.run(join_client(args.join_client, tokens, args.joins, args.spacing))
+        return
     raise_fd_limit()
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        mint(home, 0)
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "imagechat_tui",
-                "serve",
-                "--port",
-                str(port),
-                "--home",
-                tmp,
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-        )
-        try:
-            wait_healthy(port, proc)
-            results = asyncio.run(run(args, port, proc.pid, home))
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    trees = {"this tree": ROOT}
+    if args.baseline_tree is not None:
+        trees = {"baseline": args.baseline_tree.resolve(), **trees}
+    repeat, args.repeat = args.repeat, 1
+    results: dict[str, list[dict[str, object]]] = {name: [] for name in trees}
+    for _ in range(repeat):
+        for name, tree in trees.items():
+            load = os.getloadavg()[0]
+            for result in serve_and_run(args, tree):
+                result["load"] = round(load, 2)
+                results[name].append(result)
+    args.repeat = repeat
     out = HERE / "results" / f"hostile-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "phases": results}, indent=1))
+    meta = {**vars(args), "baseline_tree": str(args.baseline_tree)}
+    out.write_text(json.dumps({"args": meta, "trees": results}, indent=1))
     print(
         f"{args.viewers} joined viewers, {args.events} events at {args.rate}/s per phase; "
-        f"medians of {args.repeat} quiet and {args.repeat} attacked phases"
+        f"medians of {args.repeat} quiet and {args.repeat} attacked phases; "
+        f"load {min(r['load'] for rs in results.values() for r in rs)}"  # type: ignore[type-var]
+        f"-{max(r['load'] for rs in results.values() for r in rs)}"  # type: ignore[type-var]
     )
-    print(report(results))
+    for name, rows in results.items():
+        print(f"\n{name} ({trees[name]})")
+        print(report(rows))
     print(f"raw results: {out.relative_to(ROOT)}")
 
 
