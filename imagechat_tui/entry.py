@@ -1,7 +1,9 @@
 """The ``imagechat-tui`` command's entry point. ``imagechat-tui FILE`` alone opens FILE
 at once, without importing typer and every command's module (cli.py): that is ~60-90 ms
 of CPU before the first frame, and typer's parsing another ~200 ms (it imports pydantic
-and builds an adapter per option). Everything else goes to cli.py's typer app.
+and builds an adapter per option). It asks the terminal what it can show before any of
+the app is imported (``terminal_probe.ask``): the replies come back meanwhile. Everything
+else goes to cli.py's typer app.
 
 ``COMMANDS`` and ``OPEN_VARIABLES`` are what cli.py's app has (tests/test_cli_startup.py
 checks that they stay so): a word that names a command is that command, and any of the
@@ -43,9 +45,17 @@ def opens_with_defaults(args: list[str]) -> bool:
 def main() -> None:
     args = sys.argv[1:]
     if opens_with_defaults(args):
-        from imagechat_tui.tui.launch import run  # open's defaults are run's
+        from imagechat_tui.client.terminal_probe import ask
 
-        sys.exit(run(args[0], None, None, None, None))
+        asked = ask()  # first: the terminal answers while the app is imported
+        try:
+            from imagechat_tui.tui.launch import run  # open's defaults are run's
+
+            code = run(args[0], None, None, None, None, asked=asked)
+        finally:
+            if asked is not None:  # (an import that failed, a Ctrl-C)
+                asked.close()
+        sys.exit(code)
     from imagechat_tui.cli import main as commands
 
     commands()

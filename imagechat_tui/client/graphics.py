@@ -8,7 +8,6 @@ Textual (through ``COLORTERM``, which Rich reads) when the terminal says it has 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
@@ -17,11 +16,12 @@ from PIL import Image
 from imagechat_tui.client.halfblock import HalfBlockRenderer
 from imagechat_tui.client.pixel_renderer import PixelRenderer
 from imagechat_tui.client.terminal_probe import (
+    Asked,
     Capabilities,
     GraphicsChoice,
     GraphicsMode,
+    ask,
     choose_mode,
-    probe,
     truecolor_from_env,
 )
 
@@ -39,15 +39,15 @@ class TerminalSetup:
 
 
 def detect_terminal(
-    requested: GraphicsChoice = "auto", env: MutableMapping[str, str] | None = None
+    requested: GraphicsChoice = "auto",
+    env: MutableMapping[str, str] | None = None,
+    asked: Asked | None = None,
 ) -> TerminalSetup:
-    """Probe the terminal (when stdin is one) and pick the drawing mode."""
+    """Probe the terminal (when stdin is one) and pick the drawing mode. ``asked``: the
+    questions were written earlier (``terminal_probe.ask``); only the replies are read."""
     env = os.environ if env is None else env
-    stdin = sys.__stdin__
-    if stdin is None or not stdin.isatty():
-        caps = Capabilities(truecolor=truecolor_from_env(env))
-    else:
-        caps = probe(env)
+    asked = asked or ask()
+    caps = asked.answers(env) if asked else Capabilities(truecolor=truecolor_from_env(env))
     if caps.truecolor and not truecolor_from_env(env):
         env["COLORTERM"] = "truecolor"  # Rich (and so Textual) read it
     return TerminalSetup(choose_mode(caps, requested), caps)

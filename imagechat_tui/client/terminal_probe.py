@@ -19,12 +19,14 @@ Inside tmux the answers are tmux's own (DA1 lists Sixel when tmux itself can sho
 is not used in tmux: its direct placements land at the outer terminal's cursor, not in
 the pane.
 
-``parse_replies`` and ``choose_mode`` are pure; ``probe`` does the I/O on a tty.
+``parse_replies`` and ``choose_mode`` are pure; ``probe_fd`` does the I/O on a tty. ``ask``
+writes the questions and ``Asked.answers`` reads the replies later: ``imagechat-tui FILE``
+asks before it imports the app (entry.py), so the terminal answers meanwhile (over ssh, a
+whole round trip that no longer waits in line).
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
@@ -32,10 +34,11 @@ import select
 import shutil
 import struct
 import subprocess
+import sys
 import termios
 import time
 import tty
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
@@ -156,60 +159,92 @@ def window_cell_size(fd: int) -> tuple[int, int] | None:
     return None
 
 
-@contextlib.contextmanager
-def _cbreak(fd: int) -> Iterator[None]:
-    """No echo, no line buffering while the replies come in; restored afterwards."""
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd, termios.TCSANOW)
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSANOW, saved)
+class Asked:
+    """The questions written on a terminal in cbreak mode (no echo of the replies), the
+    replies not read yet. ``answers`` reads them and gives the terminal its mode back;
+    ``close`` does the same for a launch that ends before it needs them."""
+
+    def __init__(
+        self, fd_in: int, fd_out: int, timeout: float = DEFAULT_TIMEOUT, *, owned: bool = False
+    ) -> None:
+        """``owned``: ``fd_in`` is ours to close when done (``ask``'s /dev/tty)."""
+        self._fd_in, self._fd_out = fd_in, fd_out
+        self._owned = owned
+        self._saved = termios.tcgetattr(fd_in)
+        self._replies: bytes | None = None
+        tty.setcbreak(fd_in, termios.TCSANOW)
+        try:
+            os.write(fd_out, QUERIES.encode())
+        except OSError:
+            self._restore()
+            raise
+        self._deadline = time.monotonic() + timeout  # from the asking, not the reading
+
+    def replies(self) -> bytes:
+        """What the terminal said, until its DA1 reply or the deadline; read once."""
+        if self._replies is None:
+            data = b""
+            try:
+                while not _DA1.search(data):
+                    left = self._deadline - time.monotonic()
+                    if left <= 0 or not select.select([self._fd_in], [], [], left)[0]:
+                        break
+                    chunk = os.read(self._fd_in, 4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            finally:
+                self._replies = data
+                self._restore()
+        return self._replies
+
+    def answers(self, env: Mapping[str, str]) -> Capabilities:
+        """The capabilities, from the replies and ``env`` (see ``probe_fd``)."""
+        in_tmux = bool(env.get("TMUX"))
+        caps = replace(parse_replies(self.replies()), in_tmux=in_tmux)
+        if not caps.cell_size_known:
+            size = window_cell_size(self._fd_out)
+            if size:
+                caps = replace(caps, cell_size=size, cell_size_known=True)
+        truecolor = caps.truecolor or truecolor_from_env(env) or (in_tmux and tmux_truecolor(env))
+        self.close()
+        return replace(caps, truecolor=truecolor)
+
+    def close(self) -> None:
+        """Read (and drop) the replies if not yet done, restore the terminal: none of
+        them is left for the shell to print."""
+        self.replies()
+        if self._owned:
+            self._owned = False
+            os.close(self._fd_in)
+
+    def _restore(self) -> None:
+        termios.tcsetattr(self._fd_in, termios.TCSANOW, self._saved)
 
 
 def read_replies(fd_in: int, fd_out: int, timeout: float = DEFAULT_TIMEOUT) -> bytes:
     """Write ``QUERIES`` and read until the DA1 reply arrives or ``timeout`` passes."""
-    with _cbreak(fd_in):
-        os.write(fd_out, QUERIES.encode())
-        deadline = time.monotonic() + timeout
-        data = b""
-        while not _DA1.search(data):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd_in], [], [], left)[0]:
-                break
-            chunk = os.read(fd_in, 4096)
-            if not chunk:
-                break
-            data += chunk
-    return data
+    return Asked(fd_in, fd_out, timeout).replies()
 
 
-def probe(
-    env: Mapping[str, str] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    tty_path: str = "/dev/tty",
-) -> Capabilities:
-    """Ask the controlling terminal; a terminal that cannot be asked gets the defaults."""
-    env = os.environ if env is None else env
+def ask(tty_path: str = "/dev/tty", timeout: float = DEFAULT_TIMEOUT) -> Asked | None:
+    """Write the questions to the controlling terminal now, when standard input is one
+    (None: no terminal to ask, or it cannot be opened); read them with ``answers``."""
+    stdin = sys.__stdin__
+    if stdin is None or not stdin.isatty():
+        return None
     try:
         fd = os.open(tty_path, os.O_RDWR | os.O_NOCTTY)
     except OSError:
-        return Capabilities(truecolor=truecolor_from_env(env))
+        return None
     try:
-        caps = probe_fd(fd, fd, env, timeout)
-    finally:
+        return Asked(fd, fd, timeout, owned=True)
+    except (OSError, termios.error):
         os.close(fd)
-    return caps
+        return None
 
 
 def probe_fd(
     fd_in: int, fd_out: int, env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT
 ) -> Capabilities:
-    in_tmux = bool(env.get("TMUX"))
-    caps = replace(parse_replies(read_replies(fd_in, fd_out, timeout)), in_tmux=in_tmux)
-    if not caps.cell_size_known:
-        size = window_cell_size(fd_out)
-        if size:
-            caps = replace(caps, cell_size=size, cell_size_known=True)
-    truecolor = caps.truecolor or truecolor_from_env(env) or (in_tmux and tmux_truecolor(env))
-    return replace(caps, truecolor=truecolor)
+    return Asked(fd_in, fd_out, timeout).answers(env)

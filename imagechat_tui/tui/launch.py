@@ -16,7 +16,7 @@ from imagechat_tui.client.connection import Connection
 from imagechat_tui.client.graphics import detect_terminal
 from imagechat_tui.client.local_server import LocalServerKeeper
 from imagechat_tui.client.target import LaunchError, TargetError, report, resolve
-from imagechat_tui.client.terminal_probe import GRAPHICS_CHOICES
+from imagechat_tui.client.terminal_probe import GRAPHICS_CHOICES, Asked
 from imagechat_tui.model import Actor
 from imagechat_tui.protocol import User
 from imagechat_tui.replica import Replica
@@ -55,8 +55,29 @@ def run(
     graphics: str = "auto",
     name: str | None = None,
     alert: str = "auto",
+    asked: Asked | None = None,
 ) -> int:
-    """Open ``image`` for review; returns the process exit code."""
+    """Open ``image`` for review; returns the process exit code. ``asked``: the terminal
+    was asked what it can show before this was imported (entry.py); its replies are
+    read here, and the terminal given its mode back whatever happens."""
+    try:
+        return _run(image, server, room, token, ca_file, graphics, name, alert, asked)
+    finally:
+        if asked is not None:
+            asked.close()
+
+
+def _run(
+    image: str,
+    server: str | None,
+    room: str | None,
+    token: str | None,
+    ca_file: str | None,
+    graphics: str,
+    name: str | None,
+    alert: str,
+    asked: Asked | None,
+) -> int:
     err = Console(stderr=True, highlight=False)
     try:
         if graphics not in GRAPHICS_CHOICES:
@@ -66,7 +87,7 @@ def run(
         target = resolve(image, server, room, token, ca_file, err, name)
     except TargetError as exc:
         return report(err, exc)
-    terminal = detect_terminal(graphics)  # type: ignore[arg-type]  # checked above
+    terminal = detect_terminal(graphics, asked=asked)  # type: ignore[arg-type]  # checked above
     from imagechat_tui.tui.app import ImageChatApp  # Textual import only when needed
 
     connection = build_connection(
