@@ -186,8 +186,10 @@ class Asked:
             data = b""
             try:
                 while not _DA1.search(data):
-                    left = self._deadline - time.monotonic()
-                    if left <= 0 or not select.select([self._fd_in], [], [], left)[0]:
+                    # Past the deadline, still read what has come: replies left unread
+                    # would reach the app as keys (a launch slower than the timeout).
+                    left = max(0.0, self._deadline - time.monotonic())
+                    if not select.select([self._fd_in], [], [], left)[0]:
                         break
                     chunk = os.read(self._fd_in, 4096)
                     if not chunk:

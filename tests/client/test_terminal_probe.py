@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import select
 import struct
 import termios
 import threading
@@ -21,6 +22,7 @@ from imagechat_tui.client.terminal_probe import (
     DEFAULT_CELL,
     DEFAULT_TIMEOUT,
     QUERIES,
+    Asked,
     Capabilities,
     choose_mode,
     parse_replies,
@@ -167,3 +169,23 @@ def test_the_users_choice_wins() -> None:
 def test_a_failed_kitty_query_is_not_kitty() -> None:
     caps = parse_replies(b"\x1b_Gi=4153;EINVAL:unsupported\x1b\\\x1b[?62;c")
     assert not caps.kitty
+
+
+def _until_readable(fd: int, count: int) -> None:
+    """Wait until ``count`` bytes are there to read on ``fd`` (a pty delivers writes
+    through a buffer of its own, not at once)."""
+    while struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0] < count:
+        select.select([], [], [], 0.01)
+
+
+def test_replies_that_came_after_the_deadline_are_read_not_left_for_the_app(term: Pty) -> None:
+    """entry.py asks before it imports the app and reads the replies after: a launch
+    slower than the timeout still reads what has come (left unread, the app would take
+    the replies for keys; in tmux they opened the help screen)."""
+    asked = Asked(term.slave, term.slave, timeout=0.0)
+    assert term.read_questions() == QUERIES.encode()
+    os.write(term.master, XTERM_VT340_REPLIES)
+    _until_readable(term.slave, len(XTERM_VT340_REPLIES))
+    caps = asked.answers({})
+    assert caps.answered and caps.sixel
+    assert select.select([term.slave], [], [], 0)[0] == []  # nothing left for the app
