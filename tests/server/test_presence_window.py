@@ -72,7 +72,19 @@ def test_frames_are_a_window_apart_and_changes_within_one_ride_along() -> None:
     assert schedule.due() is False  # only other nodes' viewers changed: nothing to tell
 
 
-def test_the_window_grows_with_the_room_up_to_two_seconds() -> None:
+def test_the_window_grows_with_the_room_up_to_five_seconds() -> None:
     assert presence_window(0) == pytest.approx(0.05)
     assert presence_window(20) == pytest.approx(0.25)
-    assert presence_window(10_000) == 2.0
+    assert presence_window(195) == pytest.approx(2.0)
+    assert presence_window(495) == pytest.approx(5.0)
+    assert presence_window(10_000) == 5.0
+
+
+def test_a_slow_mass_join_into_a_large_room_costs_fewer_frames_than_with_two_second_windows() -> (
+    None
+):
+    # 1,000 viewers at 200 joins a second (a loaded node): with windows of at most 2 s
+    # each viewer got 2.65 frames on average; at most one per 5 s window in a large room.
+    frames, _sizes, _told = mass_join(1_000, 200)
+    assert sum(frames) / 1_000 <= 1.8
+    assert all(f >= 1 for f in frames)
