@@ -1,6 +1,7 @@
-"""CPU of ``imagechat-tui IMAGE`` before the app runs: a fresh process imports the CLI,
-the launch and the app module and resolves the image (loads it, mints the local token in
-an empty home), then reports its own CPU time. No terminal, no server: the imports and
+"""CPU of ``imagechat-tui IMAGE`` before the app runs: a fresh process imports the entry
+point (entry.py; cli.py in a tree without it), the launch and the app module and
+resolves the image (loads it, mints the local token in an empty home), then reports its
+own CPU time (not typer's parsing, which entry.py skips: bench/app_startup.py has it). No terminal, no server: the imports and
 the work the first frame waits for, less noisy than bench/app_startup.py's pty timing.
 
 Run: .venv/bin/python -m bench.launch_cpu [--repeat 9] [--baseline-tree DIR]
@@ -25,7 +26,10 @@ IMAGE = Path(__file__).parents[1] / "examples" / "dashboard.png"
 PROBE = """
 import resource, sys
 from rich.console import Console
-import imagechat_tui.cli
+try:  # the entry point of `imagechat-tui FILE` (a tree before entry.py: the CLI)
+    import imagechat_tui.entry
+except ImportError:
+    import imagechat_tui.cli
 from imagechat_tui.client.target import resolve
 from imagechat_tui.tui import launch
 from imagechat_tui.tui.app import ImageChatApp
