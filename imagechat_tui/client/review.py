@@ -374,6 +374,12 @@ class Review:
             found.append("sidebar hidden (b)")
         return found
 
+    def hidden_briefly(self) -> str:
+        """The same in fewer cells, for when a message needs the status bar's room
+        ("hidden: pins (v), sidebar (b)"); one toggle alone is said in full."""
+        found = self.hidden()
+        return "hidden: pins (v), sidebar (b)" if len(found) == 2 else " · ".join(found)
+
     # --- writing: begin, send, cancel ----------------------------------------------------
 
     def begin_marker(self, x: float, y: float) -> Draft | Refused:

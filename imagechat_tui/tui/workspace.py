@@ -180,11 +180,10 @@ class Workspace(Screen[None]):
 
     def show_view_state(self) -> None:
         """The view toggles that hide something, always visible in the status bar."""
-        hidden = self.review.hidden()
-        view_state = self.query_one("#view-state", Static)
-        view_state.update(" · ".join(hidden))
-        view_state.set_class(not hidden, "-empty")
-        self.query_one(StatusBar).fit()
+        review = self.review
+        self.query_one(StatusBar).show_view_state(
+            " · ".join(review.hidden()), review.hidden_briefly()
+        )
 
     @on(ConnectionChanged)
     def show_connection(self) -> None:

@@ -358,6 +358,7 @@ def test_the_view_toggles_say_what_they_hide(alice: Review) -> None:
     assert alice.status.text == "Resolved pins hidden." and not alice.show_resolved
     alice.toggle_sidebar()
     assert alice.hidden() == ["resolved pins hidden (v)", "sidebar hidden (b)"]
+    assert alice.hidden_briefly() == "hidden: pins (v), sidebar (b)"  # beside a message
     alice.toggle_resolved()
     assert alice.status.text == "Resolved pins shown."
 

@@ -140,8 +140,9 @@ def _rows(app: object, widget: object) -> list[str]:
 @pytest.mark.app(size=(80, 24))
 async def test_the_move_prompt_beats_who_is_viewing_at_80_columns(alice: Reviewing) -> None:
     """With Bob viewing too, "● Connected · 2 viewing" and the move prompt did not fit
-    on one line beside where the crosshair is: the prompt wrapped. Now the prompt comes
-    first and the count gives way, wherever the crosshair goes, and comes back after."""
+    on one line beside where the crosshair is (or the view toggles): the prompt wrapped.
+    Now the prompt comes first and the rest gives way, wherever the crosshair goes, and
+    comes back after."""
     app, pilot, _bob = alice
     indicator = app.query_one(ConnectionIndicator)
     bar = app.query_one("#statusbar")
@@ -162,3 +163,9 @@ async def test_the_move_prompt_beats_who_is_viewing_at_80_columns(alice: Reviewi
     await until(pilot, lambda: status(app) == "")
     await pilot.pause()
     assert "2 viewing" in _rows(app, bar)[0]
+    # Both view toggles hiding something: said briefly beside the prompt, not wrapped.
+    await pilot.press("b", "v", "m")
+    await until(pilot, lambda: status(app) == prompt)
+    await pilot.pause()
+    rows = _rows(app, bar)
+    assert len(rows) == 1 and prompt in rows[0] and "hidden: pins (v), sidebar (b)" in rows[0]
