@@ -22,7 +22,8 @@ What a stranger can take is bounded here (docs/SECURITY.md, "The HTTP door"):
   address (or one user, for uploads) holds at most a quarter of it: beyond, 429;
 - connections that have not upgraded count per address and in total (``ConnectionGate``):
   beyond the per-address limit a new one is closed at once; at the total, the one that
-  has been idle longest is dropped to make room;
+  has been idle longest is dropped to make room, and a newcomer that may be a join (a
+  whole upgrade head waiting, or on a short probation for one) is let in without a place;
 - a body a route did not read is drained if small, else the answer says
   ``Connection: close`` and the rest is read and thrown away for a short while
   ("lingering close", so the client sees the answer rather than a reset);
@@ -38,9 +39,10 @@ import hashlib
 import logging
 import os
 import re
+import socket
 import tempfile
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -67,6 +69,8 @@ log = logging.getLogger(__name__)
 DRAIN_MAX: Final = 64 * 1024
 #: How long a connection closed with an unread body keeps reading (and dropping) it.
 LINGER_SECONDS: Final = 5.0
+#: How long a newcomer let in past the connection total has to send its upgrade head.
+PROBATION_SECONDS: Final = 0.5
 #: Bytes written to the transport between waits for it to drain (file answers).
 CHUNK: Final = 64 * 1024
 
@@ -152,7 +156,12 @@ class ConnectionGate:
     """Connections that have not become WebSockets, per address and in total. At the
     total, a new connection takes the place of the one idle longest, if that one has
     waited ``evict_after`` seconds (so a burst cannot push out a client before its first
-    bytes arrive); else the new one is refused."""
+    bytes arrive); else the new one is refused, unless it may be a join: its bytes
+    already waiting are a whole WebSocket upgrade head (``joining``), or nothing has come
+    yet and it is one of at most ``probation`` such newcomers, which must send a whole
+    upgrade head as their first read within ``PROBATION_SECONDS`` or be closed. A join
+    upgrades at its first read and so never holds a place: it is not refused for a flood
+    of silent connections (nginx-class servers judge a connection by what it has sent)."""
 
     def __init__(self, per_address: int, total: int, evict_after: float) -> None:
         self.per_address = per_address
@@ -162,17 +171,27 @@ class ConnectionGate:
         self.members: dict[DoorConnection, str] = {}
         self.idle: OrderedDict[DoorConnection, float] = OrderedDict()  # oldest first: since
         self.dropped = 0  # refused or evicted, for the benches and tests
+        self.joins_past_total = 0  # whole upgrade heads let in at the total
+        self.probation: set[DoorConnection] = set()
+        self.probation_max = max(16, total // 16)
 
-    def admit(self, conn: DoorConnection, address: str) -> bool:
+    def admit(self, conn: DoorConnection, address: str, joining: Callable[[], bool] = bool) -> bool:
         if self.per_address and self.by_address.get(address, 0) >= self.per_address:
             self.dropped += 1
             return False
         now = conn.loop.time()
         if self.total and len(self.members) >= self.total:
             oldest = next(iter(self.idle.items()), None)
-            self.dropped += 1
             if oldest is None or now - oldest[1] < self.evict_after:
+                if joining():
+                    self.joins_past_total += 1
+                    return True  # not a member: it hands over at its first read
+                if len(self.probation) < self.probation_max:
+                    self.probation.add(conn)
+                    return True
+                self.dropped += 1
                 return False
+            self.dropped += 1
             self.leave(oldest[0])
             oldest[0].transport.abort()
         self.members[conn] = address
@@ -189,6 +208,7 @@ class ConnectionGate:
             self.idle[conn] = conn.loop.time()
 
     def leave(self, conn: DoorConnection) -> None:
+        self.probation.discard(conn)
         address = self.members.pop(conn, None)
         self.idle.pop(conn, None)
         if address is not None:
@@ -266,6 +286,21 @@ def _whole_upgrade_head(data: bytes, max_head_bytes: int) -> bool:
     )
 
 
+def _upgrade_waiting(transport: asyncio.BaseTransport, max_head_bytes: int) -> bool:
+    """Whether the bytes already received on this just-accepted connection are one whole
+    upgrade head (a peek: they stay for the first read). A dup of the socket, as asyncio
+    lends no ``recv``; only called at the connection total."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        with sock.dup() as peer:
+            data = peer.recv(max_head_bytes + 1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:
+        return False
+    return _whole_upgrade_head(data, max_head_bytes)
+
+
 def _head_size(event: h11.Request) -> int:
     """About the bytes of a head (h11 bounds only a head that arrives in pieces)."""
     return len(event.target) + 16 + sum(len(n) + len(v) + 4 for n, v in event.headers)
@@ -298,7 +333,10 @@ class DoorConnection(ServerConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._peer_address = _peer(transport)
-        if not self.door.gate.admit(self, self._peer_address):
+        head_limit = self.door.limits.max_head_bytes
+        if not self.door.gate.admit(
+            self, self._peer_address, lambda: _upgrade_waiting(transport, head_limit)
+        ):
             # Refused before websockets sets the connection up (no handler task, no
             # buffers): what a connection flood costs per refused connection.
             self._mode = _Mode.CLOSED
@@ -309,7 +347,9 @@ class DoorConnection(ServerConnection):
         self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(self.write_limit_high, self.write_limit_low)
         self.door.live.add(self)
-        self._timer = self.loop.call_later(self.door.limits.header_timeout, self._head_timed_out)
+        on_probation = self in self.door.gate.probation
+        clock = PROBATION_SECONDS if on_probation else self.door.limits.header_timeout
+        self._timer = self.loop.call_later(clock, self._head_timed_out)
 
     def data_received(self, data: bytes) -> None:
         mode = self._mode
@@ -378,6 +418,13 @@ class DoorConnection(ServerConnection):
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.door.limits.max_head_bytes)
 
     def _first_head(self, data: bytes) -> None:
+        if self in self.door.gate.probation:  # let in at the total only to join
+            self.door.gate.probation.discard(self)
+            if not _whole_upgrade_head(data, self.door.limits.max_head_bytes):
+                self.door.gate.dropped += 1
+                self._mode = _Mode.CLOSED
+                self.transport.abort()
+                return
         if self._h11 is None and _whole_upgrade_head(data, self.door.limits.max_head_bytes):
             # A join's upgrade, whole in one read: websockets parses it (strictly, with
             # its own limits, answering 400 to a bad one), so h11 need not parse it first
