@@ -2,9 +2,11 @@
 
 The app is built one way (``make_app`` on a server URL, ``app_in_memory`` on a
 ``LoopbackRoom``) and opened one way (``running``: run it and wait until it is
-connected). Tests about the network or the terminal use a real server; the others use
-the in-memory room, which runs the same rules with no socket (``client/loopback.py``),
-through the ``alice`` fixture (``conftest.py``): Alice in the app, Bob beside her.
+connected). The tests take it through the ``alice`` fixture (``conftest.py``): Alice in
+the app, Bob beside her, in the in-memory room, which runs the same rules with no socket
+(``client/loopback.py``), or on a real server for the tests about the network
+(``@pytest.mark.app(link="server")``). Only tests of the set-up itself (tokens,
+restarts, first paint, a pixel terminal) build and open the app by hand.
 """
 
 from __future__ import annotations
