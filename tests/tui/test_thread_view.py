@@ -12,6 +12,7 @@ from rich.console import Console
 from bench.terminal_bytes_bench import measure
 from imagechat_tui.protocol import Comment, User
 from imagechat_tui.tui.widgets.thread_view import EMPTY, INDENT, ThreadView, comment_lines
+from tests.tui.demo import DemoApp
 from tests.tui.helpers import (
     Reviewing,
     until,
@@ -144,3 +145,18 @@ async def test_a_remote_reply_costs_under_2_kb_of_terminal_output(tmp_path: Path
     assert measured.reply is not None and measured.reply > 0
     assert b"remote reply" in measured.reply_written
     assert measured.reply < 2048, measured.reply_written
+
+
+@pytest.mark.parametrize(("size", "title"), [((80, 24), "#1 · resolved"), ((160, 48), None)])
+async def test_the_threads_title_is_whole_at_any_width(
+    size: tuple[int, int], title: str | None
+) -> None:
+    """At 80 columns a resolved marker's title was cut: "#1 · resolved · 3 com…". The
+    count gives way (the thread shows its comments); where there is room it stays."""
+    app = DemoApp("main")
+    async with app.run_test(size=size) as pilot:
+        thread = app.query_one(ThreadView)
+        await pilot.press("s")  # resolve #1 (alice's)
+        await until(pilot, lambda: str(thread.border_title).startswith("#1 · resolved"))
+        assert str(thread.border_title) == (title or "#1 · resolved · 3 comments")
+        assert len(str(thread.border_title)) <= thread.outer_size.width - 6

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 from textual import events
@@ -24,6 +25,7 @@ from imagechat_tui.tui.widgets.line_list import Item, LineList, to_strips
 MENTION_STYLE = "bold magenta"
 NOTICE_STYLE = "bold yellow"
 INDENT = 2  # a comment's text sits under its author, wrapped lines too
+TITLE_FRAME = 6  # the border's cells around its title: "╭─ " and " ─╮"
 EMPTY = "Select a marker, or press n or click the image to place one."
 
 
@@ -128,6 +130,8 @@ class ThreadView(LineList):
         state = "resolved" if chat.resolved else "open"
         count = len(ids)
         title = f"#{chat.number} · {state} · {count} comment{'s' * (count != 1)}"
+        if cell_len(title) > self.outer_size.width - TITLE_FRAME:  # not "2 com…": the count goes
+            title = f"#{chat.number} · {state}"  # (the thread below shows the comments)
         self._set_items(items, highlighted, title)
 
     def _notice_lines(self, width: int) -> list[Text]:
