@@ -458,6 +458,10 @@ class Review:
             self.drafts.drop(draft.key)
             return
         self.drafts.keep(draft.key, text)
+        if draft.purpose != "new" and self.chat(draft.chat_id) is None:
+            # Its marker was deleted: no key brings the draft back, an undo of the delete does.
+            self.say("Draft kept: it comes back with the marker if the delete is undone.")
+            return
         again = {"new": "n", "reply": "r", "edit": "e"}[draft.purpose]
         self.say(f"Draft kept: {again} brings it back (clear it and press esc to discard).")
 
@@ -497,7 +501,8 @@ class Review:
             return f"New marker at {describe_spot(draft.x, draft.y)}"
         chat = self.chat(draft.chat_id)
         if chat is None:
-            return "The marker is gone (deleted): esc to cancel"
+            # Escape closes and keeps the text, as everywhere (an undo brings both back).
+            return "The marker is gone (deleted): esc closes, your text is kept"
         if draft.purpose == "reply":
             return f"Reply to #{chat.number}"
         return f"Edit your comment on #{chat.number}"

@@ -501,3 +501,25 @@ def test_a_discard_that_would_lose_text_is_asked_about(room: LoopbackRoom, alice
     assert alice.draft is None
     alice.begin_reply()
     assert alice.draft is not None and alice.draft.text == "kept for later"
+
+
+def test_a_draft_whose_marker_is_deleted_says_escape_keeps_it(
+    room: LoopbackRoom, alice: Review, bob: Review
+) -> None:
+    chat_id = marker(bob, room, "from bob")
+    alice.select(chat_id)
+    alice.begin_reply()
+    bob.delete_marker(bob.chats()[0])
+    room.pump()
+    # Escape closes and keeps the text, here as everywhere: the title says so, not "cancel".
+    assert (
+        alice.draft_title(str.format)
+        == "The marker is gone (deleted): esc closes, your text is kept"
+    )
+    alice.cancel_draft("half a thought")
+    assert alice.status.text == "Draft kept: it comes back with the marker if the delete is undone."
+    assert isinstance(bob.undo(), Restored)
+    room.pump()
+    alice.select(chat_id)
+    draft = alice.begin_reply()
+    assert isinstance(draft, Draft) and draft.text == "half a thought"

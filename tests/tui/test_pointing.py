@@ -170,7 +170,7 @@ async def test_the_reply_box_says_when_its_marker_is_deleted(alice: Reviewing) -
     box = app.query_one(CommentInput)
     bob.delete(chat_id)
     await until(pilot, lambda: chat_id not in app.link.replica.view.chats)
-    assert box.border_title == "The marker is gone (deleted): esc to cancel"
+    assert box.border_title == "The marker is gone (deleted): esc closes, your text is kept"
     assert box.value == "half a thought"  # kept, to copy or cancel
     await pilot.press("enter")
     assert box.display and "does not exist" in str(app.query_one("#status").render())
