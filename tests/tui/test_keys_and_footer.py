@@ -266,6 +266,22 @@ async def test_q_with_an_unsent_comment_asks_first(alice: Reviewing) -> None:
     await until(pilot, lambda: not app.is_running)
 
 
+async def test_under_a_dialog_the_footer_shows_the_dialogs_keys(alice: Reviewing) -> None:
+    app, pilot, _bob = alice
+    await until(pilot, lambda: "place" in footer_keys(app))  # n is New marker here
+    await pilot.press("n", *"half a thought")
+    app.query_one(MarkerList).focus()
+    await pilot.press("q")
+    assert isinstance(app.screen, ConfirmScreen)
+    await pilot.pause()
+    # What shows at the bottom is the dialog's footer: n is Cancel there, not New marker.
+    shown = {key.key: key.description for key in app.screen.query(FooterKey)}
+    assert shown.get("n") == "Cancel" and shown.get("y") == "Yes"
+    assert "New marker" not in shown.values()
+    await pilot.press("n")
+    assert not isinstance(app.screen, ConfirmScreen)
+
+
 async def test_who_is_viewing_by_name_on_demand(alice: Reviewing) -> None:
     app, pilot, _bob = alice
     await until(

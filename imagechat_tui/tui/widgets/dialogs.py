@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Footer, Input, Label
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -30,6 +30,9 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button("Cancel (n)", variant="primary", id="no")
                 yield Button(f"{self.confirm} (y)", variant="error", id="yes")
+        # A footer reads the bindings of its own screen: without one here the dimmed
+        # footer below showed the image's keys (n New marker) while n meant Cancel.
+        yield Footer()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -52,6 +55,7 @@ class TokenScreen(ModalScreen[str | None]):
             yield Label(Text(self.reason))
             yield Label(Text("Paste a new token (imagechat-tui token ...) and press enter:"))
             yield Input(password=True, id="token-input")
+        yield Footer()  # this dialog's keys, not the screen's below (as in ConfirmScreen)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
