@@ -477,13 +477,35 @@ async def test_keys_that_go_in_pairs_are_shown_both_or_neither(
     state: str, press: list[str]
 ) -> None:
     """`[ Prev` without `] Next` (or `+ Zoom in` without `- Zoom out`) at some widths:
-    each width from 80 to 130 columns shows both keys of a pair or neither."""
+    every width from 80 to 130 columns shows both keys of a pair or neither. What is
+    shown changes only where a key comes in (a key's right edge at the widest width, plus
+    the pinned keys), so those widths and the one below each stand for all the others."""
     app = DemoApp(state)  # type: ignore[arg-type]
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(130, 24)) as pilot:
         await pilot.press(*press)
-        seen: dict[tuple[str, str], set[bool]] = {pair: set() for pair in PAIRS}
         footer = app.screen.query_one(AppFooter)
-        for width in range(80, 131):
+
+        def laid_out() -> bool:  # the mode's keys and the pinned ones, placed
+            keys = list(footer.query(FooterKey))
+            pinned = footer.query("#footer-pinned")
+            return (
+                bool(pinned)
+                and pinned.first().region.width > 0
+                and any(k.parent is not pinned.first() for k in keys)
+                and all(k.region.width for k in keys)
+            )
+
+        await until(pilot, laid_out)
+        pinned = footer.query_one("#footer-pinned")
+        widest = footer_keys(app)
+        edges = {  # a key fits while left of the pinned ones
+            key.region.right + footer.region.right - pinned.region.x
+            for key in widest.values()
+            if key.parent is not pinned
+        }
+        widths = sorted({w + d for w in edges for d in (-1, 0)} & set(range(80, 131)))
+        seen: dict[tuple[str, str], set[bool]] = {pair: set() for pair in PAIRS}
+        for width in widths:
             await pilot.resize_terminal(width, 24)
             await until(pilot, _width_is(footer, width))
             await pilot.pause()  # its recompose for the new width
@@ -492,5 +514,10 @@ async def test_keys_that_go_in_pairs_are_shown_both_or_neither(
                 shown = [action in keys for action in pair]
                 assert shown[0] == shown[1], (width, pair, list(keys))
                 seen[pair].add(shown[0])
+        # The edges were those of what this mode offers (not of a footer still settling).
+        await pilot.resize_terminal(130, 24)
+        await until(pilot, _width_is(footer, 130))
+        await pilot.pause()
+        assert footer_keys(app).keys() == widest.keys()
         # The widths cross the point where a pair comes in (else this proves nothing).
         assert any(both == {True, False} for both in seen.values()), seen
