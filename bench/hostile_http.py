@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -231,6 +231,10 @@ async def phase(
             1,
         ),
         "server_gc_objects": probe["objects"],
+        # what the loop's stalls over 50 ms were made of (stall_probe_serve.py)
+        "server_stalls": probe.get("stalls", {}),
+        "server_stall_longest": probe.get("longest", {}),
+        "server_loop_thread": probe.get("loop", {}),
         **by_step,
     }
 
@@ -322,6 +326,27 @@ def report(results: list[dict[str, object]]) -> str:
         quiet, attack = med("quiet", key), med("attack", key)
         ratio = f"{attack / quiet:.2f}x" if quiet else "-"
         lines.append(f"| {label} | {quiet:g} | {attack:g} | {ratio} |")
+    lines.append("server loop stalls over 50 ms, all phases pooled (stall_probe_serve.py):")
+    for phase in ("quiet", "attack"):
+        rs = [r for r in results if r["phase"] == phase]
+        total = {k: sum(probe_part(r, "server_stalls").get(k, 0) for r in rs) for k in STALL_PARTS}
+        wall = total["wall_ms"] or 1
+        loop = {
+            k: sum(probe_part(r, "server_loop_thread").get(k, 0) for r in rs) for k in STALL_PARTS
+        }
+        lwall = loop["wall_ms"] or 1
+        lines.append(
+            f"  {phase}: {total['count']:g} stalls, {total['wall_ms']:g} ms: waiting for a core "
+            f"{total['runq_ms'] / wall:.0%}, on CPU {total['cpu_ms'] / wall:.0%}, asleep "
+            f"{total['asleep_ms'] / wall:.0%} (other threads' CPU {total['other_threads_cpu_ms']:g} ms, "
+            f"switches {total['vcsw']:g} voluntary / {total['ivcsw']:g} involuntary); whole phase, "
+            f"loop thread: on CPU {loop['cpu_ms'] / lwall:.0%}, waiting for a core "
+            f"{loop['runq_ms'] / lwall:.0%}, asleep {loop['asleep_ms'] / lwall:.0%}"
+        )
+        splits = [probe_part(r, "server_stall_longest") for r in rs]
+        longest = max(splits, key=lambda d: d.get("wall_ms", 0), default={})
+        if longest:
+            lines.append("    longest: " + ", ".join(f"{k} {v:g}" for k, v in longest.items()))
     lines.append("fresh join by step, all phases pooled: p50 / p99 / max (ms)")
     for phase in ("quiet", "attack"):
         parts = []
@@ -334,8 +359,24 @@ def report(results: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def serve_and_run(args: argparse.Namespace, tree: Path) -> list[dict[str, object]]:
-    """One server (``imagechat-tui serve`` from ``tree``), its viewers and the phases."""
+def probe_part(result: dict[str, object], key: str) -> dict[str, float]:
+    return cast(dict[str, float], result.get(key) or {})
+
+
+STALL_PARTS = (
+    "count",
+    "wall_ms",
+    "cpu_ms",
+    "runq_ms",
+    "asleep_ms",
+    "other_threads_cpu_ms",
+    "vcsw",
+    "ivcsw",
+)
+
+
+def serve_and_run(args: argparse.Namespace, tree: Path, nice: int = 0) -> list[dict[str, object]]:
+    """One server (``imagechat-tui serve`` from ``tree``, at ``nice``), its viewers and the phases."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         mint(home, 0)
@@ -359,6 +400,7 @@ def serve_and_run(args: argparse.Namespace, tree: Path) -> list[dict[str, object
                 "PYTHONPATH": str(tree),
                 "IMAGECHAT_BENCH_PROBE": str(home / "probe.jsonl"),
             },
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
         )
         try:
             wait_healthy(port, proc)
@@ -387,6 +429,9 @@ def main() -> None:
     # A checkout of another commit: its server runs too, alternating with this tree's
     # (one server, its viewers and a quiet and an attacked phase each, --repeat times).
     parser.add_argument("--baseline-tree", type=Path)
+    # This tree's server (not the baseline's) at another priority (negative: root only):
+    # with --baseline-tree . the same code at two priorities, in turns in one run.
+    parser.add_argument("--server-nice", type=int, default=0)
     parser.add_argument("--join-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--spacing", type=float, default=0.2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -403,7 +448,8 @@ def main() -> None:
     for _ in range(repeat):
         for name, tree in trees.items():
             load = os.getloadavg()[0]
-            for result in serve_and_run(args, tree):
+            nice = args.server_nice if name == "this tree" else 0
+            for result in serve_and_run(args, tree, nice):
                 result["load"] = round(load, 2)
                 results[name].append(result)
     args.repeat = repeat

@@ -9,6 +9,15 @@ the loop ran something else), ``gc_full`` / ``gc_young`` (collections of the old
 generation and of the two young ones: count, total and longest ms) and ``objects`` (what
 the collector tracks, at the signal). A full collection holds the GIL: nothing else of
 the server runs meanwhile.
+
+What a stall is made of (``stalls``: every stall of the loop over 50 ms, summed, and
+``longest``: the longest one's breakdown): the loop thread's wall time split into its own
+CPU (``cpu_ms``, CLOCK_THREAD_CPUTIME_ID), time runnable on a run queue waiting for a core
+(``runq_ms``, field 2 of /proc/thread-self/schedstat: the scheduler's, not the server's)
+and the rest, asleep (``asleep_ms``: a blocking system call on the loop, or waiting for
+the GIL), with the other threads' CPU meanwhile (``other_threads_cpu_ms``: the GIL's
+holders) and the loop thread's context switches (voluntary: it blocked; involuntary: it
+was preempted). ``loop`` is the same split for the whole interval.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import asyncio
 import gc
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -29,6 +39,45 @@ pauses: dict[str, list[float]] = {"full": [], "young": []}
 stall = [0.0]
 started = [0.0]
 tasks: list[asyncio.Task[None]] = []
+STALL_S = 0.050  # a stall worth splitting
+FIELDS = ("wall_ms", "cpu_ms", "runq_ms", "asleep_ms", "other_threads_cpu_ms", "vcsw", "ivcsw")
+
+
+class ThreadClock:
+    """The loop thread's wall, CPU, run-queue wait, process CPU and switches, at once."""
+
+    def __init__(self) -> None:
+        self.schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+
+    def read(self) -> tuple[float, float, float, float, int, int]:
+        runq_ns = int(os.pread(self.schedstat, 128, 0).split()[1])
+        usage = resource.getrusage(resource.RUSAGE_THREAD)
+        return (
+            time.perf_counter(),
+            time.thread_time(),
+            runq_ns / 1e9,
+            time.process_time(),
+            usage.ru_nvcsw,
+            usage.ru_nivcsw,
+        )
+
+
+def split(a: tuple[float, ...], b: tuple[float, ...]) -> dict[str, float]:
+    wall, cpu, runq, proc = (b[i] - a[i] for i in range(4))
+    return {
+        "wall_ms": wall * 1000,
+        "cpu_ms": cpu * 1000,
+        "runq_ms": runq * 1000,
+        "asleep_ms": max(0.0, wall - cpu - runq) * 1000,
+        "other_threads_cpu_ms": max(0.0, proc - cpu) * 1000,
+        "vcsw": b[4] - a[4],
+        "ivcsw": b[5] - a[5],
+    }
+
+
+stalls: dict[str, float] = dict.fromkeys(("count", *FIELDS), 0.0)
+longest: dict[str, float] = {}
+interval_start: list[tuple[float, ...]] = []
 
 
 def on_gc(phase: str, info: dict[str, Any]) -> None:
@@ -49,16 +98,36 @@ def report() -> None:
         }
         values.clear()
     line["objects"] = len(gc.get_objects())
+    line["stalls"] = {k: round(v, 1) for k, v in stalls.items()}
+    line["longest"] = {k: round(v, 1) for k, v in longest.items()}
+    now = clock.read()
+    if interval_start:
+        line["loop"] = {k: round(v, 1) for k, v in split(interval_start[0], now).items()}
+    interval_start[:] = [now]
+    stalls.update(dict.fromkeys(stalls, 0.0))
+    longest.clear()
     stall[0] = 0.0
     with open(OUT, "a") as out:
         out.write(json.dumps(line) + "\n")
 
 
+clock = ThreadClock()
+
+
 async def probe() -> None:
     while True:
-        t0 = time.perf_counter()
+        before = clock.read()
         await asyncio.sleep(0.001)
-        stall[0] = max(stall[0], time.perf_counter() - t0 - 0.001)
+        after = clock.read()
+        overshoot = after[0] - before[0] - 0.001
+        stall[0] = max(stall[0], overshoot)
+        if overshoot > STALL_S:
+            parts = split(before, after)
+            stalls["count"] += 1
+            for key in FIELDS:
+                stalls[key] += parts[key]
+            if parts["wall_ms"] > longest.get("wall_ms", 0.0):
+                longest.update(parts)
 
 
 start_server = node.start_server
