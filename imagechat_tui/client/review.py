@@ -359,8 +359,8 @@ class Review:
             self.draft = replace(draft, chat_id=self.selected)
 
     def toggle_resolved(self) -> None:
+        # No message: the status bar shows the toggle's state ("resolved pins hidden (v)").
         self.show_resolved = not self.show_resolved
-        self.say("Resolved pins shown." if self.show_resolved else "Resolved pins hidden.")
 
     def toggle_sidebar(self) -> None:
         self.show_sidebar = not self.show_sidebar
@@ -649,7 +649,8 @@ class Review:
 
     def _about_the_open_marker(self, events: Sequence[Event]) -> None:
         """Someone else deleted, resolved, reopened, moved or edited the marker you have
-        open: say so (and so end whatever the status line said about it before)."""
+        open: its panel says so, once; the status line only while the sidebar (and so the
+        panel) is hidden. Either way what the status line said before is old news."""
         chat_id = self.selected
         if chat_id is None:
             return
@@ -665,15 +666,24 @@ class Review:
                 else None
             )
             if isinstance(event, DeletedImageChat):
-                gone = f"{number}, which you had open, was deleted{who}."
-                self.say(gone, error=True, situation="gone")
                 self.panel = PanelNotice(chat_id, f"{number} was deleted{who}.", None)
+                self._tell_the_open_marker(f"{number}, which you had open, was deleted{who}.", True)
                 continue
             said = _CHANGE_SAID.get(type(event.change))
             if said is not None:
-                self.say(f"{number}, which you have open, {said} by someone else.")
                 now = self.link.replica.view.chats.get(chat_id)
                 self.panel = PanelNotice(chat_id, f"{number} {said} by someone else.", now)
+                self._tell_the_open_marker(
+                    f"{number}, which you have open, {said} by someone else."
+                )
+
+    def _tell_the_open_marker(self, text: str, deleted: bool = False) -> None:
+        """The status line's part of a change to the open marker (the panel says it)."""
+        if not self.show_sidebar:
+            # No panel to say it in; "gone" ends when the marker is back (restored).
+            self.say(text, error=deleted, situation="gone" if deleted else None)
+        elif self.status.situation is None:
+            self.say("")  # "Marker #1 resolved." is no longer true
 
     def _name(self, user_id: str | None) -> str:
         if user_id is None:

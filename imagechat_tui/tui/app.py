@@ -280,10 +280,8 @@ class ImageChatApp(App[int]):
     def _deleted(self, deleted: Deleted | Refused) -> None:
         """Offer the undo of what was just deleted, for as long as the slot keeps it."""
         self.workspace.draw()
-        if isinstance(deleted, Deleted):
-            seconds = self.review.undo_slot.seconds
-            self.notify(self.review.deleted_notice(deleted), title="Deleted", timeout=seconds)
-            self.set_timer(seconds, self._undo_expired)
+        if isinstance(deleted, Deleted):  # the status line says it (no notification: once)
+            self.set_timer(self.review.undo_slot.seconds, self._undo_expired)
 
     def _undo_expired(self) -> None:
         if self.review.undo_expired():
@@ -291,8 +289,6 @@ class ImageChatApp(App[int]):
 
     def action_undo(self) -> None:
         restored = self.review.undo()
-        if isinstance(restored, Restored):
-            self.clear_notifications()  # the "deleted" notice is no longer true
         self.workspace.draw()
         if isinstance(restored, Restored) and restored.comment_id is not None:
             self.workspace.query_one(ThreadView).highlight(restored.comment_id)

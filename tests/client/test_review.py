@@ -355,12 +355,14 @@ def test_step_walks_the_listed_markers_and_wraps(room: LoopbackRoom, alice: Revi
 def test_the_view_toggles_say_what_they_hide(alice: Review) -> None:
     assert alice.hidden() == []
     alice.toggle_resolved()
-    assert alice.status.text == "Resolved pins hidden." and not alice.show_resolved
+    # Said once, by the status bar's state: no "Resolved pins hidden." message beside it.
+    assert alice.hidden() == ["resolved pins hidden (v)"] and not alice.show_resolved
+    assert alice.status.text == ""
     alice.toggle_sidebar()
     assert alice.hidden() == ["resolved pins hidden (v)", "sidebar hidden (b)"]
     assert alice.hidden_briefly() == "hidden: pins (v), sidebar (b)"  # beside a message
     alice.toggle_resolved()
-    assert alice.status.text == "Resolved pins shown."
+    assert alice.hidden() == ["sidebar hidden (b)"] and alice.status.text == ""
 
 
 def test_what_applies_with_nothing_selected_and_with_a_comment(
@@ -468,9 +470,11 @@ def test_the_open_marker_changed_by_someone_else_says_so_in_its_panel_while_true
     alice.select(chat_id)
     assert alice.panel_notice() is None
     bob.select(chat_id)
+    alice.say("Sent.")  # something the status line said before: old news now
     bob.set_resolved(True)
     room.pump()
     assert alice.panel_notice() == "Marker #1 was resolved by someone else."
+    assert alice.status.text == ""  # said once, in the panel
     alice.set_resolved(False)  # her own change after it: the notice is no longer the news
     room.pump()
     assert alice.panel_notice() is None
@@ -478,7 +482,7 @@ def test_the_open_marker_changed_by_someone_else_says_so_in_its_panel_while_true
     room.pump()
     assert alice.selected is None
     assert alice.panel_notice() == "Marker #1 was deleted by Bob."
-    assert alice.status.text == "Marker #1, which you had open, was deleted by Bob."
+    assert alice.status.text == ""  # "Marker #1 reopened." was about the marker now gone
     assert isinstance(bob.undo(), Restored)
     room.pump()
     # Back: neither the panel nor the status line still says it was deleted.
@@ -486,6 +490,22 @@ def test_the_open_marker_changed_by_someone_else_says_so_in_its_panel_while_true
     other = marker(bob, room, "another")
     alice.select(other)  # another marker chosen: the notice was about the one before
     assert alice.panel_notice() is None
+
+
+def test_with_the_sidebar_hidden_the_status_line_says_what_happened_to_the_open_marker(
+    room: LoopbackRoom, alice: Review, bob: Review
+) -> None:
+    chat_id = marker(bob, room, "from bob")
+    alice.select(chat_id)
+    alice.toggle_sidebar()  # no panel to say it in
+    bob.select(chat_id)
+    bob.set_resolved(True)
+    room.pump()
+    assert alice.status.text == "Marker #1, which you have open, was resolved by someone else."
+    bob.delete_marker(bob.chats()[0])
+    room.pump()
+    assert alice.status.text == "Marker #1, which you had open, was deleted by Bob."
+    assert alice.status.error
 
 
 def test_a_discard_that_would_lose_text_is_asked_about(room: LoopbackRoom, alice: Review) -> None:

@@ -55,7 +55,7 @@ def test_multi_line_comment_in_the_thread(snap_compare: object) -> None:
 
 
 def test_undo_notice_after_a_delete(snap_compare: object) -> None:
-    # x on alice's own last comment: the notice and the status say how to undo it.
+    # x on alice's own last comment: the status line says how to undo it (once: no toast).
     assert snap_compare(DemoApp("main"), press=["tab", "tab", "end", "x"], terminal_size=(120, 36))  # type: ignore[operator]
 
 
