@@ -152,6 +152,6 @@ class DemoApp(ImageChatApp):
         if self.demo_state == "activity":
             # Bob's reply notified (a toast in a real terminal; toasts are off in
             # run_test), and #2 marked new in the list.
-            chat = self.replica.view.chats["chat-4"]
+            chat = self.link.replica.view.chats["chat-4"]
             notice = Notice("mention", chat.id, 4, BOB, chat.comments[1].text)
             self.call_after_refresh(self.activity.notify, notice)
