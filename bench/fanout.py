@@ -113,15 +113,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def bare_relay(compression: bool) -> Iterator[tuple[str, int]]:
+    with relay_process("bare_relay.py", *(["--compression"] if compression else [])) as relay:
+        yield relay
+
+
+@contextlib.contextmanager
+def relay_process(script: str, *args: str) -> Iterator[tuple[str, int]]:
+    """One of bench/'s relays (``script``, given ``args``) on a free port: its URL and pid
+    once it prints "ready"."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "bare_relay.py"),
-            "--port",
-            str(port),
-            *(["--compression"] if compression else []),
-        ],
+        [sys.executable, str(HERE / script), "--port", str(port), *args],
         stdout=subprocess.PIPE,
     )
     try:

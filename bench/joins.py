@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from fanout import bare_relay, free_port, our_server, raise_fd_limit, wait_healthy
+from fanout import bare_relay, free_port, our_server, raise_fd_limit, relay_process, wait_healthy
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -96,25 +96,8 @@ def run_load(
 
 @contextlib.contextmanager
 def join_relay(reply_bytes: int) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "join_relay.py"),
-            "--port",
-            str(port),
-            "--reply-bytes",
-            str(reply_bytes),
-        ],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()  # "ready"
-        yield f"ws://127.0.0.1:{port}/ws", proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with relay_process("join_relay.py", "--reply-bytes", str(reply_bytes)) as relay:
+        yield relay
 
 
 @contextlib.contextmanager
