@@ -104,16 +104,11 @@ def _start_lock(home: Path) -> Iterator[None]:
 
 def _ensure(host: str, port: int, home: Path, wait: float) -> LocalServer:
     url = f"ws://{host}:{port}/ws"
-    running = _probe(url, 1.0, local_token(home))
+    token = local_token(home)
+    running = _probe(url, 1.0, token)
     if running is not None:
         if not running:
-            # Another user's server (or one with another IMAGECHAT_HOME): our local
-            # token would be refused there, so say so instead of asking for a token.
-            raise LocalServerError(
-                f"Port {port} is taken by an imagechat-tui server that uses another data "
-                "directory (another user's, or another IMAGECHAT_HOME). Name a server with "
-                "--server, or set IMAGECHAT_HOME to that server's data directory."
-            )
+            raise _another_data_directory(port)
         return LocalServer(url, None)
     log_path = home / "server.log"
     with log_path.open("ab") as log:
@@ -138,12 +133,28 @@ def _ensure(host: str, port: int, home: Path, wait: float) -> LocalServer:
         )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if is_healthy(url, timeout=0.5):
+        # With the token: the first look may have timed out on a busy server of another
+        # data directory, whose port ours then fails to bind; that one must not pass.
+        answered = _probe(url, 0.5, token)
+        if answered:
             return LocalServer(url, process.pid, process)
+        if answered is not None:
+            process.kill()
+            raise _another_data_directory(port)
         if process.poll() is not None:
             break
         time.sleep(0.1)
     raise LocalServerError(f"The local sync server did not start; see {log_path}.")
+
+
+def _another_data_directory(port: int) -> LocalServerError:
+    # Another user's server (or one with another IMAGECHAT_HOME): our local token would
+    # be refused there, so say so instead of asking for a token.
+    return LocalServerError(
+        f"Port {port} is taken by an imagechat-tui server that uses another data "
+        "directory (another user's, or another IMAGECHAT_HOME). Name a server with "
+        "--server, or set IMAGECHAT_HOME to that server's data directory."
+    )
 
 
 def local_user(name: str | None = None) -> str:
