@@ -297,9 +297,12 @@ class Review:
 
     # --- what applies now -----------------------------------------------------------
 
-    def applies(self, action: str, *parameters: object, comment: str | None = None) -> bool:
+    def applies(
+        self, action: str, *parameters: object, comment: str | None = None, listed: bool = False
+    ) -> bool:
         """Whether ``action`` is offered now (the footer, the palette and the help ask
-        this). ``comment`` is the thread's highlighted comment. Refusals that need a
+        this). ``comment`` is the thread's highlighted comment; ``listed``: the marker
+        list shows at least one marker (prev / next step through it). Refusals that need a
         reason (a viewer, someone else's comment) stay offered, so the key says why;
         while offline nothing that changes the room is offered (the banner says why)."""
         chat = self.selected_chat
@@ -317,6 +320,8 @@ class Review:
             return chat is not None and comment is not None
         if action == "retry":
             return not self.connected
+        if action == "select_step":
+            return listed
         return True
 
     # --- selection ------------------------------------------------------------------

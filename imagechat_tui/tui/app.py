@@ -182,7 +182,8 @@ class ImageChatApp(App[int]):
             image = self.workspace.query_one(ImageView)
             return self.focused is not image and self.review.moving is None
         comment = self.workspace.query_one(ThreadView).highlighted_comment_id
-        return self.review.applies(action, *parameters, comment=comment)
+        listed = bool(self.workspace.query_one(MarkerList).chat_ids)
+        return self.review.applies(action, *parameters, comment=comment, listed=listed)
 
     # --- actions: each one intent ----------------------------------------------------
 

@@ -161,6 +161,7 @@ class Workspace(Screen[None]):
             self.review.undo_offered() is not None,
             self.review.connected,
             self.review.drawing,
+            bool(self.query_one(MarkerList).chat_ids),
         )
         if basis != self._offered_for:
             self._offered_for = basis

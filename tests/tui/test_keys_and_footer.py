@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
@@ -40,8 +42,13 @@ SIZE = (120, 36)
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
+def shown_keys(node: Widget | Screen[object]) -> list[FooterKey]:
+    """The footer keys shown (the footer's key widgets it does not use now are empty)."""
+    return [key for key in node.query(FooterKey) if key.display and key.action]
+
+
 def footer_keys(app: ImageChatApp) -> dict[str, FooterKey]:
-    return {key.action: key for key in app.screen.query(FooterKey)}
+    return {key.action: key for key in shown_keys(app.screen)}
 
 
 def help_text(screen: HelpScreen) -> str:
@@ -169,18 +176,14 @@ async def test_footer_offers_what_applies_and_keeps_help_and_quit_at_100_columns
     await until(pilot, lambda: chat_id in app.link.replica.view.chats)
     await pilot.press("right_square_bracket")
     await until(pilot, lambda: "reply" in footer_keys(app))
-    resolve = [k for k in app.screen.query(FooterKey) if k.action.startswith("set_resolved")]
+    resolve = [k for k in shown_keys(app.screen) if k.action.startswith("set_resolved")]
     assert [k.description for k in resolve] == ["Resolve"]
     await pilot.press("s")
     await until(pilot, lambda: app.link.replica.view.chats[chat_id].resolved)
     await until(
         pilot,
         lambda: (
-            [
-                k.description
-                for k in app.screen.query(FooterKey)
-                if k.action.startswith("set_resolved")
-            ]
+            [k.description for k in shown_keys(app.screen) if k.action.startswith("set_resolved")]
             == ["Reopen"]
         ),
     )
@@ -217,6 +220,22 @@ async def test_view_toggles_are_shown_and_brackets_follow_the_filter(alice: Revi
     await pilot.press("right_square_bracket")
     assert app.selected == third
     assert first in app.link.replica.view.chats
+
+
+async def test_an_empty_room_offers_no_prev_next_until_its_first_marker(
+    alice: Reviewing,
+) -> None:
+    """`[ Prev` `] Next` do nothing while no marker is listed: not offered then (footer,
+    palette); the first marker, someone else's, brings them (the footer changes in place)."""
+    app, pilot, bob = alice
+    await until(pilot, lambda: "place" in footer_keys(app))
+    assert not {"select_step(-1)", "select_step(1)"} & set(footer_keys(app))
+    assert not app.check_action("select_step", (1,))
+    chat_id = bob.create(30.0, 30.0, "from bob")
+    await until(pilot, lambda: chat_id in app.query_one(MarkerList).chat_ids)
+    await until(pilot, lambda: "select_step(1)" in footer_keys(app))
+    assert "select_step(-1)" in footer_keys(app)
+    assert app.check_action("select_step", (1,))
 
 
 @pytest.mark.app(size=(60, 20))
@@ -486,7 +505,7 @@ async def test_keys_that_go_in_pairs_are_shown_both_or_neither(
         footer = app.screen.query_one(AppFooter)
 
         def laid_out() -> bool:  # the mode's keys and the pinned ones, placed
-            keys = list(footer.query(FooterKey))
+            keys = shown_keys(footer)
             pinned = footer.query("#footer-pinned")
             return (
                 bool(pinned)

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from textual import events
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from imagechat_tui.client.review import Mode
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 #: Actions kept at the right end, in this order.
 PINNED = ("retry", "command_palette", "help", "quit")  # retry: only while the link is down
@@ -200,37 +205,85 @@ class AppFooter(Footer):
         return units, pinned
 
     def compose(self) -> Iterable[Widget]:
-        if not self._bindings_ready:
+        # Slots for every key a mode can offer, empty until filled (``_show_offered``):
+        # the footer changes in place, never removed and mounted anew.
+        for _ in range(SLOTS):
+            yield FooterSlot().data_bind(compact=Footer.compact)
+        with Horizontal(id="footer-pinned"):
+            for _ in PINNED:
+                yield FooterSlot().data_bind(compact=Footer.compact)
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        """What applies changed: fill the slots again, in place. (Textual's footer
+        recomposes, which paints the whole footer twice, emptied and then filled: more
+        than a remote marker's 2 KB budget when that marker brings `[ Prev` `] Next`.)"""
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._show_offered)
+
+    def _show_offered(self) -> None:
+        if not self._bindings_ready or not self.is_attached:
             return
         units, pinned = self._offered()
         width = self.size.width or self.app.size.width
         # The pinned group: its keys, the palette's padding and the border before it.
         pinned_width = sum(key_width(k.display, k.description) for k in pinned) + 2
         widths = (sum(key_width(k.display, k.description) for k in unit) for unit in units)
-        for unit in units[: fitting(widths, width - pinned_width)]:
-            for key in unit:
-                yield self._footer_key(key)
-        if pinned:
-            with Horizontal(id="footer-pinned"):
-                for key in pinned:
-                    classes = "-command-palette" if key.binding.action == "command_palette" else ""
-                    yield self._footer_key(key, classes)
-
-    def _footer_key(self, key: _Key, classes: str = "") -> FooterKey:
-        return FooterKey(
-            key.binding.key,
-            key.display,
-            key.description,
-            key.binding.action,
-            disabled=not key.enabled,
-            tooltip=key.tooltip,
-            classes=classes,
-        ).data_bind(compact=Footer.compact)
+        keys = [key for unit in units[: fitting(widths, width - pinned_width)] for key in unit]
+        group = self.query_one("#footer-pinned", Horizontal)
+        with self.app.batch_update():  # one frame for all the slots
+            group.display = bool(pinned)
+            for slots, wanted in (
+                (self.query_children(FooterSlot), keys),
+                (group.query_children(FooterSlot), pinned),
+            ):
+                for index, slot in enumerate(slots):
+                    slot.show(wanted[index] if index < len(wanted) else None)
 
     def on_resize(self, event: events.Resize) -> None:
         """Keys that fit at one width may not at another: choose them again."""
-        width, self._width = self._width, event.size.width
-        # Not at the first size: compose already fitted the keys to the screen's width
-        # (recomposing then repainted the screen over a Sixel image just drawn).
-        if width and event.size.width != width:
-            self.refresh(recompose=True)
+        if event.size.width != self._width:
+            self._width = event.size.width
+            self._show_offered()
+
+
+#: Slots for the keys of a mode: as many as the mode with the most offers.
+SLOTS = max(
+    sum(len(entry) if isinstance(entry, tuple) else 1 for entry in offers)
+    for offers in OFFERS.values()
+)
+
+
+class FooterSlot(FooterKey):
+    """A footer key that shows whichever key it is given, or nothing, in place: only the
+    slots that change, and those a change moves, are painted again."""
+
+    def __init__(self) -> None:
+        super().__init__("", "", "", "", disabled=False)
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # Drawn at its new size by the layout that gave it: no second layout and repaint
+        # (Textual's default sets ``virtual_size``, whose refresh paints the key again).
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+    def show(self, key: _Key | None) -> None:
+        """Show ``key``; None: nothing (no cells). An empty slot stays in the layout, so
+        the keys beside a change keep their place in it and are not painted again."""
+        if key is None:
+            shown, enabled, palette, tooltip = ("", "", "", ""), True, False, None
+        else:
+            shown = (key.binding.key, key.display, key.description, key.binding.action)
+            enabled, tooltip = key.enabled, key.tooltip
+            palette = key.binding.action == "command_palette"
+        if shown != (self.key, self.key_display, self.description, self.action):
+            self.key, self.key_display, self.description, self.action = shown
+            self.refresh(layout=True)
+        self._disabled = not enabled
+        self.set_class(not enabled, "-disabled")
+        self.set_class(palette, "-command-palette")
+        if self.tooltip != tooltip:
+            self.tooltip = tooltip
