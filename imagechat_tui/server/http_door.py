@@ -41,6 +41,7 @@ import os
 import re
 import socket
 import tempfile
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -411,6 +412,11 @@ class DoorConnection(ServerConnection):
         transport = vars(self).get("transport")
         if transport is not None and hasattr(transport, "_read_ready_cb"):
             transport._read_ready_cb = None
+        # websockets before 17.x's weak proxy put this connection itself in its logger's
+        # extra (logger -> extra -> connection): a weak proxy, as later releases do.
+        extra = getattr(self.logger, "extra", None)
+        if isinstance(extra, dict) and extra.get("websocket") is self:
+            extra["websocket"] = weakref.proxy(self)
 
     # --- the first head: no task until it is known to be HTTP ---------------------
 
