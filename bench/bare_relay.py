@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import signal
 
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 
 
 async def main(port: int, compression: str | None) -> None:
@@ -26,12 +26,17 @@ async def main(port: int, compression: str | None) -> None:
             connections.discard(ws)
 
     async with serve(relay, "127.0.0.1", port, compression=compression, max_size=2**20) as server:
-        loop = asyncio.get_running_loop()
-        stop = loop.create_future()
-        loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
-        print("ready", flush=True)
-        await stop
-        server.close()
+        await ready_until_sigterm(server)
+
+
+async def ready_until_sigterm(server: Server) -> None:
+    """Say "ready" (what bench/fanout.py's relay_process waits for), serve until SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
+    print("ready", flush=True)
+    await stop
+    server.close()
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import uuid
 
+from bare_relay import ready_until_sigterm
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.extensions.permessage_deflate import (
@@ -92,12 +92,7 @@ async def main(port: int, compression: bool, reply_bytes: int) -> None:
         subprotocols=[SUBPROTOCOL],
         max_size=2**20,
     ) as server:
-        loop = asyncio.get_running_loop()
-        stop = loop.create_future()
-        loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
-        print("ready", flush=True)
-        await stop
-        server.close()
+        await ready_until_sigterm(server)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,16 @@ async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: fl
             await pilot.pause(0.02)
 
 
+async def until_comments(pilot: Pilot[object], app: ImageChatApp, chat_id: str, count: int) -> None:
+    """Until the app's room shows marker ``chat_id`` with ``count`` comments."""
+
+    def shown() -> bool:
+        chat = app.link.replica.view.chats.get(chat_id)
+        return chat is not None and len(chat.comments) == count
+
+    await until(pilot, shown)
+
+
 def shows_connection_state(app: ImageChatApp) -> bool:
     """The app has handled the connection's latest state: ``connection.state`` changes in
     the connection's worker and the widgets follow only when the app has handled the

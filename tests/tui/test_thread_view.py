@@ -16,6 +16,7 @@ from tests.tui.demo import DemoApp
 from tests.tui.helpers import (
     Reviewing,
     until,
+    until_comments,
 )
 
 BOB = User(id="bob", name="bob")
@@ -109,13 +110,7 @@ async def test_a_long_thread_scrolls_to_the_highlight(alice: Reviewing) -> None:
     chat_id = bob.create(30.0, 30.0, "from bob")
     for n in range(12):
         bob.reply(chat_id, f"reply number {n}")
-    await until(
-        pilot,
-        lambda: (
-            chat_id in app.link.replica.view.chats
-            and len(app.link.replica.view.chats[chat_id].comments) == 13
-        ),
-    )
+    await until_comments(pilot, app, chat_id, 13)
     await pilot.press("right_square_bracket")
     thread = app.query_one(ThreadView)
     await until(pilot, lambda: len(thread.comment_ids) == 13)

@@ -22,6 +22,7 @@ from tests.tui.helpers import (
     ROOM,
     Reviewing,
     until,
+    until_comments,
 )
 from tests.tui.helpers import test_image as sample_image
 
@@ -198,13 +199,7 @@ async def test_keys_scroll_within_a_comment_taller_than_the_panel(alice: Reviewi
     app, pilot, bob = alice
     chat_id = bob.create(30.0, 30.0, long_text)
     bob.reply(chat_id, "the reply")
-    await until(
-        pilot,
-        lambda: (
-            chat_id in app.link.replica.view.chats
-            and len(app.link.replica.view.chats[chat_id].comments) == 2
-        ),
-    )
+    await until_comments(pilot, app, chat_id, 2)
     await pilot.press("right_square_bracket")
     thread = app.query_one(ThreadView)
     await until(pilot, lambda: len(thread.comment_ids) == 2)
