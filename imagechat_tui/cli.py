@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -22,7 +22,6 @@ from imagechat_tui.cli_options import (
     TokenOption,
 )
 from imagechat_tui.cli_settings import settings_command
-from imagechat_tui.entry import opens_with_defaults
 from imagechat_tui.export.command import export
 from imagechat_tui.export.import_command import import_annotations
 from imagechat_tui.policy import DEFAULT_TTL_SECONDS, LOCAL_TENANT, ROLE_RANK
@@ -323,16 +322,5 @@ def main() -> None:
     """Route ``imagechat-tui IMAGE`` to the ``open`` command; everything else to typer."""
     args = sys.argv[1:]
     if args and args[0] not in _commands() and args[0] not in {"--help", "-h"}:
-        if opens_with_defaults(args):  # (an installed imagechat-tui starts at entry.py)
-            _open_with_defaults(args[0])
         sys.argv.insert(1, "open")
     app()
-
-
-def _open_with_defaults(image: str) -> NoReturn:
-    """``open_image(image)`` without typer's parsing (entry.py says why)."""
-    try:
-        open_image(image)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    sys.exit(0)  # (open_image always ends in typer.Exit)

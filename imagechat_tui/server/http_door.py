@@ -424,14 +424,15 @@ class DoorConnection(ServerConnection):
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.door.limits.max_head_bytes)
 
     def _first_head(self, data: bytes) -> None:
+        whole = self._h11 is None and _whole_upgrade_head(data, self.door.limits.max_head_bytes)
         if self in self.door.gate.probation:  # let in at the total only to join
             self.door.gate.probation.discard(self)
-            if not _whole_upgrade_head(data, self.door.limits.max_head_bytes):
+            if not whole:
                 self.door.gate.dropped += 1
                 self._mode = _Mode.CLOSED
                 self.transport.abort()
                 return
-        if self._h11 is None and _whole_upgrade_head(data, self.door.limits.max_head_bytes):
+        if whole:
             # A join's upgrade, whole in one read: websockets parses it (strictly, with
             # its own limits, answering 400 to a bad one), so h11 need not parse it first
             # (~40 µs a join). A head in pieces, or anything else, goes through h11.
